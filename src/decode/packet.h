@@ -1,0 +1,115 @@
+/* packet.h — frame bytes to a packet summary (stage 2 of DESIGN.md).
+ *
+ * pkt_decode() is one pure function: it reads the frame only through the
+ * bounded reader (lib/buf.h), writes nothing but *pi, keeps no state and
+ * never fails on any input other than by returning a reason code. It is
+ * fuzzed by tests/fuzz/fuzz_decode.c.
+ *
+ * Encapsulations: Ethernet II, 802.1Q and QinQ (0x8100, 0x88a8, 0x9100),
+ * MPLS unicast/multicast label stacks (IPv4/IPv6 payload guessed from the
+ * first nibble after the bottom of stack), Linux cooked (SLL, SLL2), raw IP,
+ * BSD loopback (DLT_NULL/LOOP); IPv4 with options; IPv6 with extension
+ * headers (hop-by-hop, routing, fragment, destination options, AH,
+ * mobility); TCP, UDP, SCTP, ICMP, ICMPv6, IGMP, GRE (outer header only:
+ * a GRE packet is a protocol-47 flow with ports 0, as on a router).
+ *
+ * NetFlow conventions applied here, once, so every cache sees the same:
+ *  - ICMP/ICMPv6: sport = 0, dport = type * 256 + code (as IOS does);
+ *  - non-first fragments (IPv4 offset != 0, IPv6 fragment offset != 0)
+ *    carry no transport header: ports 0, flagged PKT_F_FRAG_LATER;
+ *  - bytes counted are IP bytes: IPv4 total length, IPv6 payload length +
+ *    40 (a jumbogram with payload length 0 counts the wire length).
+ */
+#ifndef IPFLOW_PACKET_H
+#define IPFLOW_PACKET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Link types: the libpcap DLT_ numbers we accept. */
+enum {
+	PKT_LINK_NULL = 0,      /* DLT_NULL: 4-byte host-order AF */
+	PKT_LINK_EN10MB = 1,    /* DLT_EN10MB */
+	PKT_LINK_RAW = 101,     /* LINKTYPE_RAW: bare IPv4/IPv6 */
+	PKT_LINK_RAW_DLT = 12,  /* DLT_RAW on Linux/most BSDs */
+	PKT_LINK_LOOP = 108,    /* DLT_LOOP: 4-byte network-order AF */
+	PKT_LINK_SLL = 113,     /* DLT_LINUX_SLL */
+	PKT_LINK_SLL2 = 276,    /* DLT_LINUX_SLL2 */
+};
+
+/* pi->flags */
+enum {
+	PKT_F_FRAG = 1u << 0,       /* a fragment (first or later) */
+	PKT_F_FRAG_LATER = 1u << 1, /* non-first fragment: no transport header */
+	PKT_F_DF = 1u << 2,         /* IPv4 don't-fragment */
+	PKT_F_L4_TRUNC = 1u << 3,   /* transport header cut by the snap length */
+	PKT_F_MULTICAST = 1u << 4,  /* destination is multicast */
+	PKT_F_VLAN = 1u << 5,       /* at least one 802.1Q/ad tag */
+	PKT_F_MPLS = 1u << 6,       /* at least one MPLS label */
+};
+
+/* The summary of one frame. Addresses: IPv4 in the first 4 bytes of
+ * src/dst, the other 12 zero. */
+struct pkt_info {
+	uint8_t src[16];
+	uint8_t dst[16];
+	uint16_t sport;      /* transport source port; 0 for ICMP, fragments, no-port protocols */
+	uint16_t dport;      /* transport destination port; ICMP: type*256+code */
+	uint8_t af;          /* 4 or 6 */
+	uint8_t proto;       /* protocolIdentifier: the upper-layer protocol after IPv6 ext headers */
+	uint8_t tos;         /* IPv4 ToS byte or IPv6 traffic class (ipClassOfService) */
+	uint8_t ttl;         /* IPv4 TTL or IPv6 hop limit */
+	uint8_t tcp_flags;   /* TCP flags byte (FIN=0x01 SYN=0x02 RST=0x04 PSH=0x08 ACK=0x10 URG=0x20 ECE=0x40 CWR=0x80) */
+	uint8_t icmp_type;   /* ICMP/ICMPv6 type (also in dport) */
+	uint8_t icmp_code;
+	uint8_t igmp_type;
+	uint16_t ip_len;     /* IP bytes of this packet (see above); what octetDeltaCount sums */
+	uint16_t flags;      /* PKT_F_* */
+	uint16_t vlan;       /* outer VLAN id, 0 if untagged */
+	uint16_t vlan_inner; /* inner VLAN id of QinQ, 0 if none */
+	uint8_t vlan_pcp;    /* outer 802.1p priority */
+	uint8_t mpls_labels; /* labels in the stack */
+	uint32_t mpls_top;   /* top label entry: label(20) exp(3) s(1), TTL dropped */
+	uint32_t flow_label; /* IPv6 flow label (20 bits) */
+	uint32_t frag_id;    /* IPv4 identification or IPv6 fragment id */
+	uint16_t frag_off;   /* fragment offset in bytes */
+	uint8_t src_mac[6];
+	uint8_t dst_mac[6];
+	uint16_t l3_off;     /* offset of the (outer) IP header in the frame */
+	uint16_t l4_off;     /* offset of the transport header; 0 if none */
+	uint16_t l4_end;     /* offset just past the transport header; 0 if none */
+};
+
+/* Result codes: PKT_OK, or why the frame was not metered. Each has a
+ * counter in struct pkt_stats and a name from pkt_reason_str(). */
+enum pkt_reason {
+	PKT_OK = 0,
+	PKT_NOT_IP,        /* not IPv4/IPv6 (ARP, LLDP, ...): counted, not an error */
+	PKT_TRUNC_L2,      /* frame shorter than its link headers */
+	PKT_TRUNC_L3,      /* IP header cut short */
+	PKT_BAD_VERSION,   /* IP version nibble disagrees with the link type */
+	PKT_BAD_IHL,       /* IPv4 header length < 20 or past the frame */
+	PKT_BAD_LEN,       /* IP total/payload length smaller than its header or past the wire length */
+	PKT_BAD_EXTHDR,    /* IPv6 extension header chain malformed or too long */
+	PKT_TRUNC_L4,      /* transport header missing from a first fragment (beyond snap length: still metered) */
+	PKT_BAD_LINKTYPE,  /* link type not supported */
+	PKT_REASON_MAX
+};
+
+struct pkt_stats {
+	uint64_t frames;
+	uint64_t reason[PKT_REASON_MAX];
+};
+
+const char *pkt_reason_str(enum pkt_reason r);
+
+/* Decode one frame of link type `linktype`; `caplen` bytes at `frame`
+ * were captured of a frame `wirelen` bytes long on the wire. On PKT_OK
+ * every field of *pi is set (unused ones zero). Any other result leaves
+ * *pi unspecified. PKT_TRUNC_L4 is not returned for a snap-length cut: a
+ * packet whose transport header is cut by the snap length is metered with
+ * the ports it has (0 if none) and PKT_F_L4_TRUNC set. */
+enum pkt_reason pkt_decode(const uint8_t *frame, size_t caplen, size_t wirelen,
+                           int linktype, struct pkt_info *pi);
+
+#endif
