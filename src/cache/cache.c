@@ -386,6 +386,13 @@ void cache_foreach(const struct cache *c, void (*fn)(void *arg, const struct flo
 
 /* --- metering --------------------------------------------------------------- */
 
+/* minimum/maximumIpTotalLength are kept in 16 bits: a jumbogram (the
+ * only IP packet longer) saturates at 65535; its bytes count in full. */
+static uint16_t len16(uint32_t len)
+{
+	return len > 0xffff ? 0xffff : (uint16_t)len;
+}
+
 static void rec_start(struct flowrec *r, const struct pkt_info *pi, uint64_t t)
 {
 	r->packets = 0;
@@ -394,8 +401,8 @@ static void rec_start(struct flowrec *r, const struct pkt_info *pi, uint64_t t)
 	r->first_us = t;
 	r->min_ttl = pi->ttl;
 	r->max_ttl = pi->ttl;
-	r->min_len = pi->ip_len;
-	r->max_len = pi->ip_len;
+	r->min_len = len16(pi->ip_len);
+	r->max_len = len16(pi->ip_len);
 }
 
 static void rec_add(struct flowrec *r, const struct pkt_info *pi, uint64_t t)
@@ -408,10 +415,10 @@ static void rec_add(struct flowrec *r, const struct pkt_info *pi, uint64_t t)
 		r->min_ttl = pi->ttl;
 	if (pi->ttl > r->max_ttl)
 		r->max_ttl = pi->ttl;
-	if (pi->ip_len < r->min_len)
-		r->min_len = pi->ip_len;
-	if (pi->ip_len > r->max_len)
-		r->max_len = pi->ip_len;
+	if (len16(pi->ip_len) < r->min_len)
+		r->min_len = len16(pi->ip_len);
+	if (len16(pi->ip_len) > r->max_len)
+		r->max_len = len16(pi->ip_len);
 }
 
 static void key_of(struct flow_key *k, const struct pkt_info *pi, uint32_t ifindex, uint8_t dir)
@@ -435,7 +442,7 @@ void cache_packet(struct cache *c, const struct pkt_info *pi, uint32_t ifindex,
 
 	c->st.packets++;
 	c->st.bytes += pi->ip_len;
-	c->st.size_hist[size_bucket(pi->ip_len)]++;
+	c->st.size_hist[size_bucket(len16(pi->ip_len))]++;
 
 	struct flow_key k;
 	key_of(&k, pi, ifindex, dir);

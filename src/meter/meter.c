@@ -1,0 +1,318 @@
+/* meter.c — see meter.h. */
+#include "meter/meter.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define MAX_SINKS 16
+#define MAX_TICKS 16
+#define MAX_CAPS 64
+#define MAX_FDS 8
+#define TICK_US 100000u
+
+struct meter {
+	struct cache *cache;
+	struct {
+		meter_sink_fn fn;
+		void *arg;
+	} sink[MAX_SINKS];
+	size_t nsink;
+	struct {
+		meter_tick_fn fn;
+		void *arg;
+	} tick[MAX_TICKS];
+	size_t ntick;
+	struct capture *cap[MAX_CAPS];
+	size_t ncap;
+	struct {
+		int fd;
+		void (*fn)(void *arg);
+		void *arg;
+	} fds[MAX_FDS];
+	size_t nfds;
+	double speed;
+	uint64_t last_tick;
+	struct pkt_stats ps;
+};
+
+static void fan_out(void *arg, const struct flowrec *r)
+{
+	struct meter *m = arg;
+	for (size_t i = 0; i < m->nsink; i++)
+		m->sink[i].fn(m->sink[i].arg, r);
+}
+
+struct meter *meter_new(const struct cache_cfg *cc, char *err, size_t errlen)
+{
+	struct meter *m = calloc(1, sizeof(*m));
+	if (!m) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	m->cache = cache_new(cc, fan_out, m);
+	if (!m->cache) {
+		snprintf(err, errlen, "cannot create a flow cache of %u entries: %s", cc->entries,
+		         strerror(errno));
+		free(m);
+		return NULL;
+	}
+	return m;
+}
+
+void meter_free(struct meter *m)
+{
+	if (!m)
+		return;
+	for (size_t i = 0; i < m->ncap; i++)
+		capture_close(m->cap[i]);
+	cache_free(m->cache);
+	free(m);
+}
+
+int meter_add_sink(struct meter *m, meter_sink_fn fn, void *arg)
+{
+	if (m->nsink == MAX_SINKS)
+		return -1;
+	m->sink[m->nsink].fn = fn;
+	m->sink[m->nsink++].arg = arg;
+	return 0;
+}
+
+int meter_add_tick(struct meter *m, meter_tick_fn fn, void *arg)
+{
+	if (m->ntick == MAX_TICKS)
+		return -1;
+	m->tick[m->ntick].fn = fn;
+	m->tick[m->ntick++].arg = arg;
+	return 0;
+}
+
+int meter_add_fd(struct meter *m, int fd, void (*fn)(void *arg), void *arg)
+{
+	if (m->nfds == MAX_FDS)
+		return -1;
+	m->fds[m->nfds].fd = fd;
+	m->fds[m->nfds].fn = fn;
+	m->fds[m->nfds++].arg = arg;
+	return 0;
+}
+
+/* Serve the extra fds without waiting (between batches of a replay). */
+static void poll_fds_now(struct meter *m)
+{
+	struct pollfd pfd[MAX_FDS];
+	for (size_t i = 0; i < m->nfds; i++)
+		pfd[i] = (struct pollfd){ .fd = m->fds[i].fd, .events = POLLIN };
+	if (m->nfds && poll(pfd, m->nfds, 0) > 0)
+		for (size_t i = 0; i < m->nfds; i++)
+			if (pfd[i].revents)
+				m->fds[i].fn(m->fds[i].arg);
+}
+
+int meter_add_capture(struct meter *m, struct capture *src)
+{
+	if (m->ncap == MAX_CAPS)
+		return -1;
+	m->cap[m->ncap++] = src;
+	return 0;
+}
+
+void meter_set_speed(struct meter *m, double speed)
+{
+	m->speed = speed;
+}
+
+struct cache *meter_cache(struct meter *m)
+{
+	return m->cache;
+}
+
+const struct pkt_stats *meter_pkt_stats(const struct meter *m)
+{
+	return &m->ps;
+}
+
+size_t meter_ncaptures(const struct meter *m)
+{
+	return m->ncap;
+}
+
+struct capture *meter_capture(struct meter *m, size_t i)
+{
+	return i < m->ncap ? m->cap[i] : NULL;
+}
+
+const char *meter_ifname(void *arg, uint32_t ifindex)
+{
+	struct meter *m = arg;
+	for (size_t i = 0; i < m->ncap; i++) {
+		if (capture_ifindex(m->cap[i]) != ifindex)
+			continue;
+		const char *n = capture_name(m->cap[i]);
+		const char *slash = strrchr(n, '/'); /* a file: its base name */
+		return capture_fd(m->cap[i]) < 0 && slash ? slash + 1 : n;
+	}
+	return NULL;
+}
+
+static void run_ticks(struct meter *m, uint64_t now, bool force)
+{
+	if (!force && now < m->last_tick + TICK_US)
+		return;
+	m->last_tick = now;
+	for (size_t i = 0; i < m->ntick; i++)
+		m->tick[i].fn(m->tick[i].arg, now);
+}
+
+static void on_frame(void *arg, const struct cap_pkt *p)
+{
+	struct meter *m = arg;
+	struct pkt_info pi;
+	m->ps.frames++;
+	enum pkt_reason r = pkt_decode(p->data, p->caplen, p->wirelen, p->linktype, &pi);
+	if (r != PKT_OK) {
+		m->ps.reason[r]++;
+		cache_expire(m->cache, p->ts_us);
+	} else {
+		cache_packet(m->cache, &pi, p->ifindex, p->dir, p->ts_us);
+	}
+	if (m->ntick)
+		run_ticks(m, cache_stats(m->cache)->now_us, false);
+}
+
+static uint64_t wall_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static uint64_t mono_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static void sleep_us(uint64_t us)
+{
+	struct timespec ts = { .tv_sec = (time_t)(us / 1000000u), .tv_nsec = (long)(us % 1000000u) * 1000 };
+	nanosleep(&ts, NULL);
+}
+
+/* A file as fast as possible on packet time. */
+static int run_file_fast(struct meter *m, struct capture *c, volatile sig_atomic_t *stop, char *err, size_t errlen)
+{
+	for (;;) {
+		if (stop && *stop)
+			return 0;
+		int r = capture_dispatch(c, 4096, on_frame, m, err, errlen);
+		poll_fds_now(m);
+		if (r == CAPTURE_EOF)
+			return 0;
+		if (r == CAPTURE_ERR)
+			return -1;
+	}
+}
+
+/* A file paced at m->speed times its own pace: the cache clock is the
+ * packet time of the first frame plus the scaled wall time since, so
+ * timers fire between packets as they would live. */
+static int run_file_paced(struct meter *m, struct capture *c, volatile sig_atomic_t *stop, char *err, size_t errlen)
+{
+	struct cap_pkt p;
+	uint64_t wall0 = 0, pkt0 = 0;
+	for (;;) {
+		if (stop && *stop)
+			return 0;
+		int r = capture_next(c, &p, err, errlen);
+		if (r == CAPTURE_EOF)
+			return 0;
+		if (r == CAPTURE_ERR)
+			return -1;
+		if (r == 0)
+			continue;
+		if (!wall0) {
+			wall0 = mono_us();
+			pkt0 = p.ts_us;
+		}
+		uint64_t due = p.ts_us > pkt0 ? (uint64_t)((double)(p.ts_us - pkt0) / m->speed) : 0;
+		for (;;) {
+			uint64_t el = mono_us() - wall0;
+			uint64_t clock = pkt0 + (uint64_t)((double)el * m->speed);
+			if (el >= due)
+				break;
+			cache_expire(m->cache, clock);
+			run_ticks(m, cache_stats(m->cache)->now_us, false);
+			poll_fds_now(m);
+			uint64_t left = due - el;
+			sleep_us(left > 50000 ? 50000 : left);
+			if (stop && *stop)
+				return 0;
+		}
+		on_frame(m, &p);
+	}
+}
+
+static int run_live(struct meter *m, volatile sig_atomic_t *stop, char *err, size_t errlen)
+{
+	struct pollfd pfd[MAX_CAPS + MAX_FDS];
+	for (size_t i = 0; i < m->ncap; i++) {
+		pfd[i].fd = capture_fd(m->cap[i]);
+		pfd[i].events = POLLIN;
+		if (pfd[i].fd < 0) {
+			snprintf(err, errlen, "%s: not selectable", capture_name(m->cap[i]));
+			return -1;
+		}
+	}
+	for (size_t i = 0; i < m->nfds; i++)
+		pfd[m->ncap + i] = (struct pollfd){ .fd = m->fds[i].fd, .events = POLLIN };
+	while (!(stop && *stop)) {
+		int n = poll(pfd, m->ncap + m->nfds, 100);
+		if (n < 0 && errno != EINTR) {
+			snprintf(err, errlen, "poll: %s", strerror(errno));
+			return -1;
+		}
+		for (size_t i = 0; n > 0 && i < m->ncap; i++) {
+			if (!(pfd[i].revents & (POLLIN | POLLERR)))
+				continue;
+			if (capture_dispatch(m->cap[i], 1024, on_frame, m, err, errlen) == CAPTURE_ERR)
+				return -1;
+		}
+		for (size_t i = 0; n > 0 && i < m->nfds; i++)
+			if (pfd[m->ncap + i].revents)
+				m->fds[i].fn(m->fds[i].arg);
+		cache_expire(m->cache, wall_us());
+		run_ticks(m, cache_stats(m->cache)->now_us, false);
+	}
+	return 0;
+}
+
+void meter_flush(struct meter *m)
+{
+	cache_flush(m->cache, FLOW_END_SHUTDOWN);
+	run_ticks(m, cache_stats(m->cache)->now_us, true);
+}
+
+int meter_run(struct meter *m, volatile sig_atomic_t *stop, bool keep_cache, char *err, size_t errlen)
+{
+	int rc = 0;
+	bool live = false;
+	for (size_t i = 0; i < m->ncap; i++)
+		if (capture_fd(m->cap[i]) >= 0)
+			live = true;
+	if (live) {
+		rc = run_live(m, stop, err, errlen);
+	} else {
+		for (size_t i = 0; i < m->ncap && rc == 0; i++)
+			rc = m->speed > 0 ? run_file_paced(m, m->cap[i], stop, err, errlen)
+			                  : run_file_fast(m, m->cap[i], stop, err, errlen);
+	}
+	if (!keep_cache)
+		meter_flush(m);
+	return rc;
+}

@@ -1,0 +1,55 @@
+/* meter.h — the metering pipeline of ipflowd: capture sources → decoder →
+ * flow cache → record sinks (flow log, exporters). It owns the sources and
+ * the cache, drives the clock (packet time for files, wall time live or
+ * when a file is paced with a speed) and the periodic ticks exporters
+ * need. Single-threaded. */
+#ifndef IPFLOW_METER_H
+#define IPFLOW_METER_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cache/cache.h"
+#include "capture/capture.h"
+#include "decode/packet.h"
+
+typedef void (*meter_sink_fn)(void *arg, const struct flowrec *r);
+/* Called at least every 100 ms of cache time, and once more at the end. */
+typedef void (*meter_tick_fn)(void *arg, uint64_t now_us);
+
+struct meter;
+
+struct meter *meter_new(const struct cache_cfg *cc, char *err, size_t errlen);
+void meter_free(struct meter *m); /* closes sources; NULL is a no-op */
+
+int meter_add_sink(struct meter *m, meter_sink_fn fn, void *arg);
+int meter_add_tick(struct meter *m, meter_tick_fn fn, void *arg);
+/* Watch fd for input and call fn(arg) when readable: in the live poll
+ * loop, and between batches of a file replay (control socket, timers). */
+int meter_add_fd(struct meter *m, int fd, void (*fn)(void *arg), void *arg);
+
+/* The meter takes ownership of src. */
+int meter_add_capture(struct meter *m, struct capture *src);
+
+/* Replay files at speed times their own pace on the wall clock (0: as fast
+ * as possible, on packet time). */
+void meter_set_speed(struct meter *m, double speed);
+
+/* Run until every file source is exhausted (files) or *stop becomes
+ * non-zero (live). Then exports every record left in the cache (reason
+ * shutdown) unless keep_cache. Returns 0, or -1 with err set. */
+int meter_run(struct meter *m, volatile sig_atomic_t *stop, bool keep_cache, char *err, size_t errlen);
+
+/* Flush every record left in the cache with reason shutdown. */
+void meter_flush(struct meter *m);
+
+struct cache *meter_cache(struct meter *m);
+const struct pkt_stats *meter_pkt_stats(const struct meter *m);
+size_t meter_ncaptures(const struct meter *m);
+struct capture *meter_capture(struct meter *m, size_t i);
+/* Name of the source metered under ifindex, or NULL. */
+const char *meter_ifname(void *m, uint32_t ifindex);
+
+#endif
