@@ -19,6 +19,20 @@
  *    carry no transport header: ports 0, flagged PKT_F_FRAG_LATER;
  *  - bytes counted are IP bytes: IPv4 total length, IPv6 payload length +
  *    40 (a jumbogram with payload length 0 counts the wire length).
+ *
+ * Jumbograms: an IPv6 payload length of 0 is a jumbogram (RFC 2675) when a
+ * hop-by-hop header follows, or when the payload on the wire is longer
+ * than 65535 (Linux BIG TCP GSO packets, which carry no hop-by-hop
+ * header); likewise an IPv4 total length of 0 on a packet longer than
+ * 65535 on the wire (Linux BIG TCP for IPv4). Such packets count the wire
+ * length minus the IP header offset. An IPv6 payload length of 0 otherwise
+ * means an empty payload; an IPv4 total length of 0 otherwise is
+ * PKT_BAD_LEN.
+ *
+ * Bounds: at most PKT_MAX_VLAN_TAGS tags, PKT_MAX_MPLS_LABELS labels
+ * (more is PKT_BAD_L2) and PKT_MAX_EXTHDRS IPv6 extension headers (more is
+ * PKT_BAD_EXTHDR). Cost: one pass over the headers, no allocation, no
+ * state; the struct is zeroed once per call.
  */
 #ifndef IPFLOW_PACKET_H
 #define IPFLOW_PACKET_H
@@ -35,6 +49,12 @@ enum {
 	PKT_LINK_LOOP = 108,    /* DLT_LOOP: 4-byte network-order AF */
 	PKT_LINK_SLL = 113,     /* DLT_LINUX_SLL */
 	PKT_LINK_SLL2 = 276,    /* DLT_LINUX_SLL2 */
+};
+
+enum {
+	PKT_MAX_VLAN_TAGS = 4,    /* 802.1Q/ad tags walked; a 5th is PKT_BAD_L2 */
+	PKT_MAX_MPLS_LABELS = 8,  /* label stack entries; no bottom of stack within 8 is PKT_BAD_L2 */
+	PKT_MAX_EXTHDRS = 16,     /* IPv6 extension headers; a 17th is PKT_BAD_EXTHDR */
 };
 
 /* pi->flags */
@@ -63,7 +83,8 @@ struct pkt_info {
 	uint8_t icmp_type;   /* ICMP/ICMPv6 type (also in dport) */
 	uint8_t icmp_code;
 	uint8_t igmp_type;
-	uint16_t ip_len;     /* IP bytes of this packet (see above); what octetDeltaCount sums */
+	uint32_t ip_len;     /* IP bytes of this packet (see above); what octetDeltaCount sums.
+	                      * 32 bits: a jumbogram / BIG TCP packet exceeds 65535 */
 	uint16_t flags;      /* PKT_F_* */
 	uint16_t vlan;       /* outer VLAN id, 0 if untagged */
 	uint16_t vlan_inner; /* inner VLAN id of QinQ, 0 if none */
@@ -71,13 +92,19 @@ struct pkt_info {
 	uint8_t mpls_labels; /* labels in the stack */
 	uint32_t mpls_top;   /* top label entry: label(20) exp(3) s(1), TTL dropped */
 	uint32_t flow_label; /* IPv6 flow label (20 bits) */
-	uint32_t frag_id;    /* IPv4 identification or IPv6 fragment id */
+	uint32_t frag_id;    /* IPv4 identification (every IPv4 packet) or IPv6 fragment id
+	                      * (when a fragment header is present, atomic fragments too) */
 	uint16_t frag_off;   /* fragment offset in bytes */
-	uint8_t src_mac[6];
-	uint8_t dst_mac[6];
+	uint8_t src_mac[6];  /* Ethernet source; SLL/SLL2: the link-layer address if 6 bytes long */
+	uint8_t dst_mac[6];  /* Ethernet destination; zero for SLL/SLL2 (not captured) */
 	uint16_t l3_off;     /* offset of the (outer) IP header in the frame */
-	uint16_t l4_off;     /* offset of the transport header; 0 if none */
-	uint16_t l4_end;     /* offset just past the transport header; 0 if none */
+	uint16_t l4_off;     /* offset of the transport header: set for TCP, UDP, SCTP, ICMP,
+	                      * ICMPv6 and IGMP in a first or unfragmented packet; else 0 */
+	uint16_t l4_end;     /* offset just past the transport header: TCP per data offset
+	                      * (options included), UDP 8, ICMP/ICMPv6 8, IGMP 8, SCTP 12
+	                      * (common header); 0 when l4_off is 0, and for TCP when the data
+	                      * offset byte itself was cut by the snap length. May exceed the
+	                      * captured length when PKT_F_L4_TRUNC is set. */
 };
 
 /* Result codes: PKT_OK, or why the frame was not metered. Each has a
@@ -93,6 +120,8 @@ enum pkt_reason {
 	PKT_BAD_EXTHDR,    /* IPv6 extension header chain malformed or too long */
 	PKT_TRUNC_L4,      /* transport header missing from a first fragment (beyond snap length: still metered) */
 	PKT_BAD_LINKTYPE,  /* link type not supported */
+	PKT_BAD_L2,        /* more than PKT_MAX_VLAN_TAGS tags or PKT_MAX_MPLS_LABELS labels */
+	PKT_BAD_L4,        /* transport header malformed: TCP data offset < 5 */
 	PKT_REASON_MAX
 };
 
@@ -104,11 +133,22 @@ struct pkt_stats {
 const char *pkt_reason_str(enum pkt_reason r);
 
 /* Decode one frame of link type `linktype`; `caplen` bytes at `frame`
- * were captured of a frame `wirelen` bytes long on the wire. On PKT_OK
- * every field of *pi is set (unused ones zero). Any other result leaves
- * *pi unspecified. PKT_TRUNC_L4 is not returned for a snap-length cut: a
- * packet whose transport header is cut by the snap length is metered with
- * the ports it has (0 if none) and PKT_F_L4_TRUNC set. */
+ * were captured of a frame `wirelen` bytes long on the wire (a wirelen
+ * below caplen is taken as caplen). On PKT_OK every field of *pi is set
+ * (unused ones zero). Any other result leaves *pi unspecified.
+ *
+ * Which code: a header cut by caplen is PKT_TRUNC_L2 (link headers, VLAN
+ * tags, MPLS stack) or PKT_TRUNC_L3 (IPv4 header and options, IPv6 header
+ * and extension headers; also an MPLS stack with nothing after it). An IP
+ * length that disagrees with the header or the wire length is
+ * PKT_BAD_LEN; an extension header running past the IPv6 payload length is
+ * PKT_BAD_EXTHDR. A transport header that the IP length says is missing
+ * or short (TCP < 20 or its options past the payload, UDP/ICMP/IGMP < 8,
+ * SCTP < 12) on a first or unfragmented packet is PKT_TRUNC_L4.
+ * PKT_TRUNC_L4 is not returned for a snap-length cut: a packet whose
+ * transport header is cut by the snap length is metered with the fields
+ * it has (each field set only if all its bytes were captured, else 0)
+ * and PKT_F_L4_TRUNC set. */
 enum pkt_reason pkt_decode(const uint8_t *frame, size_t caplen, size_t wirelen,
                            int linktype, struct pkt_info *pi);
 
