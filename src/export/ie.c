@@ -113,7 +113,7 @@ int ie_len_ok(enum ie_type t, size_t len)
 uint64_t ie_ntp_from_us(uint64_t us)
 {
 	uint64_t sec = us / 1000000 + NTP_UNIX_OFFSET;
-	uint64_t frac = ((us % 1000000) << 32) / 1000000;
+	uint64_t frac = (((us % 1000000) << 32) + 999999) / 1000000; /* rounded up: readers that truncate still see the exact us */
 	return sec << 32 | frac;
 }
 
