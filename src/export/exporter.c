@@ -1,0 +1,495 @@
+/* exporter.c — packing flow records into export messages (see exporter.h). */
+#include "export/exporter.h"
+
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "export/export.h"
+#include "lib/buf.h"
+
+#define SPLIT_MAX 1024 /* pieces per flow; beyond, counters saturate (counted) */
+
+struct refresh {
+	bool sent;          /* sent at least once */
+	unsigned pkts;      /* messages sent since */
+	uint64_t last_us;   /* when last written */
+};
+
+struct exporter {
+	struct exporter_cfg cfg;
+	const struct nf_codec *c;
+	struct transport *tp;
+	struct tmpl t4, t6, topt;
+	const struct tmpl *d4, *d6; /* data layouts: t4/t6, or the fixed v1/5/7 one */
+	struct rec_enc enc;
+	uint64_t cmax;              /* largest packet/octet count a record carries */
+	size_t cap;                 /* message bytes, padding reserve excluded */
+	size_t pad_reserve;         /* set_align - 1: room kept for a set's padding */
+	struct wbuf w;
+	bool open;
+	uint64_t open_us;
+	size_t set_off;             /* open set header offset; 0 = no open set */
+	const struct tmpl *set_t;   /* template of the open data set */
+	struct {                    /* what the open message holds */
+		unsigned recs;          /* every record (v9 header count) */
+		unsigned data;          /* data records incl. options data (IPFIX sequence) */
+		unsigned flows;         /* flow data records */
+		unsigned tmpls, opt_tmpls, opt_recs;
+	} m;
+	uint32_t seq_recs, seq_msgs;
+	struct refresh rt, ro;      /* templates, options */
+	struct exporter_stats st;
+	uint8_t buf[];              /* cap + pad_reserve bytes */
+};
+
+void exporter_cfg_init(struct exporter_cfg *cfg, int version)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->version = version;
+	cfg->mtu = 1500;
+	cfg->flush_ms = 1000;
+	if (version == 9) {
+		cfg->tmpl_refresh_pkts = cfg->opt_refresh_pkts = 20;
+		cfg->tmpl_timeout_s = cfg->opt_timeout_s = 30 * 60;
+	} else if (version == 10) {
+		cfg->tmpl_timeout_s = cfg->opt_timeout_s = 600;
+	}
+}
+
+/* ---- configuration check: one row per ranged setting ---- */
+
+#define VBIT(v) (1u << (v))
+
+static const struct cfg_range {
+	const char *name;
+	size_t off;
+	unsigned versions; /* VBIT() mask */
+	unsigned stats;    /* 1: only checked with export_stats */
+	unsigned min, max;
+} cfg_ranges[] = {
+	{ "mtu", offsetof(struct exporter_cfg, mtu), ~0u, 0, 576, 65535 },
+	{ "flush_ms", offsetof(struct exporter_cfg, flush_ms), ~0u, 0, 1, 3600000 },
+	{ "template refresh-rate", offsetof(struct exporter_cfg, tmpl_refresh_pkts), VBIT(9), 0, 1, 600 },
+	{ "template timeout-rate (s)", offsetof(struct exporter_cfg, tmpl_timeout_s), VBIT(9), 0, 60, 216000 },
+	{ "options refresh-rate", offsetof(struct exporter_cfg, opt_refresh_pkts), VBIT(9), 1, 1, 600 },
+	{ "options timeout-rate (s)", offsetof(struct exporter_cfg, opt_timeout_s), VBIT(9), 1, 60, 216000 },
+	{ "template refresh-rate", offsetof(struct exporter_cfg, tmpl_refresh_pkts), VBIT(10), 0, 0, 600 },
+	{ "template timeout (s)", offsetof(struct exporter_cfg, tmpl_timeout_s), VBIT(10), 0, 1, 86400 },
+	{ "options refresh-rate", offsetof(struct exporter_cfg, opt_refresh_pkts), VBIT(10), 1, 0, 600 },
+	{ "options timeout (s)", offsetof(struct exporter_cfg, opt_timeout_s), VBIT(10), 1, 1, 86400 },
+};
+
+static int cfg_check(const struct exporter_cfg *cfg, const struct nf_codec *c, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < sizeof(cfg_ranges) / sizeof(cfg_ranges[0]); i++) {
+		const struct cfg_range *r = &cfg_ranges[i];
+		if (!(r->versions & VBIT(cfg->version)) || (r->stats && !cfg->export_stats))
+			continue;
+		unsigned v;
+		memcpy(&v, (const char *)cfg + r->off, sizeof(v));
+		if (v < r->min || v > r->max) {
+			snprintf(err, errlen, "%s %u out of range %u-%u for %s", r->name, v, r->min, r->max, c->name);
+			return ERR_RANGE;
+		}
+	}
+	if (cfg->sampling_interval > 0x3fff || cfg->sampling_mode > 3) {
+		snprintf(err, errlen, "v5 sampling interval %u (0-16383) or mode %u (0-3) out of range",
+		         cfg->sampling_interval, cfg->sampling_mode);
+		return ERR_RANGE;
+	}
+	if (cfg->export_stats && !c->sets) {
+		snprintf(err, errlen, "export-stats needs version 9 or IPFIX, not %s", c->name);
+		return ERR_ARG;
+	}
+	return ERR_OK;
+}
+
+/* Bytes a template record takes on the wire in this format. */
+static size_t tmpl_wire_len(const struct nf_codec *c, const struct tmpl *t)
+{
+	uint8_t scratch[8 + 8 * TMPL_MAX_FIELDS];
+	struct wbuf w;
+	wbuf_init(&w, scratch, sizeof(scratch));
+	return c->put_tmpl(&w, t) == ERR_OK ? w.len : sizeof(scratch);
+}
+
+static size_t pad_to(size_t n, size_t align)
+{
+	return align > 1 ? (n + align - 1) / align * align : n;
+}
+
+/* Largest message start the exporter may write: header, template set,
+ * options template and data sets, then one data set of one record. */
+static size_t worst_case(const struct exporter *ex)
+{
+	const struct nf_codec *c = ex->c;
+	size_t a = c->set_align, rec = ex->d4->minlen > ex->d6->minlen ? ex->d4->minlen : ex->d6->minlen;
+	if (!c->sets)
+		return c->hdr_len + rec;
+	size_t n = c->hdr_len + pad_to(4 + tmpl_wire_len(c, &ex->t4) + tmpl_wire_len(c, &ex->t6), a);
+	if (ex->cfg.export_stats)
+		n += pad_to(4 + tmpl_wire_len(c, &ex->topt), a) + pad_to(4 + ex->topt.minlen, a);
+	return n + pad_to(4 + rec, a);
+}
+
+static uint64_t counter_max(const struct tmpl *t)
+{
+	uint64_t m = UINT64_MAX;
+	for (unsigned i = 0; i < t->nfields; i++) {
+		const struct tmpl_field *f = &t->f[i];
+		if ((f->ie == IE_octetDeltaCount || f->ie == IE_packetDeltaCount) && f->len < 8)
+			if ((1ull << (8 * f->len)) - 1 < m)
+				m = (1ull << (8 * f->len)) - 1;
+	}
+	return m;
+}
+
+struct exporter *exporter_new(const struct exporter_cfg *cfg, struct transport *t, char *err, size_t errlen)
+{
+	char dummy[1];
+	if (!err || !errlen) {
+		err = dummy;
+		errlen = sizeof(dummy);
+	}
+	const struct nf_codec *c = nf_codec_by_version(cfg->version);
+	if (!c) {
+		snprintf(err, errlen, "export version %d: not 1, 5, 7, 9 or 10", cfg->version);
+		return NULL;
+	}
+	if (!t) {
+		snprintf(err, errlen, "no transport");
+		return NULL;
+	}
+	if (cfg_check(cfg, c, err, errlen) != ERR_OK)
+		return NULL;
+	if (cfg->mtu <= t->overhead + c->hdr_len) {
+		snprintf(err, errlen, "mtu %u too small", cfg->mtu);
+		return NULL;
+	}
+	size_t cap = cfg->mtu - t->overhead;
+	if (cap > 65535)
+		cap = 65535;
+	size_t pad = c->set_align > 1 ? c->set_align - 1u : 0;
+	struct exporter *ex = calloc(1, sizeof(*ex) + cap);
+	if (!ex) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	ex->cfg = *cfg;
+	ex->c = c;
+	ex->tp = t;
+	ex->pad_reserve = pad;
+	ex->cap = cap - pad;
+	ex->enc.boot_us = cfg->start_us;
+	ex->enc.router_sc = cfg->router_sc;
+	if (c->sets) {
+		if (c->build_tmpls(&ex->t4, &ex->t6, &ex->topt,
+		                   cfg->flags & EXPORTER_F_TIME_US ? NF_F_TIME_US : 0) != ERR_OK) {
+			snprintf(err, errlen, "internal: bad built-in template");
+			free(ex);
+			return NULL;
+		}
+		ex->d4 = &ex->t4;
+		ex->d6 = &ex->t6;
+	} else {
+		ex->d4 = ex->d6 = c->fixed;
+	}
+	ex->cmax = counter_max(ex->d4) < counter_max(ex->d6) ? counter_max(ex->d4) : counter_max(ex->d6);
+	if (worst_case(ex) > ex->cap) {
+		snprintf(err, errlen, "mtu %u too small for %s: a message needs %zu bytes + %zu of headers",
+		         cfg->mtu, c->name, worst_case(ex), t->overhead);
+		free(ex);
+		return NULL;
+	}
+	return ex;
+}
+
+void exporter_free(struct exporter *ex)
+{
+	free(ex);
+}
+
+const struct exporter_stats *exporter_stats(const struct exporter *ex)
+{
+	return &ex->st;
+}
+
+/* ---- message assembly ---- */
+
+static bool refresh_due(const struct refresh *r, unsigned pkts, unsigned timeout_s, uint64_t now)
+{
+	return !r->sent || (pkts && r->pkts >= pkts) ||
+	       (timeout_s && now >= r->last_us && now - r->last_us >= (uint64_t)timeout_s * 1000000);
+}
+
+static int open_set(struct exporter *ex, uint16_t id)
+{
+	size_t off = wbuf_mark(&ex->w);
+	int rc = wbuf_put_u16(&ex->w, id);
+	if (rc == ERR_OK)
+		rc = wbuf_put_u16(&ex->w, 0); /* length: poked at close */
+	if (rc != ERR_OK) {
+		wbuf_rollback(&ex->w, off);
+		return rc;
+	}
+	ex->set_off = off;
+	return ERR_OK;
+}
+
+/* Pad the open set to set_align (into the reserve kept for it) and poke
+ * its length. Padding that reaches into the reserve leaves the writer
+ * full (cap == len), so the message never outgrows cap + reserve. */
+static void close_set(struct exporter *ex)
+{
+	if (!ex->set_off)
+		return;
+	ex->w.cap = ex->cap + ex->pad_reserve;
+	while ((ex->w.len - ex->set_off) % (ex->c->set_align ? ex->c->set_align : 1))
+		if (wbuf_put_u8(&ex->w, 0) != ERR_OK)
+			abort(); /* the reserve was kept for this: a bug */
+	ex->w.cap = ex->w.len > ex->cap ? ex->w.len : ex->cap;
+	if (wbuf_poke_u16(&ex->w, ex->set_off + 2, (uint16_t)(ex->w.len - ex->set_off)) != ERR_OK)
+		abort();
+	ex->set_off = 0;
+	ex->set_t = NULL;
+}
+
+static void opt_values(const struct exporter *ex, uint64_t *v)
+{
+	const struct tmpl *t = &ex->topt;
+	for (unsigned i = 0; i < t->nfields; i++) {
+		uint16_t ie = t->f[i].ie;
+		if (i < t->scope_count)
+			v[i] = ie == IE_exportingProcessId ? ex->cfg.exporting_pid : ex->cfg.domain;
+		else
+			v[i] = ie == IE_exportedMessageTotalCount ? ex->st.messages
+			     : ie == IE_exportedFlowRecordTotalCount ? ex->st.records
+			     : ie == IE_exportedOctetTotalCount ? ex->st.bytes : 0;
+	}
+}
+
+/* Write the template set (and/or options) into the open message if due.
+ * Returns ERR_NOSPACE (message unchanged) if they do not fit. */
+static int put_ctrl(struct exporter *ex, uint64_t now, bool force_tmpl, bool force_opt)
+{
+	const struct nf_codec *c = ex->c;
+	const struct exporter_cfg *cfg = &ex->cfg;
+	bool tmpl = force_tmpl || refresh_due(&ex->rt, cfg->tmpl_refresh_pkts, cfg->tmpl_timeout_s, now);
+	bool opt = cfg->export_stats &&
+	           (force_opt || refresh_due(&ex->ro, cfg->opt_refresh_pkts, cfg->opt_timeout_s, now));
+	if (!tmpl && !opt)
+		return ERR_OK;
+	close_set(ex);
+	size_t mark = wbuf_mark(&ex->w);
+	int rc = ERR_OK;
+	if (tmpl) {
+		if ((rc = open_set(ex, c->tmpl_set_id)) != ERR_OK ||
+		    (rc = c->put_tmpl(&ex->w, &ex->t4)) != ERR_OK ||
+		    (rc = c->put_tmpl(&ex->w, &ex->t6)) != ERR_OK)
+			goto fail;
+		close_set(ex);
+	}
+	if (opt) {
+		uint64_t v[TMPL_MAX_FIELDS];
+		opt_values(ex, v);
+		if ((rc = open_set(ex, c->opt_set_id)) != ERR_OK ||
+		    (rc = c->put_tmpl(&ex->w, &ex->topt)) != ERR_OK)
+			goto fail;
+		close_set(ex);
+		if ((rc = open_set(ex, ex->topt.id)) != ERR_OK ||
+		    (rc = tmpl_put_values(&ex->w, &ex->topt, v)) != ERR_OK)
+			goto fail;
+		close_set(ex);
+	}
+	if (tmpl) {
+		ex->m.recs += 2;
+		ex->m.tmpls += 2;
+		ex->rt = (struct refresh){ true, 0, now };
+	}
+	if (opt) {
+		ex->m.recs += 2;
+		ex->m.opt_tmpls += 1;
+		ex->m.opt_recs += 1;
+		ex->m.data += 1;
+		ex->ro = (struct refresh){ true, 0, now };
+	}
+	return ERR_OK;
+fail:
+	ex->set_off = 0;
+	ex->set_t = NULL;
+	wbuf_rollback(&ex->w, mark);
+	return rc;
+}
+
+static void open_msg(struct exporter *ex, uint64_t now)
+{
+	wbuf_init(&ex->w, ex->buf, ex->cap);
+	memset(wbuf_reserve(&ex->w, ex->c->hdr_len), 0, ex->c->hdr_len); /* header: written at send */
+	ex->open = true;
+	ex->open_us = now;
+	ex->set_off = 0;
+	ex->set_t = NULL;
+	memset(&ex->m, 0, sizeof(ex->m));
+	if (ex->c->sets && put_ctrl(ex, now, false, false) != ERR_OK)
+		abort(); /* exporter_new checked that they fit an empty message */
+}
+
+static void send_msg(struct exporter *ex, uint64_t now)
+{
+	const struct nf_codec *c = ex->c;
+	if (!ex->open)
+		return;
+	close_set(ex);
+	ex->open = false;
+	if (ex->m.recs == 0)
+		return; /* nothing in it */
+	struct nf_hdr h = {
+		.version = c->version,
+		.count = (uint16_t)ex->m.recs,
+		.length = (uint16_t)ex->w.len,
+		.sysup_ms = now > ex->cfg.start_us ? (uint32_t)((now - ex->cfg.start_us) / 1000) : 0,
+		.export_us = now,
+		.seq = c->seq == NF_SEQ_RECORDS ? ex->seq_recs : c->seq == NF_SEQ_PACKETS ? ex->seq_msgs : 0,
+		.domain = ex->cfg.domain,
+		.engine_type = ex->cfg.engine_type,
+		.engine_id = ex->cfg.engine_id,
+		.sampling = (uint16_t)(ex->cfg.sampling_mode << 14 | ex->cfg.sampling_interval),
+	};
+	struct wbuf hw;
+	wbuf_init(&hw, ex->buf, c->hdr_len);
+	if (c->put_hdr(&hw, &h) != ERR_OK)
+		abort();
+	unsigned flags = ex->m.tmpls || ex->m.opt_tmpls || ex->m.opt_recs ? TRANSPORT_F_CTRL : 0;
+	int rc = transport_send(ex->tp, ex->buf, ex->w.len, flags);
+	ex->seq_recs += ex->m.data;
+	ex->seq_msgs++;
+	ex->rt.pkts++;
+	ex->ro.pkts++;
+	if (rc == ERR_OK) {
+		ex->st.messages++;
+		ex->st.bytes += ex->w.len;
+		ex->st.records += ex->m.flows;
+		ex->st.templates += ex->m.tmpls;
+		ex->st.options_templates += ex->m.opt_tmpls;
+		ex->st.options_records += ex->m.opt_recs;
+	} else {
+		ex->st.send_errors++;
+		ex->st.flows_failed += ex->m.flows;
+	}
+}
+
+/* Place one record laid out by t; retried once in a fresh message. */
+static int add_rec(struct exporter *ex, const struct tmpl *t, const struct flowrec *r, uint64_t now)
+{
+	const struct nf_codec *c = ex->c;
+	for (int attempt = 0; attempt < 2; attempt++) {
+		if (!ex->open)
+			open_msg(ex, now);
+		bool fresh_set = false;
+		if (c->sets && ex->set_t != t) {
+			close_set(ex);
+			if (open_set(ex, t->id) == ERR_OK) {
+				ex->set_t = t;
+				fresh_set = true;
+			}
+		}
+		size_t mark = wbuf_mark(&ex->w);
+		if ((!c->sets || ex->set_t == t) && tmpl_put_flowrec(&ex->w, t, r, &ex->enc) == ERR_OK) {
+			ex->m.recs++;
+			ex->m.data++;
+			ex->m.flows++;
+			if (c->max_recs && ex->m.recs >= c->max_recs)
+				send_msg(ex, now);
+			return ERR_OK;
+		}
+		wbuf_rollback(&ex->w, mark);
+		if (fresh_set) { /* drop the empty set header too */
+			wbuf_rollback(&ex->w, ex->set_off);
+			ex->set_off = 0;
+			ex->set_t = NULL;
+		}
+		send_msg(ex, now);
+	}
+	ex->st.flows_failed++;
+	return ERR_NOSPACE;
+}
+
+int exporter_add(struct exporter *ex, const struct flowrec *r, uint64_t now_us)
+{
+	ex->st.flows++;
+	if (r->key.af != 4 && (r->key.af != 6 || !ex->c->v6)) {
+		ex->st.not_exportable++;
+		return ERR_UNSUPP;
+	}
+	const struct tmpl *t = r->key.af == 6 ? ex->d6 : ex->d4;
+	int rc = ERR_OK;
+	uint64_t before = ex->enc.saturated;
+	if (r->packets <= ex->cmax && r->bytes <= ex->cmax) {
+		rc = add_rec(ex, t, r, now_us);
+	} else {
+		uint64_t n = r->packets / ex->cmax + (r->packets % ex->cmax != 0);
+		uint64_t nb = r->bytes / ex->cmax + (r->bytes % ex->cmax != 0);
+		if (nb > n)
+			n = nb;
+		if (n > SPLIT_MAX)
+			n = SPLIT_MAX;
+		struct flowrec piece = *r;
+		ex->st.split_records += n - 1;
+		for (uint64_t i = 0; i < n; i++) {
+			piece.packets = r->packets / n + (i < r->packets % n);
+			piece.bytes = r->bytes / n + (i < r->bytes % n);
+			int prc = add_rec(ex, t, &piece, now_us);
+			if (prc != ERR_OK)
+				rc = prc;
+		}
+	}
+	ex->st.saturated += ex->enc.saturated - before;
+	return rc;
+}
+
+void exporter_flush(struct exporter *ex, uint64_t now_us)
+{
+	send_msg(ex, now_us);
+}
+
+void exporter_tick(struct exporter *ex, uint64_t now_us)
+{
+	const struct exporter_cfg *cfg = &ex->cfg;
+	if (ex->open && now_us >= ex->open_us && now_us - ex->open_us >= (uint64_t)cfg->flush_ms * 1000)
+		send_msg(ex, now_us);
+	if (!ex->c->sets || !ex->rt.sent)
+		return; /* nothing sent yet: templates go with the first data */
+	bool tmpl = cfg->tmpl_timeout_s && refresh_due(&ex->rt, 0, cfg->tmpl_timeout_s, now_us);
+	bool opt = cfg->export_stats && cfg->opt_timeout_s &&
+	           refresh_due(&ex->ro, 0, cfg->opt_timeout_s, now_us);
+	if (!tmpl && !opt)
+		return;
+	if (ex->open) { /* into the open message, or a new one if no room */
+		if (put_ctrl(ex, now_us, tmpl, opt) == ERR_OK)
+			return;
+		send_msg(ex, now_us);
+	}
+	open_msg(ex, now_us); /* puts what is due */
+	send_msg(ex, now_us);
+}
+
+uint64_t exporter_next_deadline(const struct exporter *ex)
+{
+	uint64_t d = UINT64_MAX;
+	const struct exporter_cfg *cfg = &ex->cfg;
+	if (ex->open)
+		d = ex->open_us + (uint64_t)cfg->flush_ms * 1000;
+	if (ex->c->sets && ex->rt.sent && cfg->tmpl_timeout_s) {
+		uint64_t t = ex->rt.last_us + (uint64_t)cfg->tmpl_timeout_s * 1000000;
+		if (t < d)
+			d = t;
+	}
+	if (ex->c->sets && cfg->export_stats && ex->ro.sent && cfg->opt_timeout_s) {
+		uint64_t t = ex->ro.last_us + (uint64_t)cfg->opt_timeout_s * 1000000;
+		if (t < d)
+			d = t;
+	}
+	return d;
+}

@@ -1,0 +1,118 @@
+/* exporter.h — one export stream to one destination.
+ *
+ * An exporter owns a format (export.h codec), its sequence numbers, its
+ * template and options refresh state, the open message being packed, and
+ * its flush timer; it hands finished messages to a transport it borrows.
+ * Time is always passed in (microseconds since the Unix epoch: packet time
+ * for files, wall time live); the exporter never reads a clock.
+ *
+ *   struct exporter_cfg cfg;
+ *   exporter_cfg_init(&cfg, 9);
+ *   cfg.start_us = first_packet_us;           // sysUptime 0
+ *   struct exporter *ex = exporter_new(&cfg, t, err, sizeof(err));
+ *   exporter_add(ex, &rec, now);              // per expired flow
+ *   exporter_tick(ex, now);                   // at exporter_next_deadline()
+ *   exporter_flush(ex, now);                  // at shutdown
+ *   exporter_free(ex); transport_close(t);
+ *
+ * Packing: a message holds at most min(mtu - transport overhead, 65535)
+ * bytes and, for v1/v5/v7, 24/30/28 records. Each record is written with
+ * reserve/commit: one that does not fit is rolled back and goes into the
+ * next message; header lengths, counts and set lengths are poked last. A
+ * message leaves when full, when flush_ms have passed since its first
+ * record (exporter_tick), or at exporter_flush.
+ *
+ * Templates (v9, IPFIX): IPv4 and IPv6 data templates are sent in the
+ * first message and again when tmpl_refresh_pkts messages have been sent
+ * since, or tmpl_timeout_s seconds have passed (RFC 3954 §9 / RFC 7011
+ * §8.4); a timeout with no data pending sends a template-only message at
+ * exporter_tick. With export_stats, an options template and one options
+ * data record (messages, flow records and bytes exported so far) follow
+ * the same way at their own rates.
+ *
+ * Sequence numbers: v5/v7 count flow records before the message, v9 counts
+ * messages, IPFIX counts data records (options data included) before the
+ * message in the observation domain. A message whose send fails still
+ * advances them (its records are lost, and a collector should see that).
+ *
+ * Counters wider than the format (v1/v5/v7: 32 bits) are split into
+ * several records with the counts shared out (stats.split_records); IPv6
+ * flows in v1/v5/v7 are refused and counted (stats.not_exportable). */
+#ifndef IPFLOW_EXPORTER_H
+#define IPFLOW_EXPORTER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cache/flowrec.h"
+#include "transport/transport.h"
+
+enum { EXPORTER_F_TIME_US = 1 }; /* IPFIX: flowStart/EndMicroseconds instead of Milliseconds */
+
+struct exporter_cfg {
+	int version;                /* 1, 5, 7, 9 or 10 (IPFIX) */
+	unsigned mtu;               /* path MTU, 576..65535; default 1500 */
+	uint32_t domain;            /* v9 source id / IPFIX observation domain id */
+	uint8_t engine_type;        /* v5 header */
+	uint8_t engine_id;          /* v5 header */
+	uint16_t sampling_interval; /* v5 header, 0..16383 */
+	uint8_t sampling_mode;      /* v5 header, 0..3 */
+	uint32_t router_sc;         /* v7 router_sc (host order IPv4) */
+	unsigned tmpl_refresh_pkts; /* v9: 1..600, default 20; IPFIX: 0 (off)..600, default 0 */
+	unsigned tmpl_timeout_s;    /* v9: 60..216000 (1..3600 min), default 1800; IPFIX: 1..86400, default 600 */
+	bool export_stats;          /* v9/IPFIX: options template + export statistics */
+	unsigned opt_refresh_pkts;  /* as tmpl_refresh_pkts, for the options */
+	unsigned opt_timeout_s;     /* as tmpl_timeout_s, for the options */
+	unsigned flush_ms;          /* 1..3600000, default 1000 */
+	uint64_t start_us;          /* exporter start: sysUptime 0 (first packet time for files) */
+	unsigned flags;             /* EXPORTER_F_* */
+	uint32_t exporting_pid;     /* IPFIX exportingProcessId in the statistics */
+};
+
+struct exporter_stats {
+	uint64_t flows;             /* flow records handed to exporter_add */
+	uint64_t records;           /* flow data records in messages sent (split pieces each count) */
+	uint64_t messages;          /* messages sent */
+	uint64_t bytes;             /* bytes of messages sent */
+	uint64_t flows_failed;      /* flow data records lost: no room, or their message's send failed */
+	uint64_t not_exportable;    /* flows the format cannot carry: IPv6 in v1/v5/v7 */
+	uint64_t split_records;     /* extra records made by splitting counters wider than the format */
+	uint64_t saturated;         /* values clamped to their field (e.g. ifIndex > 65535 in v5) */
+	uint64_t templates;         /* template records sent */
+	uint64_t options_templates; /* options template records sent */
+	uint64_t options_records;   /* options data records sent */
+	uint64_t send_errors;       /* messages the transport failed to send */
+};
+
+/* Defaults for a version (see the field comments). */
+void exporter_cfg_init(struct exporter_cfg *cfg, int version);
+
+/* A new exporter sending through t, which it borrows (close t after
+ * exporter_free). NULL if cfg is invalid (a value out of range, or an MTU
+ * too small for the header, templates and one record), with the reason in
+ * err (errlen bytes, may be 0), or if out of memory. */
+struct exporter *exporter_new(const struct exporter_cfg *cfg, struct transport *t, char *err, size_t errlen);
+
+/* Encode r into the open message, sending messages as they fill.
+ * ERR_OK; ERR_UNSUPP if the format cannot carry r (counted in
+ * not_exportable); ERR_NOSPACE if a record could not be placed (counted in
+ * flows_failed). A failed send is counted, not returned: see stats. */
+int exporter_add(struct exporter *ex, const struct flowrec *r, uint64_t now_us);
+
+/* Send the open message if its flush time has come; send templates and
+ * options whose timeout has come. Call at exporter_next_deadline(). */
+void exporter_tick(struct exporter *ex, uint64_t now_us);
+
+/* Send the open message now, if any (shutdown, or "clear"). */
+void exporter_flush(struct exporter *ex, uint64_t now_us);
+
+/* When exporter_tick next has work (us since 1970), UINT64_MAX if none. */
+uint64_t exporter_next_deadline(const struct exporter *ex);
+
+const struct exporter_stats *exporter_stats(const struct exporter *ex);
+
+/* Frees ex without sending (call exporter_flush first). NULL-safe. */
+void exporter_free(struct exporter *ex);
+
+#endif

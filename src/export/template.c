@@ -1,0 +1,398 @@
+/* template.c — template layout, the flowrec record writer/reader, the
+ * field iterator and the minimal template store. */
+#include "export/template.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/bytes.h"
+
+#define AS_TRANS 23456u /* RFC 6793: a 4-byte AS in a 2-byte field */
+
+int tmpl_init(struct tmpl *t, uint16_t id, const struct tmpl_field *f, size_t n, size_t scope)
+{
+	if (n > TMPL_MAX_FIELDS)
+		return ERR_UNSUPP;
+	if (scope > n)
+		return ERR_FORMAT;
+	memset(t, 0, sizeof(*t));
+	t->id = id;
+	t->nfields = (uint16_t)n;
+	t->scope_count = (uint16_t)scope;
+	size_t off = 0;
+	for (size_t i = 0; i < n; i++) {
+		t->f[i] = f[i];
+		t->f[i].off = t->varlen ? TMPL_OFF_VAR : (uint16_t)off;
+		if (f[i].len == IE_VARLEN) {
+			t->varlen = 1;
+			off += 1;
+		} else {
+			off += f[i].len;
+		}
+		if (off > 0xffff)
+			return ERR_FORMAT;
+	}
+	if (off == 0)
+		return ERR_FORMAT; /* an empty record would never advance a reader */
+	t->minlen = (uint16_t)off;
+	return ERR_OK;
+}
+
+int tmpl_find(const struct tmpl *t, uint16_t ie)
+{
+	for (unsigned i = 0; i < t->nfields; i++)
+		if (t->f[i].ie == ie && t->f[i].pen == 0)
+			return (int)i;
+	return -1;
+}
+
+void rec_iter_init(struct rec_iter *ri, const struct tmpl *t, const uint8_t *p, size_t len)
+{
+	ri->t = t;
+	rbuf_init(&ri->rb, p, len);
+	ri->i = 0;
+}
+
+int rec_iter_next(struct rec_iter *ri, struct rec_field *f)
+{
+	if (ri->i >= ri->t->nfields)
+		return ERR_END;
+	const struct tmpl_field *tf = &ri->t->f[ri->i];
+	size_t n = tf->len;
+	if (n == IE_VARLEN) { /* RFC 7011 §7: 1-byte length, or 255 then 2 bytes */
+		uint8_t b;
+		if (rbuf_get_u8(&ri->rb, &b) != ERR_OK)
+			return ERR_TRUNC;
+		n = b;
+		if (b == 255) {
+			uint16_t w;
+			if (rbuf_get_u16(&ri->rb, &w) != ERR_OK)
+				return ERR_TRUNC;
+			n = w;
+		}
+	}
+	const uint8_t *p = rbuf_take(&ri->rb, n);
+	if (!p)
+		return ERR_TRUNC;
+	f->idx = ri->i;
+	f->ie = tf->ie;
+	f->pen = tf->pen;
+	f->p = p;
+	f->len = (uint16_t)n;
+	f->scope = ri->i < ri->t->scope_count;
+	ri->i++;
+	return ERR_OK;
+}
+
+int tmpl_rec_len(const struct tmpl *t, const uint8_t *p, size_t avail, size_t *len)
+{
+	if (!t->varlen) {
+		if (avail < t->minlen)
+			return ERR_TRUNC;
+		*len = t->minlen;
+		return ERR_OK;
+	}
+	struct rec_iter ri;
+	struct rec_field f;
+	int rc;
+	rec_iter_init(&ri, t, p, avail);
+	while ((rc = rec_iter_next(&ri, &f)) == ERR_OK)
+		;
+	if (rc != ERR_END)
+		return rc;
+	*len = ri.rb.off;
+	return ERR_OK;
+}
+
+/* ---- writer ---- */
+
+static void put_uint(uint8_t *p, unsigned len, uint64_t v, struct rec_enc *c)
+{
+	if (len > 8) {
+		memset(p, 0, len - 8);
+		p += len - 8;
+		len = 8;
+	}
+	if (len < 8 && v >> (len * 8)) {
+		v = (1ull << (len * 8)) - 1;
+		c->saturated++;
+	}
+	poke_uint(p, len, v);
+}
+
+static void put_addr(uint8_t *p, unsigned len, const uint8_t *a, unsigned alen)
+{
+	unsigned n = len < alen ? len : alen;
+	memcpy(p, a, n);
+	if (n < len)
+		memset(p + n, 0, len - n);
+}
+
+static uint32_t sysup(uint64_t t_us, uint64_t boot_us)
+{
+	return t_us > boot_us ? (uint32_t)((t_us - boot_us) / 1000) : 0;
+}
+
+/* The one place that knows which flowrec field each IE carries (writing). */
+static void put_field(uint8_t *p, uint16_t ie, unsigned len, const struct flowrec *r, struct rec_enc *c)
+{
+	uint64_t v;
+	switch (ie) {
+	case IE_sourceIPv4Address:
+	case IE_sourceIPv6Address:
+		put_addr(p, len, r->key.src, 16);
+		return;
+	case IE_destinationIPv4Address:
+	case IE_destinationIPv6Address:
+		put_addr(p, len, r->key.dst, 16);
+		return;
+	case IE_ipNextHopIPv4Address:
+	case IE_ipNextHopIPv6Address:
+		put_addr(p, len, r->nexthop, 16);
+		return;
+	case IE_sourceTransportPort: v = r->key.sport; break;
+	case IE_destinationTransportPort: v = r->key.dport; break;
+	case IE_icmpTypeCodeIPv4: v = r->key.proto == 1 ? r->key.dport : 0; break;
+	case IE_icmpTypeCodeIPv6: v = r->key.proto == 58 ? r->key.dport : 0; break;
+	case IE_protocolIdentifier: v = r->key.proto; break;
+	case IE_ipClassOfService: v = r->key.tos; break;
+	case IE_flowDirection: v = r->key.dir; break;
+	case IE_ingressInterface: v = r->key.ifindex; break;
+	case IE_egressInterface: v = r->if_out; break;
+	case IE_ipVersion: v = r->key.af; break;
+	case IE_packetDeltaCount: v = r->packets; break;
+	case IE_octetDeltaCount: v = r->bytes; break;
+	case IE_bgpSourceAsNumber:
+	case IE_bgpDestinationAsNumber:
+		v = ie == IE_bgpSourceAsNumber ? r->src_as : r->dst_as;
+		if (len == 2 && v > 0xffff)
+			v = AS_TRANS;
+		break;
+	case IE_tcpControlBits: v = r->tcp_flags; break;
+	case IE_minimumTTL: v = r->min_ttl; break;
+	case IE_maximumTTL: v = r->max_ttl; break;
+	case IE_sourceIPv4PrefixLength:
+	case IE_sourceIPv6PrefixLength: v = r->src_mask; break;
+	case IE_destinationIPv4PrefixLength:
+	case IE_destinationIPv6PrefixLength: v = r->dst_mask; break;
+	case IE_minimumIpTotalLength: v = r->min_len; break;
+	case IE_maximumIpTotalLength: v = r->max_len; break;
+	case IE_flowEndReason: v = flow_end_ipfix((enum flow_end)r->end); break;
+	case IE_flowStartSysUpTime: /* wraps modulo 2^32 like sysUpTime itself */
+		poke_uint(p, len < 4 ? len : 4, sysup(r->first_us, c->boot_us));
+		return;
+	case IE_flowEndSysUpTime:
+		poke_uint(p, len < 4 ? len : 4, sysup(r->last_us, c->boot_us));
+		return;
+	case IE_flowStartSeconds: v = r->first_us / 1000000; break;
+	case IE_flowEndSeconds: v = r->last_us / 1000000; break;
+	case IE_flowStartMilliseconds: v = r->first_us / 1000; break;
+	case IE_flowEndMilliseconds: v = r->last_us / 1000; break;
+	case IE_flowStartMicroseconds: v = ie_ntp_from_us(r->first_us); break;
+	case IE_flowEndMicroseconds: v = ie_ntp_from_us(r->last_us); break;
+	case IE_flowDurationMilliseconds:
+		v = r->last_us > r->first_us ? (r->last_us - r->first_us) / 1000 : 0;
+		break;
+	case IE_systemInitTimeMilliseconds: v = c->boot_us / 1000; break;
+	case IE_ipv4RouterSc:
+		if (len == 4) {
+			poke_u32(p, c->router_sc);
+			return;
+		}
+		v = 0;
+		break;
+	default: /* paddingOctets, and anything a flowrec does not carry */
+		memset(p, 0, len);
+		return;
+	}
+	put_uint(p, len, v, c);
+}
+
+int tmpl_put_flowrec(struct wbuf *w, const struct tmpl *t, const struct flowrec *r, struct rec_enc *c)
+{
+	if (t->varlen)
+		return ERR_ARG;
+	uint8_t *p = wbuf_reserve(w, t->minlen);
+	if (!p)
+		return ERR_NOSPACE;
+	for (unsigned i = 0; i < t->nfields; i++) {
+		const struct tmpl_field *f = &t->f[i];
+		if (f->pen)
+			memset(p + f->off, 0, f->len);
+		else
+			put_field(p + f->off, f->ie, f->len, r, c);
+	}
+	return ERR_OK;
+}
+
+int tmpl_put_values(struct wbuf *w, const struct tmpl *t, const uint64_t *vals)
+{
+	if (t->varlen)
+		return ERR_ARG;
+	uint8_t *p = wbuf_reserve(w, t->minlen);
+	if (!p)
+		return ERR_NOSPACE;
+	struct rec_enc dummy = { 0 };
+	for (unsigned i = 0; i < t->nfields; i++)
+		put_uint(p + t->f[i].off, t->f[i].len, vals[i], &dummy);
+	return ERR_OK;
+}
+
+/* ---- reader ---- */
+
+static enum flow_end end_from_ipfix(uint64_t v)
+{
+	static const uint8_t map[] = {
+		[1] = FLOW_END_IDLE, [2] = FLOW_END_ACTIVE, [3] = FLOW_END_EOF,
+		[4] = FLOW_END_SHUTDOWN, [5] = FLOW_END_EMERGENCY,
+	};
+	return v >= 1 && v < sizeof(map) ? (enum flow_end)map[v] : FLOW_END_SHUTDOWN;
+}
+
+static uint64_t from_sysup(const struct rec_dec *c, uint32_t v)
+{
+	uint64_t back = (uint64_t)(uint32_t)(c->sysup_ms - v) * 1000;
+	return c->export_us > back ? c->export_us - back : 0;
+}
+
+int tmpl_get_flowrec(const struct tmpl *t, const uint8_t *p, size_t len, const struct rec_dec *c,
+                     struct flowrec *r)
+{
+	memset(r, 0, sizeof(*r));
+	struct rec_iter ri;
+	struct rec_field f;
+	int rc, v6 = 0, have_icmp = 0;
+	uint16_t icmp = 0;
+	rec_iter_init(&ri, t, p, len);
+	while ((rc = rec_iter_next(&ri, &f)) == ERR_OK) {
+		if (f.pen || f.scope)
+			continue;
+		const uint8_t *q = f.p;
+		unsigned n = f.len;
+		uint64_t v = (n >= 1 && n <= 8) ? peek_uint(q, n) : 0;
+		switch (f.ie) {
+		case IE_sourceIPv4Address: if (n == 4) memcpy(r->key.src, q, 4); break;
+		case IE_destinationIPv4Address: if (n == 4) memcpy(r->key.dst, q, 4); break;
+		case IE_ipNextHopIPv4Address: if (n == 4) memcpy(r->nexthop, q, 4); break;
+		case IE_sourceIPv6Address: if (n == 16) { memcpy(r->key.src, q, 16); v6 = 1; } break;
+		case IE_destinationIPv6Address: if (n == 16) { memcpy(r->key.dst, q, 16); v6 = 1; } break;
+		case IE_ipNextHopIPv6Address: if (n == 16) memcpy(r->nexthop, q, 16); break;
+		case IE_sourceTransportPort: r->key.sport = (uint16_t)v; break;
+		case IE_destinationTransportPort: r->key.dport = (uint16_t)v; break;
+		case IE_icmpTypeCodeIPv4:
+		case IE_icmpTypeCodeIPv6:
+			if (v) {
+				icmp = (uint16_t)v;
+				have_icmp = 1;
+			}
+			break;
+		case IE_protocolIdentifier: r->key.proto = (uint8_t)v; break;
+		case IE_ipClassOfService: r->key.tos = (uint8_t)v; break;
+		case IE_flowDirection: r->key.dir = (uint8_t)v; break;
+		case IE_ingressInterface: r->key.ifindex = (uint32_t)v; break;
+		case IE_egressInterface: r->if_out = (uint32_t)v; break;
+		case IE_packetDeltaCount: r->packets = v; break;
+		case IE_octetDeltaCount: r->bytes = v; break;
+		case IE_bgpSourceAsNumber: r->src_as = (uint32_t)v; break;
+		case IE_bgpDestinationAsNumber: r->dst_as = (uint32_t)v; break;
+		case IE_tcpControlBits: r->tcp_flags = (uint8_t)v; break;
+		case IE_minimumTTL: r->min_ttl = (uint8_t)v; break;
+		case IE_maximumTTL: r->max_ttl = (uint8_t)v; break;
+		case IE_sourceIPv4PrefixLength:
+		case IE_sourceIPv6PrefixLength: r->src_mask = (uint8_t)v; break;
+		case IE_destinationIPv4PrefixLength:
+		case IE_destinationIPv6PrefixLength: r->dst_mask = (uint8_t)v; break;
+		case IE_minimumIpTotalLength: r->min_len = v > 0xffff ? 0xffff : (uint16_t)v; break;
+		case IE_maximumIpTotalLength: r->max_len = v > 0xffff ? 0xffff : (uint16_t)v; break;
+		case IE_flowEndReason: r->end = (uint8_t)end_from_ipfix(v); break;
+		case IE_flowStartSysUpTime: if (n == 4) r->first_us = from_sysup(c, (uint32_t)v); break;
+		case IE_flowEndSysUpTime: if (n == 4) r->last_us = from_sysup(c, (uint32_t)v); break;
+		case IE_flowStartSeconds: if (n == 4) r->first_us = v * 1000000; break;
+		case IE_flowEndSeconds: if (n == 4) r->last_us = v * 1000000; break;
+		case IE_flowStartMilliseconds: if (n == 8) r->first_us = v * 1000; break;
+		case IE_flowEndMilliseconds: if (n == 8) r->last_us = v * 1000; break;
+		case IE_flowStartMicroseconds:
+		case IE_flowStartNanoseconds: if (n == 8) r->first_us = ie_ntp_to_us(v); break;
+		case IE_flowEndMicroseconds:
+		case IE_flowEndNanoseconds: if (n == 8) r->last_us = ie_ntp_to_us(v); break;
+		default: break;
+		}
+	}
+	if (rc != ERR_END)
+		return rc;
+	r->key.af = v6 ? 6 : 4;
+	if (have_icmp && r->key.dport == 0)
+		r->key.dport = icmp;
+	return ERR_OK;
+}
+
+/* ---- minimal template store ---- */
+
+int tmpl_store_mem_init(struct tmpl_store_mem *m, size_t cap)
+{
+	m->n = 0;
+	m->cap = cap;
+	m->slot = calloc(cap ? cap : 1, sizeof(*m->slot));
+	return m->slot ? ERR_OK : ERR_NOMEM;
+}
+
+void tmpl_store_mem_free(struct tmpl_store_mem *m)
+{
+	if (!m)
+		return;
+	free(m->slot);
+	m->slot = NULL;
+	m->n = m->cap = 0;
+}
+
+static const struct tmpl *mem_lookup(void *ctx, uint32_t domain, uint16_t id)
+{
+	struct tmpl_store_mem *m = ctx;
+	for (size_t i = 0; i < m->n; i++)
+		if (m->slot[i].domain == domain && m->slot[i].t.id == id)
+			return &m->slot[i].t;
+	return NULL;
+}
+
+static int mem_add(void *ctx, uint32_t domain, const struct tmpl *t)
+{
+	struct tmpl_store_mem *m = ctx;
+	size_t i;
+	for (i = 0; i < m->n; i++)
+		if (m->slot[i].domain == domain && m->slot[i].t.id == t->id)
+			break;
+	if (i == m->n) {
+		if (m->n == m->cap)
+			return ERR_FULL;
+		m->n++;
+	}
+	m->slot[i].domain = domain;
+	m->slot[i].t = *t;
+	return ERR_OK;
+}
+
+static int mem_withdraw(void *ctx, uint32_t domain, uint16_t id)
+{
+	struct tmpl_store_mem *m = ctx;
+	int found = 0;
+	for (size_t i = 0; i < m->n;) {
+		const struct tmpl *t = &m->slot[i].t;
+		int hit = m->slot[i].domain == domain &&
+		          (id >= TMPL_ID_MIN ? t->id == id
+		           : id == 2 ? t->scope_count == 0
+		           : id == 3 ? t->scope_count != 0 : 1);
+		if (hit) {
+			m->slot[i] = m->slot[--m->n];
+			found = 1;
+		} else {
+			i++;
+		}
+	}
+	return found ? ERR_OK : ERR_NOTFOUND;
+}
+
+struct tmpl_store tmpl_store_mem_iface(struct tmpl_store_mem *m)
+{
+	struct tmpl_store s = { mem_lookup, mem_add, mem_withdraw, m };
+	return s;
+}

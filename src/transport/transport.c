@@ -1,0 +1,40 @@
+/* transport.c — the table of transport schemes. */
+#include "transport/transport.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "lib/err.h"
+
+static const struct transport_ops *const schemes[] = {
+	&transport_udp_ops,
+	&transport_file_ops,
+};
+
+struct transport *transport_open(const char *spec, const struct transport_opts *o, char *err, size_t errlen)
+{
+	static const struct transport_opts defaults = { NULL, 0 };
+	const char *colon = strchr(spec, ':');
+	if (!o)
+		o = &defaults;
+	if (colon) {
+		size_t n = (size_t)(colon - spec);
+		for (size_t i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++)
+			if (strlen(schemes[i]->scheme) == n && strncmp(spec, schemes[i]->scheme, n) == 0)
+				return schemes[i]->open(colon + 1, o, err, errlen);
+	}
+	if (errlen)
+		snprintf(err, errlen, "`%s': not udp:HOST:PORT or file:PATH", spec);
+	return NULL;
+}
+
+int transport_send(struct transport *t, const void *msg, size_t len, unsigned flags)
+{
+	return t->ops->send(t, msg, len, flags);
+}
+
+void transport_close(struct transport *t)
+{
+	if (t)
+		t->ops->close(t);
+}

@@ -1,0 +1,170 @@
+/* udp.c — export over UDP (udp:HOST:PORT, udp:[V6]:PORT).
+ *
+ * One connected socket: the kernel then reports an ICMP port unreachable
+ * from the collector as ECONNREFUSED on a later send. That send did not
+ * go out (the pending error is returned instead), so it is counted in
+ * st.refused and retried once at once; a collector that is down costs a
+ * counter, never the exporter. The send buffer is raised (4 MiB by
+ * default) so bursts from a pcap replay are not dropped locally. Sends
+ * block (a UDP send waits only for buffer space). */
+#include "transport/transport.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "lib/err.h"
+
+struct udp {
+	struct transport base;
+	int fd;
+};
+
+#define UDP_DEFAULT_SNDBUF (4 << 20)
+
+/* Split "HOST:PORT" or "[HOST]:PORT" into host and port. */
+static int split_hostport(const char *s, char *host, size_t hostlen, const char **port)
+{
+	const char *end;
+	if (s[0] == '[') {
+		end = strchr(s, ']');
+		if (!end || end[1] != ':')
+			return ERR_FORMAT;
+		s++;
+		*port = end + 2;
+	} else {
+		end = strrchr(s, ':');
+		if (!end || memchr(s, ':', (size_t)(end - s)))
+			return ERR_FORMAT; /* bare IPv6 literal: needs brackets */
+		*port = end + 1;
+	}
+	size_t n = (size_t)(end - s);
+	if (n == 0 || n >= hostlen || **port == '\0')
+		return ERR_FORMAT;
+	memcpy(host, s, n);
+	host[n] = '\0';
+	return ERR_OK;
+}
+
+static int bind_source(int fd, int family, const char *source, char *err, size_t errlen)
+{
+	struct addrinfo hints = { .ai_family = family, .ai_socktype = SOCK_DGRAM,
+	                          .ai_flags = AI_PASSIVE | AI_NUMERICHOST };
+	struct addrinfo *ai = NULL;
+	char host[256];
+	const char *src = source;
+	/* accept a bracketed IPv6 literal */
+	if (source[0] == '[') {
+		size_t n = strcspn(source + 1, "]");
+		if (n >= sizeof(host))
+			n = sizeof(host) - 1;
+		memcpy(host, source + 1, n);
+		host[n] = '\0';
+		src = host;
+	}
+	int gai = getaddrinfo(src, NULL, &hints, &ai);
+	if (gai != 0) {
+		snprintf(err, errlen, "source `%s': %s", source, gai_strerror(gai));
+		return ERR_ARG;
+	}
+	int rc = bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 ? ERR_OK : ERR_IO;
+	if (rc != ERR_OK)
+		snprintf(err, errlen, "bind source `%s': %s", source, strerror(errno));
+	freeaddrinfo(ai);
+	return rc;
+}
+
+static struct transport *udp_open(const char *rest, const struct transport_opts *o, char *err, size_t errlen)
+{
+	char host[256];
+	const char *port;
+	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_DGRAM,
+	                          .ai_flags = AI_NUMERICSERV };
+	struct addrinfo *res = NULL, *ai;
+	struct udp *u = NULL;
+	char lasterr[192] = "no address";
+	int fd = -1;
+
+	if (split_hostport(rest, host, sizeof(host), &port) != ERR_OK) {
+		snprintf(err, errlen, "`udp:%s': expected udp:HOST:PORT or udp:[V6]:PORT", rest);
+		return NULL;
+	}
+	int gai = getaddrinfo(host, port, &hints, &res);
+	if (gai != 0) {
+		snprintf(err, errlen, "`udp:%s': %s", rest, gai_strerror(gai));
+		return NULL;
+	}
+	for (ai = res; ai; ai = ai->ai_next) {
+		fd = socket(ai->ai_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		if (fd < 0) {
+			snprintf(lasterr, sizeof(lasterr), "socket: %s", strerror(errno));
+			continue;
+		}
+		int sndbuf = o->sndbuf > 0 ? o->sndbuf : UDP_DEFAULT_SNDBUF;
+		(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf)); /* best effort */
+		if (o->source && bind_source(fd, ai->ai_family, o->source, lasterr, sizeof(lasterr)) != ERR_OK) {
+			close(fd);
+			fd = -1;
+			continue;
+		}
+		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+			break;
+		snprintf(lasterr, sizeof(lasterr), "connect: %s", strerror(errno));
+		close(fd);
+		fd = -1;
+	}
+	if (fd < 0) {
+		snprintf(err, errlen, "`udp:%s': %s", rest, lasterr);
+		goto out;
+	}
+	u = calloc(1, sizeof(*u));
+	if (!u) {
+		snprintf(err, errlen, "out of memory");
+		close(fd);
+		goto out;
+	}
+	u->base.ops = &transport_udp_ops;
+	u->base.overhead = ai->ai_family == AF_INET6 ? 48 : 28;
+	u->fd = fd;
+out:
+	freeaddrinfo(res);
+	return u ? &u->base : NULL;
+}
+
+static int udp_send(struct transport *t, const void *msg, size_t len, unsigned flags)
+{
+	struct udp *u = (struct udp *)t;
+	(void)flags;
+	int refused_once = 0;
+	for (;;) {
+		ssize_t n = send(u->fd, msg, len, 0);
+		if (n == (ssize_t)len) {
+			t->st.msgs++;
+			t->st.bytes += len;
+			return ERR_OK;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == ECONNREFUSED && !refused_once) {
+			t->st.refused++; /* an earlier datagram's ICMP; this one was not sent */
+			refused_once = 1;
+			continue;
+		}
+		snprintf(t->err, sizeof(t->err), "udp send: %s", n < 0 ? strerror(errno) : "short send");
+		t->st.errors++;
+		return ERR_IO;
+	}
+}
+
+static void udp_close(struct transport *t)
+{
+	struct udp *u = (struct udp *)t;
+	close(u->fd);
+	free(u);
+}
+
+const struct transport_ops transport_udp_ops = { "udp", udp_open, udp_send, udp_close };
