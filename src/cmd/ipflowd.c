@@ -9,15 +9,18 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "capture/capture.h"
 #include "ctl/ctl.h"
 #include "ctl/show_cache.h"
+#include "export/export_set.h"
 #include "export/flowlog.h"
 #include "lib/log.h"
 #include "meter/meter.h"
 
 #define MAX_IFACES 32
+#define MAX_DESTS EXPORT_SET_MAX
 
 struct opts {
 	const char *file;
@@ -30,6 +33,12 @@ struct opts {
 	double speed;
 	struct cache_cfg cache;
 	const char *ctl_path;
+	const char *dest[MAX_DESTS];
+	size_t ndest;
+	struct exporter_cfg ex;
+	bool ex_set[16];     /* indexed by option - O_MTU */
+	uint32_t ex_val[16];
+	const char *source;
 	bool stats;
 	bool quiet;
 	int loglevel;
@@ -38,7 +47,8 @@ struct opts {
 /* The option table drives getopt and the help text. */
 enum {
 	O_SPEED = 1000, O_ACTIVE, O_INACTIVE, O_ENTRIES, O_CTYPE, O_STATS, O_FILTER, O_SNAPLEN,
-	O_IFINDEX, O_DEBUG, O_VERSION,
+	O_IFINDEX, O_DEBUG, O_VERSION, O_MTU, O_TREFRESH, O_TTIMEOUT, O_EXPSTATS, O_SOURCE,
+	O_SOURCEID, O_ENGTYPE, O_ENGID, O_FLUSH, O_USEC,
 };
 
 
@@ -60,7 +70,19 @@ static const struct optdef {
 	{ "inactive", 1, O_INACTIVE, "SEC", "inactive timeout (default 15)" },
 	{ "entries", 1, O_ENTRIES, "N", "cache entries (default 65536, up to 67108864)" },
 	{ "cache-type", 1, O_CTYPE, "normal|permanent|immediate", "cache type (default normal)" },
-	{ "stats", 0, O_STATS, NULL, "print 'show ip cache flow' and the counters at exit" },
+	{ "export", 1, 'e', "udp:HOST:PORT|file:PATH", "export destination (repeatable; each its own stream)" },
+	{ "export-version", 1, 'v', "1|5|7|9|10", "export format: NetFlow v1, v5, v7, v9, or 10 = IPFIX (default 9)" },
+	{ "mtu", 1, O_MTU, "N", "path MTU for export packets (default 1500)" },
+	{ "template-refresh", 1, O_TREFRESH, "N", "resend templates every N packets (v9 default 20; IPFIX default off)" },
+	{ "template-timeout", 1, O_TTIMEOUT, "MIN", "resend templates every MIN minutes (v9 default 30, IPFIX 10)" },
+	{ "export-stats", 0, O_EXPSTATS, NULL, "v9/IPFIX: export statistics as options records" },
+	{ "source", 1, O_SOURCE, "ADDR", "source address of export packets (ip flow-export source)" },
+	{ "source-id", 1, O_SOURCEID, "N", "v9 source id / IPFIX observation domain (default 0)" },
+	{ "engine-type", 1, O_ENGTYPE, "N", "v5/v7 engine type (default 0)" },
+	{ "engine-id", 1, O_ENGID, "N", "v5/v7 engine id (default 0)" },
+	{ "flush-ms", 1, O_FLUSH, "MS", "a half-full export packet leaves after MS ms (default 1000)" },
+	{ "ipfix-usec", 0, O_USEC, NULL, "IPFIX: flowStart/EndMicroseconds instead of Milliseconds" },
+	{ "stats", 0, O_STATS, NULL, "print 'show ip cache flow', 'show ip flow export' and the counters at exit" },
 	{ "control", 1, 'S', "PATH", "control socket for the ipflow CLI (default " CTL_DEFAULT_PATH " when live or paced; 'none' to disable)" },
 	{ "quiet", 0, 'q', NULL, "log errors only" },
 	{ "debug", 0, O_DEBUG, NULL, "log debugging detail" },
@@ -181,6 +203,57 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		case 'S':
 			o->ctl_path = optarg;
 			break;
+		case 'e':
+			if (o->ndest == MAX_DESTS) {
+				log_err("at most %d export destinations", MAX_DESTS);
+				return -1;
+			}
+			o->dest[o->ndest++] = optarg;
+			break;
+		case 'v': {
+			uint32_t v;
+			if (!parse_u32(optarg, 1, 10, &v) || !(v == 1 || v == 5 || v == 7 || v == 9 || v == 10))
+				return bad_value("export-version", optarg, "1, 5, 7, 9 or 10 (IPFIX)");
+			/* version defaults first; the other export flags apply on top (see finish_export) */
+			o->ex.version = (int)v;
+			break;
+		}
+		case O_MTU:
+		case O_TREFRESH:
+		case O_TTIMEOUT:
+		case O_SOURCEID:
+		case O_ENGTYPE:
+		case O_ENGID:
+		case O_FLUSH: {
+			static const struct { int opt; const char *name; uint32_t min, max; } r[] = {
+				{ O_MTU, "mtu", 576, 65535 }, { O_TREFRESH, "template-refresh", 0, 600 },
+				{ O_TTIMEOUT, "template-timeout", 1, 3600 }, { O_SOURCEID, "source-id", 0, UINT32_MAX },
+				{ O_ENGTYPE, "engine-type", 0, 255 }, { O_ENGID, "engine-id", 0, 255 },
+				{ O_FLUSH, "flush-ms", 1, 3600000 },
+			};
+			for (size_t k = 0; k < sizeof(r) / sizeof(r[0]); k++) {
+				if (r[k].opt != c)
+					continue;
+				uint32_t v;
+				if (!parse_u32(optarg, r[k].min, r[k].max, &v)) {
+					char want[64];
+					snprintf(want, sizeof(want), "a number from %u to %u", r[k].min, r[k].max);
+					return bad_value(r[k].name, optarg, want);
+				}
+				o->ex_val[c - O_MTU] = v;
+				o->ex_set[c - O_MTU] = true;
+			}
+			break;
+		}
+		case O_EXPSTATS:
+			o->ex_set[O_EXPSTATS - O_MTU] = true;
+			break;
+		case O_USEC:
+			o->ex_set[O_USEC - O_MTU] = true;
+			break;
+		case O_SOURCE:
+			o->source = optarg;
+			break;
 		case 'q':
 			o->loglevel = LOG_LVL_ERR;
 			break;
@@ -212,6 +285,67 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		return -1;
 	}
 	return 0;
+}
+
+/* The exporter configuration: the version's defaults, then the flags. */
+static void finish_export(struct opts *o)
+{
+	int v = o->ex.version ? o->ex.version : 9;
+	exporter_cfg_init(&o->ex, v);
+#define SET(opt) (o->ex_set[(opt) - O_MTU])
+#define VAL(opt) (o->ex_val[(opt) - O_MTU])
+	if (SET(O_MTU))
+		o->ex.mtu = VAL(O_MTU);
+	if (SET(O_TREFRESH))
+		o->ex.tmpl_refresh_pkts = o->ex.opt_refresh_pkts = VAL(O_TREFRESH);
+	if (SET(O_TTIMEOUT))
+		o->ex.tmpl_timeout_s = o->ex.opt_timeout_s = VAL(O_TTIMEOUT) * 60;
+	if (SET(O_SOURCEID))
+		o->ex.domain = VAL(O_SOURCEID);
+	if (SET(O_ENGTYPE))
+		o->ex.engine_type = (uint8_t)VAL(O_ENGTYPE);
+	if (SET(O_ENGID))
+		o->ex.engine_id = (uint8_t)VAL(O_ENGID);
+	if (SET(O_FLUSH))
+		o->ex.flush_ms = VAL(O_FLUSH);
+	if (SET(O_EXPSTATS))
+		o->ex.export_stats = true;
+	if (SET(O_USEC))
+		o->ex.flags |= EXPORTER_F_TIME_US;
+#undef SET
+#undef VAL
+	o->ex.exporting_pid = (uint32_t)getpid();
+}
+
+/* A capture filter that leaves out our own UDP export packets
+ * ("not (udp and dst host H and dst port P)" per destination), ANDed with
+ * the user's filter. */
+static void build_filter(const struct opts *o, char *buf, size_t len)
+{
+	size_t n = 0;
+	buf[0] = 0;
+	if (o->filter)
+		n += (size_t)snprintf(buf + n, len - n, "(%s)", o->filter);
+	for (size_t i = 0; i < o->ndest && n < len; i++) {
+		const char *sp = o->dest[i];
+		if (strncmp(sp, "udp:", 4) != 0)
+			continue;
+		char host[128];
+		const char *h = sp + 4, *port = strrchr(h, ':');
+		if (!port || (size_t)(port - h) >= sizeof(host))
+			continue;
+		memcpy(host, h, (size_t)(port - h));
+		host[port - h] = 0;
+		char *hb = host;
+		if (hb[0] == '[') { /* [v6] */
+			hb++;
+			char *rb = strchr(hb, ']');
+			if (rb)
+				*rb = 0;
+		}
+		n += (size_t)snprintf(buf + n, len - n, "%snot (udp and dst host %s and dst port %s)",
+		                      n ? " and " : "", hb, port + 1);
+	}
 }
 
 static volatile sig_atomic_t stop_flag;
@@ -277,11 +411,59 @@ static int cmd_clear_stats(void *arg, FILE *out, int argc, char **argv, bool jso
 	return 0;
 }
 
+static void log_sink(void *arg, const struct flowrec *r)
+{
+	flowlog_write(arg, r);
+}
+
+struct export_ctx {
+	struct meter *m;
+	struct export_set *set;
+};
+
+static void export_sink(void *arg, const struct flowrec *r)
+{
+	struct export_ctx *x = arg;
+	uint64_t now = cache_stats(meter_cache(x->m))->now_us;
+	export_set_start(x->set, now);
+	export_set_record(x->set, r, now);
+}
+
+static void export_tick(void *arg, uint64_t now)
+{
+	struct export_ctx *x = arg;
+	export_set_start(x->set, now);
+	export_set_tick(x->set, now);
+}
+
+static struct export_ctx g_export;
+
+static int cmd_show_export(void *arg, FILE *out, int argc, char **argv, bool json)
+{
+	export_set_show(g_export.set, out, json);
+	return 0;
+}
+
+static int cmd_show_export_template(void *arg, FILE *out, int argc, char **argv, bool json)
+{
+	export_set_show_template(g_export.set, out, json);
+	return 0;
+}
+
+static int cmd_clear_export(void *arg, FILE *out, int argc, char **argv, bool json)
+{
+	export_set_clear(g_export.set);
+	return 0;
+}
+
 static const struct ctl_cmd ctl_cmds[] = {
 	{ "show ip cache flow", 0, "flow cache statistics and active flows", cmd_show_cache },
 	{ "show ip cache verbose flow", 0, "flow cache with every field of each flow", cmd_show_cache_verbose },
 	{ "show ip flow interface", 0, "interfaces metered and their capture counters", cmd_show_interface },
 	{ "clear ip flow stats", 0, "clear the flow cache statistics", cmd_clear_stats },
+	{ "show ip flow export", 0, "export destinations and their counters", cmd_show_export },
+	{ "show ip flow export template", 0, "template and options export settings and counters", cmd_show_export_template },
+	{ "clear ip flow export", 0, "clear the export counters", cmd_clear_export },
 };
 
 static void on_ctl(void *arg)
@@ -314,11 +496,6 @@ static struct ctl *open_control(const struct opts *o, struct meter *m)
 	return c;
 }
 
-static void log_sink(void *arg, const struct flowrec *r)
-{
-	flowlog_write(arg, r);
-}
-
 /* Open live sources: IFACE, IFACE:in, IFACE:out, IFACE:both. */
 static int open_live(struct meter *m, const struct opts *o, char *err, size_t errlen)
 {
@@ -344,7 +521,9 @@ static int open_live(struct meter *m, const struct opts *o, char *err, size_t er
 		for (int d = 0; d < 2; d++) {
 			if (!(d == 0 ? in : out))
 				continue;
-			struct capture *c = capture_open_live(name, d ? CAP_OUT : CAP_IN, o->filter,
+			char filter[2048];
+			build_filter(o, filter, sizeof(filter));
+			struct capture *c = capture_open_live(name, d ? CAP_OUT : CAP_IN, filter,
 			                                      o->snaplen ? o->snaplen : 256, 32, err, errlen);
 			if (!c)
 				return -1;
@@ -395,6 +574,7 @@ int main(int argc, char **argv)
 	log_init("ipflowd", false, LOG_LVL_NOTE);
 	if (parse_opts(argc, argv, &o) != 0)
 		return 2;
+	finish_export(&o);
 	log_level_cur = o.loglevel;
 
 	struct sigaction sa = { .sa_handler = on_signal };
@@ -411,6 +591,21 @@ int main(int argc, char **argv)
 		if (!fl)
 			goto out;
 		meter_add_sink(m, log_sink, fl);
+	}
+	g_export.m = m;
+	g_export.set = export_set_new(&o.ex, "main cache");
+	if (!g_export.set) {
+		snprintf(err, sizeof(err), "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < o.ndest; i++) {
+		struct transport_opts to = { .source = o.source };
+		if (export_set_add(g_export.set, o.dest[i], &to, err, sizeof(err)) != 0)
+			goto out;
+	}
+	if (o.ndest) {
+		meter_add_sink(m, export_sink, &g_export);
+		meter_add_tick(m, export_tick, &g_export);
 	}
 	if (o.file) {
 		struct capture *c = capture_open_file(o.file, o.file_ifindex, err, sizeof(err));
@@ -429,10 +624,15 @@ int main(int argc, char **argv)
 		show_ip_cache_flow(stdout, meter_cache(m), meter_ifname, m, 20);
 	uint64_t open_flows = cache_stats(meter_cache(m))->in_use;
 	meter_flush(m);
+	export_set_flush(g_export.set, cache_stats(meter_cache(m))->now_us);
 	if (o.stats) {
 		fputs("\nAfter exporting the flows left in the cache:\n", stdout);
 		show_protocol_table(stdout, meter_cache(m));
 		print_counters(stdout, m);
+		if (o.ndest) {
+			fputc('\n', stdout);
+			export_set_show(g_export.set, stdout, false);
+		}
 		const struct cache_stats *st = cache_stats(meter_cache(m));
 		uint64_t recs = 0;
 		for (int i = 0; i < FLOW_END_MAX; i++)
@@ -450,6 +650,7 @@ out:
 		rc = 1;
 	}
 	ctl_close(ctl);
+	export_set_free(g_export.set);
 	meter_free(m);
 	return rc;
 }

@@ -493,3 +493,14 @@ uint64_t exporter_next_deadline(const struct exporter *ex)
 	}
 	return d;
 }
+
+void exporter_set_start(struct exporter *ex, uint64_t start_us)
+{
+	ex->cfg.start_us = start_us;
+	ex->enc.boot_us = start_us;
+}
+
+const struct exporter_cfg *exporter_config(const struct exporter *ex)
+{
+	return &ex->cfg;
+}

@@ -112,6 +112,12 @@ uint64_t exporter_next_deadline(const struct exporter *ex);
 
 const struct exporter_stats *exporter_stats(const struct exporter *ex);
 
+/* Set the sysUptime base (cfg.start_us) before the first message: a file
+ * replay learns it from its first packet, after the exporter is made. */
+void exporter_set_start(struct exporter *ex, uint64_t start_us);
+
+const struct exporter_cfg *exporter_config(const struct exporter *ex);
+
 /* Frees ex without sending (call exporter_flush first). NULL-safe. */
 void exporter_free(struct exporter *ex);
 

@@ -1,0 +1,242 @@
+/* export_set.c — see export_set.h. */
+#include "export/export_set.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/log.h"
+
+struct dest {
+	char spec[256];
+	struct transport *t;
+	struct exporter *ex;
+	/* counters as of the last "clear ip flow export" */
+	struct exporter_stats base;
+	struct transport_stats tbase;
+};
+
+struct export_set {
+	struct exporter_cfg cfg;
+	char cache_name[32];
+	struct dest d[EXPORT_SET_MAX];
+	size_t n;
+	bool started;
+};
+
+struct export_set *export_set_new(const struct exporter_cfg *cfg, const char *cache_name)
+{
+	struct export_set *s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	s->cfg = *cfg;
+	snprintf(s->cache_name, sizeof(s->cache_name), "%s", cache_name);
+	return s;
+}
+
+void export_set_free(struct export_set *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->n; i++) {
+		exporter_free(s->d[i].ex);
+		transport_close(s->d[i].t);
+	}
+	free(s);
+}
+
+int export_set_add(struct export_set *s, const char *spec, const struct transport_opts *o,
+                   char *err, size_t errlen)
+{
+	if (s->n == EXPORT_SET_MAX) {
+		snprintf(err, errlen, "%s: at most %d export destinations", spec, EXPORT_SET_MAX);
+		return -1;
+	}
+	for (size_t i = 0; i < s->n; i++)
+		if (strcmp(s->d[i].spec, spec) == 0)
+			log_warn("%%Warning: Second destination address is the same as previous address %s", spec);
+	struct dest *d = &s->d[s->n];
+	memset(d, 0, sizeof(*d));
+	snprintf(d->spec, sizeof(d->spec), "%s", spec);
+	d->t = transport_open(spec, o, err, errlen);
+	if (!d->t)
+		return -1;
+	d->ex = exporter_new(&s->cfg, d->t, err, errlen);
+	if (!d->ex) {
+		transport_close(d->t);
+		return -1;
+	}
+	s->n++;
+	return 0;
+}
+
+size_t export_set_count(const struct export_set *s)
+{
+	return s->n;
+}
+
+const char *export_set_spec(const struct export_set *s, size_t i)
+{
+	return i < s->n ? s->d[i].spec : NULL;
+}
+
+void export_set_start(struct export_set *s, uint64_t start_us)
+{
+	if (s->started)
+		return;
+	s->started = true;
+	for (size_t i = 0; i < s->n; i++)
+		exporter_set_start(s->d[i].ex, start_us);
+}
+
+void export_set_record(struct export_set *s, const struct flowrec *r, uint64_t now_us)
+{
+	for (size_t i = 0; i < s->n; i++)
+		exporter_add(s->d[i].ex, r, now_us);
+}
+
+void export_set_tick(struct export_set *s, uint64_t now_us)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (exporter_next_deadline(s->d[i].ex) <= now_us)
+			exporter_tick(s->d[i].ex, now_us);
+}
+
+void export_set_flush(struct export_set *s, uint64_t now_us)
+{
+	for (size_t i = 0; i < s->n; i++)
+		exporter_flush(s->d[i].ex, now_us);
+}
+
+uint64_t export_set_lost(const struct export_set *s)
+{
+	uint64_t n = 0;
+	for (size_t i = 0; i < s->n; i++) {
+		const struct exporter_stats *st = exporter_stats(s->d[i].ex);
+		n += st->flows_failed + st->not_exportable;
+	}
+	return n;
+}
+
+void export_set_clear(struct export_set *s)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		s->d[i].base = *exporter_stats(s->d[i].ex);
+		s->d[i].tbase = s->d[i].t->st;
+	}
+}
+
+/* Counters since the last clear. */
+static struct exporter_stats delta(const struct dest *d)
+{
+	struct exporter_stats st = *exporter_stats(d->ex);
+	const struct exporter_stats *b = &d->base;
+#define D(f) st.f -= b->f
+	D(flows); D(records); D(messages); D(bytes); D(flows_failed); D(not_exportable);
+	D(split_records); D(saturated); D(templates); D(options_templates); D(options_records);
+	D(send_errors);
+#undef D
+	return st;
+}
+
+static const char *version_name(int v)
+{
+	return v == 10 ? "IPFIX" : v == 9 ? "9" : v == 7 ? "7" : v == 5 ? "5" : "1";
+}
+
+void export_set_show(const struct export_set *s, FILE *out, bool json)
+{
+	if (json) {
+		fprintf(out, "{\"cache\":\"%s\",\"version\":%d,\"destinations\":[", s->cache_name, s->cfg.version);
+		for (size_t i = 0; i < s->n; i++) {
+			const struct dest *d = &s->d[i];
+			struct exporter_stats st = delta(d);
+			fprintf(out, "%s{\"destination\":\"%s\",\"flows\":%llu,\"records\":%llu,\"messages\":%llu,"
+			             "\"bytes\":%llu,\"flowsFailed\":%llu,\"notExportable\":%llu,\"splitRecords\":%llu,"
+			             "\"saturated\":%llu,\"sendErrors\":%llu,\"refused\":%llu,\"lastError\":\"%s\"}",
+			        i ? "," : "", d->spec, (unsigned long long)st.flows, (unsigned long long)st.records,
+			        (unsigned long long)st.messages, (unsigned long long)st.bytes,
+			        (unsigned long long)st.flows_failed, (unsigned long long)st.not_exportable,
+			        (unsigned long long)st.split_records, (unsigned long long)st.saturated,
+			        (unsigned long long)st.send_errors,
+			        (unsigned long long)(d->t->st.refused - d->tbase.refused), d->t->err);
+		}
+		fputs("]}\n", out);
+		return;
+	}
+	if (!s->n) {
+		fprintf(out, "Flow export is disabled for %s\n", s->cache_name);
+		return;
+	}
+	fprintf(out, "Flow export %s%s is enabled for %s\n", s->cfg.version == 10 ? "" : "v",
+	        version_name(s->cfg.version), s->cache_name);
+	fputs("  Export source and destination details :\n", out);
+	for (size_t i = 0; i < s->n; i++)
+		fprintf(out, "    Destination(%zu)  %s\n", i + 1, s->d[i].spec);
+	fprintf(out, "  Version %s flow records\n", version_name(s->cfg.version));
+	for (size_t i = 0; i < s->n; i++) {
+		const struct dest *d = &s->d[i];
+		struct exporter_stats st = delta(d);
+		const char *proto = strncmp(d->spec, "udp:", 4) == 0 ? "udp datagrams" : "export messages";
+		fprintf(out, "  Destination(%zu) %s\n", i + 1, d->spec);
+		fprintf(out, "    %llu flows exported in %llu %s\n", (unsigned long long)st.records,
+		        (unsigned long long)st.messages, proto);
+		fprintf(out, "    %llu flows failed due to lack of export packet\n",
+		        (unsigned long long)st.flows_failed);
+		fprintf(out, "    %llu export packets were dropped due to send errors (%llu port unreachable)\n",
+		        (unsigned long long)st.send_errors,
+		        (unsigned long long)(d->t->st.refused - d->tbase.refused));
+		fprintf(out, "    %llu flows not exportable in this version (IPv6 in v1/v5/v7)\n",
+		        (unsigned long long)st.not_exportable);
+		fprintf(out, "    %llu extra records from splitting 64-bit counters, %llu values saturated\n",
+		        (unsigned long long)st.split_records, (unsigned long long)st.saturated);
+		if (d->t->err[0])
+			fprintf(out, "    last error: %s\n", d->t->err);
+	}
+}
+
+void export_set_show_template(const struct export_set *s, FILE *out, bool json)
+{
+	const struct exporter_cfg *c = &s->cfg;
+	uint64_t tmpl = 0, otmpl = 0, orec = 0;
+	for (size_t i = 0; i < s->n; i++) {
+		struct exporter_stats st = delta(&s->d[i]);
+		tmpl += st.templates;
+		otmpl += st.options_templates;
+		orec += st.options_records;
+	}
+	bool has_tmpl = c->version == 9 || c->version == 10;
+	if (json) {
+		fprintf(out, "{\"cache\":\"%s\",\"version\":%d,\"templatesSent\":%llu,\"optionTemplatesSent\":%llu,"
+		             "\"optionRecordsSent\":%llu,\"templateTimeoutMinutes\":%u,\"templateRefreshRate\":%u,"
+		             "\"optionExportStats\":%s,\"optionTimeoutMinutes\":%u,\"optionRefreshRate\":%u}\n",
+		        s->cache_name, c->version, (unsigned long long)tmpl, (unsigned long long)otmpl,
+		        (unsigned long long)orec, c->tmpl_timeout_s / 60, c->tmpl_refresh_pkts,
+		        c->export_stats ? "true" : "false", c->opt_timeout_s / 60, c->opt_refresh_pkts);
+		return;
+	}
+	fprintf(out, "  Template Options Flag = %d\n", c->export_stats ? 1 : 0);
+	fprintf(out, "  Total number of Templates added = %d\n", has_tmpl ? 2 + (c->export_stats ? 1 : 0) : 0);
+	fprintf(out, "  Total active Templates = %d\n", has_tmpl ? 2 + (c->export_stats ? 1 : 0) : 0);
+	fprintf(out, "  Flow Templates active = %d\n", has_tmpl ? 2 : 0);
+	fprintf(out, "  Flow Templates added = %d\n", has_tmpl ? 2 : 0);
+	fprintf(out, "  Option Templates active = %d\n", has_tmpl && c->export_stats ? 1 : 0);
+	fprintf(out, "  Option Templates added = %d\n", has_tmpl && c->export_stats ? 1 : 0);
+	fprintf(out, "  Template records sent = %llu, option template records sent = %llu, option data records sent = %llu\n",
+	        (unsigned long long)tmpl, (unsigned long long)otmpl, (unsigned long long)orec);
+	fprintf(out, "%s version %s export is %s\n", s->cache_name, version_name(c->version),
+	        s->n ? "enabled" : "disabled");
+	if (!has_tmpl)
+		return;
+	fputs("  Template export information\n", out);
+	if (c->tmpl_timeout_s % 60 == 0)
+		fprintf(out, "  Template timeout = %u\n", c->tmpl_timeout_s / 60);
+	else
+		fprintf(out, "  Template timeout = %u seconds\n", c->tmpl_timeout_s);
+	fprintf(out, "  Template refresh rate = %u\n", c->tmpl_refresh_pkts);
+	fputs("  Option export information\n", out);
+	if (c->opt_timeout_s % 60 == 0)
+		fprintf(out, "  Option timeout = %u\n", c->opt_timeout_s / 60);
+	else
+		fprintf(out, "  Option timeout = %u seconds\n", c->opt_timeout_s);
+	fprintf(out, "  Option refresh rate = %u\n", c->opt_refresh_pkts);
+}

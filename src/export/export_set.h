@@ -1,0 +1,48 @@
+/* export_set.h — the export destinations of one cache: each an exporter
+ * (format, sequence numbers, templates) over its own transport, so two
+ * destinations are two independent export streams, as on a router. The
+ * set fans every expired record out to all of them, drives their timers
+ * and prints their counters in the IOS layouts. */
+#ifndef IPFLOW_EXPORT_SET_H
+#define IPFLOW_EXPORT_SET_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "cache/flowrec.h"
+#include "export/exporter.h"
+#include "transport/transport.h"
+
+#define EXPORT_SET_MAX 8
+
+struct export_set;
+
+/* cfg is the template for every destination (version, MTU, ...). */
+struct export_set *export_set_new(const struct exporter_cfg *cfg, const char *cache_name);
+void export_set_free(struct export_set *s); /* flushes nothing; NULL-safe */
+
+/* Add a destination by transport spec (udp:HOST:PORT, file:PATH, ...).
+ * A second destination with the same spec gets the IOS warning (logged);
+ * more than EXPORT_SET_MAX is refused. 0, or -1 with err. */
+int export_set_add(struct export_set *s, const char *spec, const struct transport_opts *o,
+                   char *err, size_t errlen);
+size_t export_set_count(const struct export_set *s);
+const char *export_set_spec(const struct export_set *s, size_t i);
+
+/* The first packet time (sysUptime base) for every exporter. */
+void export_set_start(struct export_set *s, uint64_t start_us);
+
+void export_set_record(struct export_set *s, const struct flowrec *r, uint64_t now_us);
+void export_set_tick(struct export_set *s, uint64_t now_us);
+void export_set_flush(struct export_set *s, uint64_t now_us);
+
+/* Sum of every destination's flows_failed + not_exportable + send-error
+ * losses: what did not reach the wire. */
+uint64_t export_set_lost(const struct export_set *s);
+
+/* "show ip flow export" and "show ip flow export template". */
+void export_set_show(const struct export_set *s, FILE *out, bool json);
+void export_set_show_template(const struct export_set *s, FILE *out, bool json);
+void export_set_clear(struct export_set *s);
+
+#endif
