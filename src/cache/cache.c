@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "lib/hash.h"
 
@@ -35,6 +36,8 @@ struct cache {
 	void *emit_arg;
 	struct centry *pool;   /* cfg.entries + 1 entries */
 	uint32_t *bucket;      /* nbucket heads */
+	size_t pool_bytes;     /* mapped sizes */
+	size_t bucket_bytes;
 	uint32_t nbucket_mask;
 	uint32_t free_head;
 	uint32_t emergency_at; /* in_use that triggers emergency expiry */
@@ -149,6 +152,21 @@ DLIST_FNS(act, aprev, anext)
 
 /* --- construction -------------------------------------------------------- */
 
+/* Zeroed anonymous memory, backed by the kernel only as it is first
+ * touched (so RSS follows entries in use), on transparent huge pages where
+ * the system allows: a large cache is TLB-bound without them. */
+static void *map_zeroed(size_t len)
+{
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+#ifdef MADV_HUGEPAGE
+	if (len >= (2u << 20))
+		madvise(p, len, MADV_HUGEPAGE);
+#endif
+	return p;
+}
+
 struct cache *cache_new(const struct cache_cfg *cfg, cache_emit_fn emit, void *arg)
 {
 	if (!cfg || !emit || cfg->entries < 1 || cfg->entries > CACHE_ENTRIES_MAX ||
@@ -168,9 +186,10 @@ struct cache *cache_new(const struct cache_cfg *cfg, cache_emit_fn emit, void *a
 	while (nb < cfg->entries)
 		nb <<= 1;
 	c->nbucket_mask = nb - 1;
-	/* calloc: pages are only touched (and counted in RSS) once used. */
-	c->pool = calloc((size_t)cfg->entries + 1, sizeof(*c->pool));
-	c->bucket = calloc(nb, sizeof(*c->bucket));
+	c->pool_bytes = ((size_t)cfg->entries + 1) * sizeof(*c->pool);
+	c->bucket_bytes = (size_t)nb * sizeof(*c->bucket);
+	c->pool = map_zeroed(c->pool_bytes);
+	c->bucket = map_zeroed(c->bucket_bytes);
 	if (!c->pool || !c->bucket) {
 		cache_free(c);
 		errno = ENOMEM;
@@ -187,8 +206,10 @@ void cache_free(struct cache *c)
 {
 	if (!c)
 		return;
-	free(c->pool);
-	free(c->bucket);
+	if (c->pool)
+		munmap(c->pool, c->pool_bytes);
+	if (c->bucket)
+		munmap(c->bucket, c->bucket_bytes);
 	free(c);
 }
 
@@ -223,8 +244,7 @@ void cache_stats_clear(struct cache *c)
 
 size_t cache_memory(const struct cache *c)
 {
-	return sizeof(*c) + ((size_t)c->cfg.entries + 1) * sizeof(*c->pool) +
-	       ((size_t)c->nbucket_mask + 1) * sizeof(*c->bucket);
+	return sizeof(*c) + c->pool_bytes + c->bucket_bytes;
 }
 
 /* --- pool ----------------------------------------------------------------- */
@@ -434,8 +454,69 @@ static void key_of(struct flow_key *k, const struct pkt_info *pi, uint32_t ifind
 	k->ifindex = ifindex;
 }
 
+static uint32_t key_hash(const struct cache *c, const struct flow_key *k)
+{
+	uint64_t h = hash_bytes(k, sizeof(*k), c->seed);
+	return (uint32_t)(h ^ (h >> 32));
+}
+
+static void packet_hashed(struct cache *c, const struct pkt_info *pi, const struct flow_key *kp,
+                          uint32_t h32, uint64_t t_us);
+
 void cache_packet(struct cache *c, const struct pkt_info *pi, uint32_t ifindex,
                   uint8_t dir, uint64_t t_us)
+{
+	struct flow_key k;
+	key_of(&k, pi, ifindex, dir);
+	packet_hashed(c, pi, &k, c->cfg.type == CACHE_IMMEDIATE ? 0 : key_hash(c, &k), t_us);
+}
+
+void cache_packets(struct cache *c, const struct cache_pkt *v, size_t n)
+{
+	struct flow_key k[CACHE_BATCH_MAX];
+	uint32_t h[CACHE_BATCH_MAX];
+	if (n > CACHE_BATCH_MAX)
+		abort(); /* a caller bug */
+	if (c->cfg.type == CACHE_IMMEDIATE) {
+		for (size_t i = 0; i < n; i++)
+			cache_packet(c, &v[i].pi, v[i].ifindex, v[i].dir, v[i].t_us);
+		return;
+	}
+	/* Stage 1: keys and hashes, prefetch the bucket heads. */
+	for (size_t i = 0; i < n; i++) {
+		key_of(&k[i], &v[i].pi, v[i].ifindex, v[i].dir);
+		h[i] = key_hash(c, &k[i]);
+		__builtin_prefetch(&c->bucket[h[i] & c->nbucket_mask]);
+	}
+	/* Stage 2: prefetch the first entry of each chain (a hint only: the
+	 * real lookup below sees every change made by earlier packets). */
+	for (size_t i = 0; i < n; i++) {
+		uint32_t e = c->bucket[h[i] & c->nbucket_mask];
+		if (e) {
+			__builtin_prefetch(&c->pool[e]);
+			__builtin_prefetch((const char *)&c->pool[e] + 64);
+		}
+	}
+	/* Stage 3: find each packet's entry (as the cache stands now) and
+	 * prefetch its last-seen neighbours, which the move to the list tail
+	 * writes. */
+	for (size_t i = 0; i < n; i++) {
+		for (uint32_t e = c->bucket[h[i] & c->nbucket_mask]; e; e = c->pool[e].hnext) {
+			const struct centry *ce = &c->pool[e];
+			if (ce->hash != h[i])
+				continue;
+			__builtin_prefetch(&c->pool[ce->lprev].lnext, 1);
+			__builtin_prefetch(&c->pool[ce->lnext].lprev, 1);
+			break;
+		}
+	}
+	/* Stage 4: meter in order. */
+	for (size_t i = 0; i < n; i++)
+		packet_hashed(c, &v[i].pi, &k[i], h[i], v[i].t_us);
+}
+
+static void packet_hashed(struct cache *c, const struct pkt_info *pi, const struct flow_key *kp,
+                          uint32_t h32, uint64_t t_us)
 {
 	clock_advance(c, t_us);
 	uint64_t t = c->st.now_us;
@@ -444,13 +525,10 @@ void cache_packet(struct cache *c, const struct pkt_info *pi, uint32_t ifindex,
 	c->st.bytes += pi->ip_len;
 	c->st.size_hist[size_bucket(len16(pi->ip_len))]++;
 
-	struct flow_key k;
-	key_of(&k, pi, ifindex, dir);
-
 	if (c->cfg.type == CACHE_IMMEDIATE) {
 		struct flowrec r;
 		memset(&r, 0, sizeof(r));
-		r.key = k;
+		r.key = *kp;
 		rec_start(&r, pi, t);
 		rec_add(&r, pi, t);
 		c->st.flows_added++;
@@ -460,13 +538,11 @@ void cache_packet(struct cache *c, const struct pkt_info *pi, uint32_t ifindex,
 
 	sweep(c);
 
-	uint64_t h = hash_bytes(&k, sizeof(k), c->seed);
-	uint32_t h32 = (uint32_t)(h ^ (h >> 32));
 	uint32_t *head = &c->bucket[h32 & c->nbucket_mask];
 	uint32_t i;
 	for (i = *head; i; i = c->pool[i].hnext) {
 		struct centry *e = &c->pool[i];
-		if (e->hash == h32 && memcmp(&e->rec.key, &k, sizeof(k)) == 0)
+		if (e->hash == h32 && memcmp(&e->rec.key, kp, sizeof(*kp)) == 0)
 			break;
 	}
 
@@ -484,7 +560,7 @@ void cache_packet(struct cache *c, const struct pkt_info *pi, uint32_t ifindex,
 		}
 		struct centry *e = &c->pool[i];
 		memset(e, 0, sizeof(*e));
-		e->rec.key = k;
+		e->rec.key = *kp;
 		e->hash = h32;
 		/* the bucket index uses the high half, the stored tag the low */
 		e->hnext = *head;

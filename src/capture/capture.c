@@ -1,6 +1,7 @@
 /* capture.c — file and live sources over libpcap; see capture.h. */
 #include "capture/capture.h"
 
+#include <errno.h>
 #include <net/if.h>
 #include <pcap/pcap.h>
 #include <stdio.h>
@@ -35,9 +36,20 @@ struct capture *capture_open_file(const char *path, uint32_t ifindex, char *err,
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	c->pcap = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_MICRO, ebuf);
+	/* Our own FILE with a 1 MiB buffer: libpcap would read through stdio's
+	 * default 4 KiB one, a system call per few packets. "-" is stdin. */
+	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+	if (!f) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		free(c);
+		return NULL;
+	}
+	setvbuf(f, NULL, _IOFBF, 1u << 20);
+	c->pcap = pcap_fopen_offline_with_tstamp_precision(f, PCAP_TSTAMP_PRECISION_MICRO, ebuf);
 	if (!c->pcap) {
-		snprintf(err, errlen, "%s", ebuf);
+		snprintf(err, errlen, "%s: %s", path, ebuf);
+		if (f != stdin)
+			fclose(f);
 		free(c);
 		return NULL;
 	}

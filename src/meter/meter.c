@@ -37,6 +37,8 @@ struct meter {
 	double speed;
 	uint64_t last_tick;
 	struct pkt_stats ps;
+	struct cache_pkt batch[CACHE_BATCH_MAX]; /* decoded, not yet metered */
+	size_t nbatch;
 };
 
 static void fan_out(void *arg, const struct flowrec *r)
@@ -168,20 +170,36 @@ static void run_ticks(struct meter *m, uint64_t now, bool force)
 		m->tick[i].fn(m->tick[i].arg, now);
 }
 
-static void on_frame(void *arg, const struct cap_pkt *p)
+/* Meter the decoded packets waiting in the batch, then run the timers. */
+static void batch_flush(struct meter *m)
 {
-	struct meter *m = arg;
-	struct pkt_info pi;
-	m->ps.frames++;
-	enum pkt_reason r = pkt_decode(p->data, p->caplen, p->wirelen, p->linktype, &pi);
-	if (r != PKT_OK) {
-		m->ps.reason[r]++;
-		cache_expire(m->cache, p->ts_us);
-	} else {
-		cache_packet(m->cache, &pi, p->ifindex, p->dir, p->ts_us);
+	if (m->nbatch) {
+		cache_packets(m->cache, m->batch, m->nbatch);
+		m->nbatch = 0;
 	}
 	if (m->ntick)
 		run_ticks(m, cache_stats(m->cache)->now_us, false);
+}
+
+/* Decode one frame into the batch (the frame's bytes are only valid
+ * during this call; pkt_info copies what the cache needs). */
+static void on_frame(void *arg, const struct cap_pkt *p)
+{
+	struct meter *m = arg;
+	struct cache_pkt *cp = &m->batch[m->nbatch];
+	m->ps.frames++;
+	enum pkt_reason r = pkt_decode(p->data, p->caplen, p->wirelen, p->linktype, &cp->pi);
+	if (r != PKT_OK) {
+		m->ps.reason[r]++;
+		batch_flush(m);
+		cache_expire(m->cache, p->ts_us);
+		return;
+	}
+	cp->t_us = p->ts_us;
+	cp->ifindex = p->ifindex;
+	cp->dir = p->dir;
+	if (++m->nbatch == CACHE_BATCH_MAX)
+		batch_flush(m);
 }
 
 static uint64_t wall_us(void)
@@ -211,6 +229,7 @@ static int run_file_fast(struct meter *m, struct capture *c, volatile sig_atomic
 		if (stop && *stop)
 			return 0;
 		int r = capture_dispatch(c, 4096, on_frame, m, err, errlen);
+		batch_flush(m);
 		poll_fds_now(m);
 		if (r == CAPTURE_EOF)
 			return 0;
@@ -255,6 +274,7 @@ static int run_file_paced(struct meter *m, struct capture *c, volatile sig_atomi
 				return 0;
 		}
 		on_frame(m, &p);
+		batch_flush(m);
 	}
 }
 
@@ -280,7 +300,9 @@ static int run_live(struct meter *m, volatile sig_atomic_t *stop, char *err, siz
 		for (size_t i = 0; n > 0 && i < m->ncap; i++) {
 			if (!(pfd[i].revents & (POLLIN | POLLERR)))
 				continue;
-			if (capture_dispatch(m->cap[i], 1024, on_frame, m, err, errlen) == CAPTURE_ERR)
+			int r = capture_dispatch(m->cap[i], 1024, on_frame, m, err, errlen);
+			batch_flush(m);
+			if (r == CAPTURE_ERR)
 				return -1;
 		}
 		for (size_t i = 0; n > 0 && i < m->nfds; i++)
@@ -294,6 +316,7 @@ static int run_live(struct meter *m, volatile sig_atomic_t *stop, char *err, siz
 
 void meter_flush(struct meter *m)
 {
+	batch_flush(m);
 	cache_flush(m->cache, FLOW_END_SHUTDOWN);
 	run_ticks(m, cache_stats(m->cache)->now_us, true);
 }
