@@ -7,6 +7,7 @@
  * counter, never the exporter. The send buffer is raised (4 MiB by
  * default) so bursts from a pcap replay are not dropped locally. Sends
  * block (a UDP send waits only for buffer space). */
+#include "lib/addr.h"
 #include "transport/transport.h"
 
 #include <errno.h>
@@ -67,6 +68,21 @@ static int bind_source(int fd, int family, const char *source, char *err, size_t
 		src = host;
 	}
 	int gai = getaddrinfo(src, NULL, &hints, &ai);
+	if (gai == EAI_NONAME) {
+		/* not an address: an interface name (ip flow-export source INTERFACE) */
+		struct sockaddr_storage ss;
+		socklen_t sl;
+		if (addr_of_interface(source, family, &ss, &sl) != 0) {
+			snprintf(err, errlen, "source `%s': neither an address nor an interface with an %s address",
+			         source, family == AF_INET6 ? "IPv6" : "IPv4");
+			return ERR_ARG;
+		}
+		if (bind(fd, (struct sockaddr *)&ss, sl) != 0) {
+			snprintf(err, errlen, "bind source `%s': %s", source, strerror(errno));
+			return ERR_IO;
+		}
+		return ERR_OK;
+	}
 	if (gai != 0) {
 		snprintf(err, errlen, "source `%s': %s", source, gai_strerror(gai));
 		return ERR_ARG;
