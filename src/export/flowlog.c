@@ -180,14 +180,24 @@ size_t flowlog_format_json(const struct flowrec *r, char *buf, size_t cap)
 	return o.over ? 0 : o.len;
 }
 
-/* CSV: one column per field; addresses in the v4 column names (the
- * family shows in the address), ICMP type/code empty for non-ICMP. */
+/* CSV: one column per element name: a field with an IPv6 name has two
+ * columns (the IPv4 one, then the IPv6 one), and a record fills the one of
+ * its family and leaves the other empty, so a column never holds a value
+ * its name does not describe. ICMP type/code is empty for non-ICMP. */
 static size_t format_csv(const struct flowrec *r, char *buf, size_t cap)
 {
 	struct out o = { .p = buf, .cap = cap };
 	for (size_t i = 0; i < NFIELDS; i++) {
 		if (i)
 			PUT_LIT(&o, ",");
+		if (fields[i].v6) {
+			if (r->key.af == 6)
+				PUT_LIT(&o, ",");
+			put_value(&o, r, fields[i].kind, false);
+			if (r->key.af != 6)
+				PUT_LIT(&o, ",");
+			continue;
+		}
 		put_value(&o, r, fields[i].kind, false);
 	}
 	return o.over ? 0 : o.len;
@@ -220,8 +230,11 @@ struct flowlog *flowlog_open(const char *spec, char *err, size_t errlen)
 		setvbuf(fl->f, NULL, _IOFBF, 1 << 20);
 	}
 	if (fl->fmt == FMT_CSV) {
-		for (size_t i = 0; i < NFIELDS; i++)
+		for (size_t i = 0; i < NFIELDS; i++) {
 			fprintf(fl->f, "%s%s", i ? "," : "", fields[i].v4);
+			if (fields[i].v6)
+				fprintf(fl->f, ",%s", fields[i].v6);
+		}
 		fputc('\n', fl->f);
 	}
 	return fl;
