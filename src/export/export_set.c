@@ -6,6 +6,10 @@
 
 #include "lib/log.h"
 
+/* At shutdown, how long a queued (TCP/SCTP) destination may take to
+ * deliver what it holds. */
+#define EXPORT_DRAIN_MS 10000
+
 struct dest {
 	char spec[256];
 	struct transport *t;
@@ -96,15 +100,20 @@ void export_set_record(struct export_set *s, const struct flowrec *r, uint64_t n
 
 void export_set_tick(struct export_set *s, uint64_t now_us)
 {
-	for (size_t i = 0; i < s->n; i++)
+	for (size_t i = 0; i < s->n; i++) {
+		transport_poll(s->d[i].t);
 		if (exporter_next_deadline(s->d[i].ex) <= now_us)
 			exporter_tick(s->d[i].ex, now_us);
+	}
 }
 
 void export_set_flush(struct export_set *s, uint64_t now_us)
 {
-	for (size_t i = 0; i < s->n; i++)
+	for (size_t i = 0; i < s->n; i++) {
+		exporter_tick(s->d[i].ex, now_us); /* a session that came up late still gets its templates */
 		exporter_flush(s->d[i].ex, now_us);
+		transport_drain(s->d[i].t, EXPORT_DRAIN_MS);
+	}
 }
 
 uint64_t export_set_lost(const struct export_set *s)

@@ -40,6 +40,8 @@ struct exporter {
 	} m;
 	uint32_t seq_recs, seq_msgs;
 	struct refresh rt, ro;      /* templates, options */
+	uint32_t tmpl_session;      /* transport session the templates last went to */
+	uint32_t opt_session;       /* likewise the options template */
 	struct exporter_stats st;
 	uint8_t buf[];              /* cap + pad_reserve bytes */
 };
@@ -180,6 +182,7 @@ struct exporter *exporter_new(const struct exporter_cfg *cfg, struct transport *
 	ex->cfg = *cfg;
 	ex->c = c;
 	ex->tp = t;
+	t->hold_for_ctrl = c->sets != 0;
 	ex->pad_reserve = pad;
 	ex->cap = cap - pad;
 	ex->enc.boot_us = cfg->start_us;
@@ -276,9 +279,17 @@ static int put_ctrl(struct exporter *ex, uint64_t now, bool force_tmpl, bool for
 {
 	const struct nf_codec *c = ex->c;
 	const struct exporter_cfg *cfg = &ex->cfg;
-	bool tmpl = force_tmpl || refresh_due(&ex->rt, cfg->tmpl_refresh_pkts, cfg->tmpl_timeout_s, now);
+	/* On a connection-oriented transport templates go once per session
+	 * (RFC 7011 §8), never on the UDP refresh timers; options data still
+	 * follows its own timers, its template once per session. */
+	bool reliable = ex->tp->reliable;
+	uint32_t session = transport_session(ex->tp);
+	bool tmpl = force_tmpl || (reliable ? !ex->rt.sent || ex->tmpl_session != session
+	                                    : refresh_due(&ex->rt, cfg->tmpl_refresh_pkts, cfg->tmpl_timeout_s, now));
 	bool opt = cfg->export_stats &&
-	           (force_opt || refresh_due(&ex->ro, cfg->opt_refresh_pkts, cfg->opt_timeout_s, now));
+	           (force_opt || refresh_due(&ex->ro, cfg->opt_refresh_pkts, cfg->opt_timeout_s, now) ||
+	            (reliable && ex->opt_session != session));
+	bool opt_tmpl = opt && (!reliable || !ex->ro.sent || ex->opt_session != session);
 	if (!tmpl && !opt)
 		return ERR_OK;
 	close_set(ex);
@@ -294,10 +305,12 @@ static int put_ctrl(struct exporter *ex, uint64_t now, bool force_tmpl, bool for
 	if (opt) {
 		uint64_t v[TMPL_MAX_FIELDS];
 		opt_values(ex, v);
-		if ((rc = open_set(ex, c->opt_set_id)) != ERR_OK ||
-		    (rc = c->put_tmpl(&ex->w, &ex->topt)) != ERR_OK)
-			goto fail;
-		close_set(ex);
+		if (opt_tmpl) {
+			if ((rc = open_set(ex, c->opt_set_id)) != ERR_OK ||
+			    (rc = c->put_tmpl(&ex->w, &ex->topt)) != ERR_OK)
+				goto fail;
+			close_set(ex);
+		}
 		if ((rc = open_set(ex, ex->topt.id)) != ERR_OK ||
 		    (rc = tmpl_put_values(&ex->w, &ex->topt, v)) != ERR_OK)
 			goto fail;
@@ -307,13 +320,15 @@ static int put_ctrl(struct exporter *ex, uint64_t now, bool force_tmpl, bool for
 		ex->m.recs += 2;
 		ex->m.tmpls += 2;
 		ex->rt = (struct refresh){ true, 0, now };
+		ex->tmpl_session = session;
 	}
 	if (opt) {
-		ex->m.recs += 2;
-		ex->m.opt_tmpls += 1;
+		ex->m.recs += opt_tmpl ? 2 : 1;
+		ex->m.opt_tmpls += opt_tmpl ? 1 : 0;
 		ex->m.opt_recs += 1;
 		ex->m.data += 1;
 		ex->ro = (struct refresh){ true, 0, now };
+		ex->opt_session = session;
 	}
 	return ERR_OK;
 fail:
@@ -362,6 +377,9 @@ static void send_msg(struct exporter *ex, uint64_t now)
 	if (c->put_hdr(&hw, &h) != ERR_OK)
 		abort();
 	unsigned flags = ex->m.tmpls || ex->m.opt_tmpls || ex->m.opt_recs ? TRANSPORT_F_CTRL : 0;
+	/* templates for a (new) session go ahead of data queued for an old one */
+	if (ex->m.tmpls && ex->tp->reliable)
+		flags |= TRANSPORT_F_FRONT;
 	int rc = transport_send(ex->tp, ex->buf, ex->w.len, flags);
 	ex->seq_recs += ex->m.data;
 	ex->seq_msgs++;
@@ -377,6 +395,11 @@ static void send_msg(struct exporter *ex, uint64_t now)
 	} else {
 		ex->st.send_errors++;
 		ex->st.flows_failed += ex->m.flows;
+		/* templates that did not leave must go again with the next message */
+		if (ex->m.tmpls)
+			ex->rt.sent = false;
+		if (ex->m.opt_tmpls)
+			ex->ro.sent = false;
 	}
 }
 
@@ -457,15 +480,23 @@ void exporter_flush(struct exporter *ex, uint64_t now_us)
 void exporter_tick(struct exporter *ex, uint64_t now_us)
 {
 	const struct exporter_cfg *cfg = &ex->cfg;
+	transport_poll(ex->tp);
 	if (ex->open && now_us >= ex->open_us && now_us - ex->open_us >= (uint64_t)cfg->flush_ms * 1000)
 		send_msg(ex, now_us);
 	if (!ex->c->sets || !ex->rt.sent)
 		return; /* nothing sent yet: templates go with the first data */
-	bool tmpl = cfg->tmpl_timeout_s && refresh_due(&ex->rt, 0, cfg->tmpl_timeout_s, now_us);
+	bool tmpl = ex->tp->reliable ? ex->tmpl_session != transport_session(ex->tp)
+	                             : cfg->tmpl_timeout_s && refresh_due(&ex->rt, 0, cfg->tmpl_timeout_s, now_us);
 	bool opt = cfg->export_stats && cfg->opt_timeout_s &&
 	           refresh_due(&ex->ro, 0, cfg->opt_timeout_s, now_us);
 	if (!tmpl && !opt)
 		return;
+	if (tmpl && ex->tp->reliable && ex->open) {
+		/* a new session: the open message's data must not precede the
+		 * templates, so it leaves as it is (held by the transport) and the
+		 * templates follow in a message of their own, sent to the front */
+		send_msg(ex, now_us);
+	}
 	if (ex->open) { /* into the open message, or a new one if no room */
 		if (put_ctrl(ex, now_us, tmpl, opt) == ERR_OK)
 			return;
@@ -478,6 +509,8 @@ void exporter_tick(struct exporter *ex, uint64_t now_us)
 uint64_t exporter_next_deadline(const struct exporter *ex)
 {
 	uint64_t d = UINT64_MAX;
+	if (ex->c->sets && ex->rt.sent && ex->tp->reliable && ex->tmpl_session != transport_session(ex->tp))
+		return 0; /* a new transport session needs its templates now */
 	const struct exporter_cfg *cfg = &ex->cfg;
 	if (ex->open)
 		d = ex->open_us + (uint64_t)cfg->flush_ms * 1000;

@@ -79,4 +79,4 @@ static void file_close(struct transport *t)
 	free(f);
 }
 
-const struct transport_ops transport_file_ops = { "file", file_open, file_send, file_close };
+const struct transport_ops transport_file_ops = { "file", file_open, file_send, file_close, NULL, NULL };

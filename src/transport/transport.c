@@ -9,22 +9,28 @@
 static const struct transport_ops *const schemes[] = {
 	&transport_udp_ops,
 	&transport_file_ops,
+	&transport_tcp_ops,
 };
 
 struct transport *transport_open(const char *spec, const struct transport_opts *o, char *err, size_t errlen)
 {
-	static const struct transport_opts defaults = { NULL, 0 };
+	static const struct transport_opts defaults = { 0 };
 	const char *colon = strchr(spec, ':');
 	if (!o)
 		o = &defaults;
 	if (colon) {
 		size_t n = (size_t)(colon - spec);
-		for (size_t i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++)
-			if (strlen(schemes[i]->scheme) == n && strncmp(spec, schemes[i]->scheme, n) == 0)
-				return schemes[i]->open(colon + 1, o, err, errlen);
+		for (size_t i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++) {
+			if (strlen(schemes[i]->scheme) != n || strncmp(spec, schemes[i]->scheme, n) != 0)
+				continue;
+			struct transport *t = schemes[i]->open(colon + 1, o, err, errlen);
+			if (t && !schemes[i]->poll)
+				t->up = true; /* datagram and file transports are always "up" */
+			return t;
+		}
 	}
 	if (errlen)
-		snprintf(err, errlen, "`%s': not udp:HOST:PORT or file:PATH", spec);
+		snprintf(err, errlen, "`%s': not udp:HOST:PORT, tcp:HOST:PORT or file:PATH", spec);
 	return NULL;
 }
 
@@ -37,4 +43,23 @@ void transport_close(struct transport *t)
 {
 	if (t)
 		t->ops->close(t);
+}
+
+uint32_t transport_session(const struct transport *t)
+{
+	if (!t->reliable)
+		return 0;
+	return t->up ? t->session : t->session + 1;
+}
+
+void transport_poll(struct transport *t)
+{
+	if (t->ops->poll)
+		t->ops->poll(t);
+}
+
+void transport_drain(struct transport *t, int ms)
+{
+	if (t->ops->drain)
+		t->ops->drain(t, ms);
 }

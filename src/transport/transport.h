@@ -7,6 +7,18 @@
  *   udp:HOST:PORT      UDP over IPv4 or IPv6; HOST may be [v6 literal]
  *   file:PATH          messages back to back (an IPFIX File, RFC 5655,
  *                      when the messages are IPFIX); file:- is stdout
+ *   tcp:HOST:PORT      TCP (RFC 7011 §10.4), reconnecting with backoff,
+ *                      through a bounded queue (drops counted)
+ *
+ * Sessions (connection-oriented transports, t->reliable): each new
+ * connection is a new transport session, and the collector knows no
+ * templates on it. transport_session() names the session a message sent
+ * now will be delivered on. The exporter sends its templates once per
+ * session (no UDP refresh timers: RFC 7011 §8), and when the session
+ * changes under it sends them again with TRANSPORT_F_CTRL|TRANSPORT_F_FRONT:
+ * the transport holds queued data of an earlier session until that
+ * control message has gone first (t->hold_for_ctrl, set by the exporter
+ * when its format has templates).
  *
  * Errors never abort: send returns ERR_IO, counts it, and leaves the text
  * in t->err; the next send tries again. Ownership: transport_open()'s
@@ -15,6 +27,7 @@
 #ifndef IPFLOW_TRANSPORT_H
 #define IPFLOW_TRANSPORT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -22,11 +35,14 @@
 
 /* send flags: the message carries templates or options (a transport with
  * streams, SCTP, puts it on its reliable control stream). */
-enum { TRANSPORT_F_CTRL = 1 };
+enum { TRANSPORT_F_CTRL = 1, TRANSPORT_F_FRONT = 2 };
 
 struct transport_opts {
 	const char *source; /* local address to bind (ip flow-export source), NULL: any */
 	int sndbuf;         /* socket send buffer bytes; 0: default (4 MiB) */
+	size_t queue_max;   /* tcp: queued bytes at most; 0: default (16 MiB) */
+	int block_ms;       /* tcp: when the queue is full, wait up to this long for room
+	                     * (a file replay can wait; live traffic cannot: 0) */
 };
 
 struct transport_stats {
@@ -34,6 +50,12 @@ struct transport_stats {
 	uint64_t bytes;
 	uint64_t errors;    /* messages not sent */
 	uint64_t refused;   /* UDP: ECONNREFUSED seen (ICMP port unreachable), retried */
+	uint64_t connects;  /* tcp: connections established */
+	uint64_t disconnects; /* tcp: connections lost */
+	uint64_t queue_drops; /* tcp: messages refused, the queue being full (also in errors) */
+	uint64_t resent;    /* tcp: messages sent again whole after a connection broke mid-message */
+	uint64_t lost_bytes; /* tcp: bytes in the kernel's send queue when a connection broke */
+	uint64_t queued;    /* tcp: bytes waiting now */
 };
 
 struct transport;
@@ -44,6 +66,10 @@ struct transport_ops {
 	struct transport *(*open)(const char *rest, const struct transport_opts *o, char *err, size_t errlen);
 	int (*send)(struct transport *t, const void *msg, size_t len, unsigned flags);
 	void (*close)(struct transport *t);
+	/* Optional: make progress without sending (connect, drain the queue). */
+	void (*poll)(struct transport *t);
+	/* Optional: wait up to ms for the queue to drain (shutdown). */
+	void (*drain)(struct transport *t, int ms);
 };
 
 struct transport {
@@ -51,9 +77,13 @@ struct transport {
 	size_t overhead;    /* lower-layer header bytes per message: UDP/IPv4 28, UDP/IPv6 48, file 0 */
 	struct transport_stats st;
 	char err[TRANSPORT_ERRLEN]; /* last error, "" if none */
+	bool reliable;      /* connection-oriented: templates once per session */
+	bool hold_for_ctrl; /* see above */
+	bool up;            /* connected (always true for datagram/file transports) */
+	uint32_t session;   /* sessions established so far */
 };
 
-extern const struct transport_ops transport_udp_ops, transport_file_ops;
+extern const struct transport_ops transport_udp_ops, transport_file_ops, transport_tcp_ops;
 
 /* Open a transport from a spec (table of schemes above). NULL on error,
  * with a message in err (errlen bytes, may be 0). */
@@ -63,5 +93,12 @@ struct transport *transport_open(const char *spec, const struct transport_opts *
 int transport_send(struct transport *t, const void *msg, size_t len, unsigned flags);
 
 void transport_close(struct transport *t);
+
+/* The session a message sent now is delivered on: the current one when
+ * connected, the next one otherwise. 0 for datagram and file transports. */
+uint32_t transport_session(const struct transport *t);
+
+void transport_poll(struct transport *t);       /* no-op where not needed */
+void transport_drain(struct transport *t, int ms);
 
 #endif

@@ -27,73 +27,6 @@ struct udp {
 
 #define UDP_DEFAULT_SNDBUF (4 << 20)
 
-/* Split "HOST:PORT" or "[HOST]:PORT" into host and port. */
-static int split_hostport(const char *s, char *host, size_t hostlen, const char **port)
-{
-	const char *end;
-	if (s[0] == '[') {
-		end = strchr(s, ']');
-		if (!end || end[1] != ':')
-			return ERR_FORMAT;
-		s++;
-		*port = end + 2;
-	} else {
-		end = strrchr(s, ':');
-		if (!end || memchr(s, ':', (size_t)(end - s)))
-			return ERR_FORMAT; /* bare IPv6 literal: needs brackets */
-		*port = end + 1;
-	}
-	size_t n = (size_t)(end - s);
-	if (n == 0 || n >= hostlen || **port == '\0')
-		return ERR_FORMAT;
-	memcpy(host, s, n);
-	host[n] = '\0';
-	return ERR_OK;
-}
-
-static int bind_source(int fd, int family, const char *source, char *err, size_t errlen)
-{
-	struct addrinfo hints = { .ai_family = family, .ai_socktype = SOCK_DGRAM,
-	                          .ai_flags = AI_PASSIVE | AI_NUMERICHOST };
-	struct addrinfo *ai = NULL;
-	char host[256];
-	const char *src = source;
-	/* accept a bracketed IPv6 literal */
-	if (source[0] == '[') {
-		size_t n = strcspn(source + 1, "]");
-		if (n >= sizeof(host))
-			n = sizeof(host) - 1;
-		memcpy(host, source + 1, n);
-		host[n] = '\0';
-		src = host;
-	}
-	int gai = getaddrinfo(src, NULL, &hints, &ai);
-	if (gai == EAI_NONAME) {
-		/* not an address: an interface name (ip flow-export source INTERFACE) */
-		struct sockaddr_storage ss;
-		socklen_t sl;
-		if (addr_of_interface(source, family, &ss, &sl) != 0) {
-			snprintf(err, errlen, "source `%s': neither an address nor an interface with an %s address",
-			         source, family == AF_INET6 ? "IPv6" : "IPv4");
-			return ERR_ARG;
-		}
-		if (bind(fd, (struct sockaddr *)&ss, sl) != 0) {
-			snprintf(err, errlen, "bind source `%s': %s", source, strerror(errno));
-			return ERR_IO;
-		}
-		return ERR_OK;
-	}
-	if (gai != 0) {
-		snprintf(err, errlen, "source `%s': %s", source, gai_strerror(gai));
-		return ERR_ARG;
-	}
-	int rc = bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 ? ERR_OK : ERR_IO;
-	if (rc != ERR_OK)
-		snprintf(err, errlen, "bind source `%s': %s", source, strerror(errno));
-	freeaddrinfo(ai);
-	return rc;
-}
-
 static struct transport *udp_open(const char *rest, const struct transport_opts *o, char *err, size_t errlen)
 {
 	char host[256];
@@ -105,7 +38,7 @@ static struct transport *udp_open(const char *rest, const struct transport_opts 
 	char lasterr[192] = "no address";
 	int fd = -1;
 
-	if (split_hostport(rest, host, sizeof(host), &port) != ERR_OK) {
+	if (addr_split_hostport(rest, host, sizeof(host), &port) != ERR_OK) {
 		snprintf(err, errlen, "`udp:%s': expected udp:HOST:PORT or udp:[V6]:PORT", rest);
 		return NULL;
 	}
@@ -122,7 +55,7 @@ static struct transport *udp_open(const char *rest, const struct transport_opts 
 		}
 		int sndbuf = o->sndbuf > 0 ? o->sndbuf : UDP_DEFAULT_SNDBUF;
 		(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf)); /* best effort */
-		if (o->source && bind_source(fd, ai->ai_family, o->source, lasterr, sizeof(lasterr)) != ERR_OK) {
+		if (o->source && addr_bind_source(fd, ai->ai_family, o->source, lasterr, sizeof(lasterr)) != 0) {
 			close(fd);
 			fd = -1;
 			continue;
@@ -183,4 +116,4 @@ static void udp_close(struct transport *t)
 	free(u);
 }
 
-const struct transport_ops transport_udp_ops = { "udp", udp_open, udp_send, udp_close };
+const struct transport_ops transport_udp_ops = { "udp", udp_open, udp_send, udp_close, NULL, NULL };

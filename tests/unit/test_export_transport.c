@@ -58,7 +58,7 @@ static void send_recv(const char *fmt, int af, const char *source)
 	}
 	char spec[128], err[256];
 	snprintf(spec, sizeof(spec), fmt, port);
-	struct transport_opts o = { source, 0 };
+	struct transport_opts o = { .source = source };
 	struct transport *t = transport_open(spec, &o, err, sizeof(err));
 	if (!t)
 		fail_msg("%s: %s", spec, err);
@@ -131,7 +131,7 @@ static void test_bad_specs(void **state)
 		assert_null(transport_open(bad[i], NULL, err, sizeof(err)));
 		assert_true(strlen(err) > 0);
 	}
-	struct transport_opts o = { "10.255.255.254", 0 }; /* not ours: bind fails */
+	struct transport_opts o = { .source = "10.255.255.254" }; /* not ours: bind fails */
 	assert_null(transport_open("udp:127.0.0.1:2055", &o, err, sizeof(err)));
 	assert_non_null(strstr(err, "bind"));
 }
