@@ -13,6 +13,7 @@
 #   finish               print "N passed, N failed" and exit 0/1
 #   gen ARGS...          run ipflow-gen -q ARGS (fails the test on error)
 #   ipflowd_file LOG PCAP ARGS...   ipflowd -r PCAP -o LOG ARGS, with a timeout
+#   free_port [udp|tcp]  a free loopback port, picked by the kernel
 set -u
 
 BUILD_DIR=$(cd "${1:-build}" 2>/dev/null && pwd) || { echo "FAIL: no build dir '${1:-build}'" >&2; exit 1; }
@@ -116,3 +117,15 @@ ipflowd_file() {
 }
 
 flowcheck() { "$PYTHON" "$FLOWCHECK" "$@"; }
+
+# free_port [udp|tcp]: print a loopback port that is free now (the kernel
+# picks it), so tests running side by side never collide on a fixed port.
+free_port() {
+	"$PYTHON" - "${1:-udp}" <<-'PYEOF'
+	import socket, sys
+	kind = socket.SOCK_DGRAM if sys.argv[1] == "udp" else socket.SOCK_STREAM
+	s = socket.socket(socket.AF_INET, kind)
+	s.bind(("127.0.0.1", 0))
+	print(s.getsockname()[1])
+	PYEOF
+}
