@@ -10,6 +10,7 @@ static const struct transport_ops *const schemes[] = {
 	&transport_udp_ops,
 	&transport_file_ops,
 	&transport_tcp_ops,
+	&transport_sctp_ops,
 };
 
 struct transport *transport_open(const char *spec, const struct transport_opts *o, char *err, size_t errlen)
@@ -30,7 +31,7 @@ struct transport *transport_open(const char *spec, const struct transport_opts *
 		}
 	}
 	if (errlen)
-		snprintf(err, errlen, "`%s': not udp:HOST:PORT, tcp:HOST:PORT or file:PATH", spec);
+		snprintf(err, errlen, "`%s': not udp:HOST:PORT, tcp:HOST:PORT, sctp:HOST:PORT or file:PATH", spec);
 	return NULL;
 }
 
@@ -62,4 +63,14 @@ void transport_drain(struct transport *t, int ms)
 {
 	if (t->ops->drain)
 		t->ops->drain(t, ms);
+}
+
+bool transport_avail(struct transport *t)
+{
+	return t->ops->avail ? t->ops->avail(t) : t->up;
+}
+
+bool transport_idle(struct transport *t)
+{
+	return t->ops->idle ? t->ops->idle(t) : true;
 }

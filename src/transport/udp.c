@@ -116,4 +116,6 @@ static void udp_close(struct transport *t)
 	free(u);
 }
 
-const struct transport_ops transport_udp_ops = { "udp", udp_open, udp_send, udp_close, NULL, NULL };
+const struct transport_ops transport_udp_ops = {
+	.scheme = "udp", .open = udp_open, .send = udp_send, .close = udp_close,
+};
