@@ -2,6 +2,7 @@
  * into a pipeline (meter/meter.h) and runs it. */
 #include <errno.h>
 #include <getopt.h>
+#include <stddef.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -18,6 +19,8 @@
 #include "export/flowlog.h"
 #include "lib/log.h"
 #include "meter/meter.h"
+#include "transport/dest.h"
+#include "transport/sctp.h"
 
 #define MAX_IFACES 32
 #define MAX_DESTS EXPORT_SET_MAX
@@ -34,6 +37,7 @@ struct opts {
 	struct cache_cfg cache;
 	const char *ctl_path;
 	const char *dest[MAX_DESTS];
+	struct sctp_dest_opts dopt[MAX_DESTS]; /* each -e's SCTP/backup settings (flags after it) */
 	size_t ndest;
 	struct exporter_cfg ex;
 	bool ex_set[16];     /* indexed by option - O_MTU */
@@ -49,6 +53,8 @@ enum {
 	O_SPEED = 1000, O_ACTIVE, O_INACTIVE, O_ENTRIES, O_CTYPE, O_STATS, O_FILTER, O_SNAPLEN,
 	O_IFINDEX, O_DEBUG, O_VERSION, O_MTU, O_TREFRESH, O_TTIMEOUT, O_EXPSTATS, O_SOURCE,
 	O_SOURCEID, O_ENGTYPE, O_ENGID, O_FLUSH, O_USEC,
+	O_SCTP_REL, O_SCTP_BACKUP, O_SCTP_MODE, O_SCTP_FAILOVER, O_SCTP_RESTORE, O_SCTP_HB, O_SCTP_STREAMS,
+	O_SCTP_UDPPORT, O_SCTP_BUDPPORT,
 };
 
 
@@ -70,7 +76,16 @@ static const struct optdef {
 	{ "inactive", 1, O_INACTIVE, "SEC", "inactive timeout (default 15)" },
 	{ "entries", 1, O_ENTRIES, "N", "cache entries (default 65536, up to 67108864)" },
 	{ "cache-type", 1, O_CTYPE, "normal|permanent|immediate", "cache type (default normal)" },
-	{ "export", 1, 'e', "udp:HOST:PORT|file:PATH", "export destination (repeatable; each its own stream)" },
+	{ "export", 1, 'e', "udp|tcp|sctp:HOST:PORT|file:PATH", "export destination (repeatable; each its own stream)" },
+	{ "sctp-reliability", 1, O_SCTP_REL, "full|partial:N|none", "reliability of the last -e sctp: destination (default full)" },
+	{ "sctp-backup", 1, O_SCTP_BACKUP, "HOST:PORT", "backup collector of the last -e destination (same transport)" },
+	{ "sctp-backup-mode", 1, O_SCTP_MODE, "fail-over|redundant", "backup opened at fail-over (default) or kept open" },
+	{ "sctp-fail-over", 1, O_SCTP_FAILOVER, "MS", "primary unavailable this long before fail-over (0-3600, default 25)" },
+	{ "sctp-restore-time", 1, O_SCTP_RESTORE, "SEC", "primary available this long before data returns (0-3600, default 25)" },
+	{ "sctp-heartbeat", 1, O_SCTP_HB, "MS", "SCTP heartbeat interval of the last -e (10-60000, default 500)" },
+	{ "sctp-streams", 1, O_SCTP_STREAMS, "N", "SCTP data streams of the last -e, after stream 0 (1-16, default 1)" },
+	{ "sctp-udp-port", 1, O_SCTP_UDPPORT, "N", "collector's UDP encapsulation port if not its SCTP port (last -e)" },
+	{ "sctp-backup-udp-port", 1, O_SCTP_BUDPPORT, "N", "the same for the backup collector of the last -e" },
 	{ "export-version", 1, 'v', "1|5|7|9|10", "export format: NetFlow v1, v5, v7, v9, or 10 = IPFIX (default 9)" },
 	{ "mtu", 1, O_MTU, "N", "path MTU for export packets (default 1500)" },
 	{ "template-refresh", 1, O_TREFRESH, "N", "resend templates every N packets (v9 default 20; IPFIX default off)" },
@@ -120,6 +135,55 @@ static int bad_value(const char *opt, const char *val, const char *want)
 {
 	log_err("--%s: '%s' is not %s", opt, val, want);
 	return -1;
+}
+
+/* --sctp-* flags: they set the last -e destination, as IOS sub-mode
+ * commands set the last "ip flow-export destination". */
+static int sctp_flag(struct opts *o, int c, const char *arg)
+{
+	static const struct { int opt; const char *name; unsigned min, max; size_t off; } nums[] = {
+		{ O_SCTP_FAILOVER, "sctp-fail-over", 0, DEST_FAILOVER_MS_MAX, offsetof(struct sctp_dest_opts, failover_ms) },
+		{ O_SCTP_RESTORE, "sctp-restore-time", 0, DEST_RESTORE_S_MAX, offsetof(struct sctp_dest_opts, restore_s) },
+		{ O_SCTP_HB, "sctp-heartbeat", 10, 60000, offsetof(struct sctp_dest_opts, sctp.hb_ms) },
+		{ O_SCTP_STREAMS, "sctp-streams", 1, SCTPT_STREAMS_MAX, offsetof(struct sctp_dest_opts, sctp.data_streams) },
+		{ O_SCTP_UDPPORT, "sctp-udp-port", 1, 65535, offsetof(struct sctp_dest_opts, sctp.encaps_port) },
+		{ O_SCTP_BUDPPORT, "sctp-backup-udp-port", 1, 65535, offsetof(struct sctp_dest_opts, backup_udp_port) },
+	};
+	char err[256];
+	if (!o->ndest) {
+		log_err("--sctp-* options follow the -e destination they set");
+		return -1;
+	}
+	struct sctp_dest_opts *d = &o->dopt[o->ndest - 1];
+	switch (c) {
+	case O_SCTP_REL:
+		if (sctpt_parse_reliability(arg, &d->sctp, err, sizeof(err)) != 0) {
+			log_err("--sctp-reliability: %s", err);
+			return -1;
+		}
+		return 0;
+	case O_SCTP_BACKUP:
+		if (strlen(arg) >= sizeof(d->backup))
+			return bad_value("sctp-backup", arg, "HOST:PORT");
+		snprintf(d->backup, sizeof(d->backup), "%s", arg);
+		return 0;
+	case O_SCTP_MODE:
+		if (dest_parse_mode(arg, &d->mode, err, sizeof(err)) != 0)
+			return bad_value("sctp-backup-mode", arg, "fail-over or redundant");
+		return 0;
+	}
+	for (size_t k = 0; k < sizeof(nums) / sizeof(nums[0]); k++) {
+		if (nums[k].opt != c)
+			continue;
+		uint32_t v;
+		if (!parse_u32(arg, nums[k].min, nums[k].max, &v)) {
+			char want[64];
+			snprintf(want, sizeof(want), "a number from %u to %u", nums[k].min, nums[k].max);
+			return bad_value(nums[k].name, arg, want);
+		}
+		memcpy((char *)d + nums[k].off, &(unsigned){ v }, sizeof(unsigned));
+	}
+	return 0;
 }
 
 static int parse_opts(int argc, char **argv, struct opts *o)
@@ -208,7 +272,20 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 				log_err("at most %d export destinations", MAX_DESTS);
 				return -1;
 			}
+			sctp_dest_opts_init(&o->dopt[o->ndest]);
 			o->dest[o->ndest++] = optarg;
+			break;
+		case O_SCTP_REL:
+		case O_SCTP_BACKUP:
+		case O_SCTP_MODE:
+		case O_SCTP_FAILOVER:
+		case O_SCTP_RESTORE:
+		case O_SCTP_HB:
+		case O_SCTP_STREAMS:
+		case O_SCTP_UDPPORT:
+		case O_SCTP_BUDPPORT:
+			if (sctp_flag(o, c, optarg) != 0)
+				return -1;
 			break;
 		case 'v': {
 			uint32_t v;
@@ -450,6 +527,39 @@ static int cmd_show_export_template(void *arg, FILE *out, int argc, char **argv,
 	return 0;
 }
 
+static int cmd_show_export_sctp(void *arg, FILE *out, int argc, char **argv, bool json)
+{
+	export_set_show_sctp(g_export.set, out, false, json);
+	return 0;
+}
+
+static int cmd_show_export_sctp_verbose(void *arg, FILE *out, int argc, char **argv, bool json)
+{
+	export_set_show_sctp(g_export.set, out, true, json);
+	return 0;
+}
+
+static int cmd_show_sctp_assoc(void *arg, FILE *out, int argc, char **argv, bool json)
+{
+	sctp_show_associations(out, json);
+	return 0;
+}
+
+static int cmd_show_sctp_stats(void *arg, FILE *out, int argc, char **argv, bool json)
+{
+	sctp_show_statistics(out, json);
+	return 0;
+}
+
+/* The SCTP stack needs the main loop: acknowledgements, fail-over timers;
+ * then the exporters (new sessions want their templates at once). */
+static void on_sctp(void *arg)
+{
+	struct export_ctx *x = arg;
+	sctp_stack_service();
+	export_tick(x, cache_stats(meter_cache(x->m))->now_us);
+}
+
 static int cmd_clear_export(void *arg, FILE *out, int argc, char **argv, bool json)
 {
 	export_set_clear(g_export.set);
@@ -463,6 +573,10 @@ static const struct ctl_cmd ctl_cmds[] = {
 	{ "clear ip flow stats", 0, "clear the flow cache statistics", cmd_clear_stats },
 	{ "show ip flow export", 0, "export destinations and their counters", cmd_show_export },
 	{ "show ip flow export template", 0, "template and options export settings and counters", cmd_show_export_template },
+	{ "show ip flow export sctp", 0, "SCTP export destinations, backups and their counters", cmd_show_export_sctp },
+	{ "show ip flow export sctp verbose", 0, "the same with fail-over and restore timers and where each message went", cmd_show_export_sctp_verbose },
+	{ "show ip sctp association list", 0, "every SCTP association of this process", cmd_show_sctp_assoc },
+	{ "show ip sctp statistics", 0, "the SCTP stack's counters", cmd_show_sctp_stats },
 	{ "clear ip flow export", 0, "clear the export counters", cmd_clear_export },
 };
 
@@ -599,13 +713,16 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	for (size_t i = 0; i < o.ndest; i++) {
-		struct transport_opts to = { .source = o.source };
-		if (export_set_add(g_export.set, o.dest[i], &to, err, sizeof(err)) != 0)
+		/* a file replayed flat out may wait for a reliable transport's queue */
+		struct transport_opts to = { .source = o.source, .block_ms = o.file && o.speed <= 0 ? 10000 : 0 };
+		if (export_set_add_dest(g_export.set, o.dest[i], &to, &o.dopt[i], err, sizeof(err)) != 0)
 			goto out;
 	}
 	if (o.ndest) {
 		meter_add_sink(m, export_sink, &g_export);
 		meter_add_tick(m, export_tick, &g_export);
+		if (sctp_stack_fd() >= 0)
+			meter_add_fd(m, sctp_stack_fd(), on_sctp, &g_export);
 	}
 	if (o.file) {
 		struct capture *c = capture_open_file(o.file, o.file_ifindex, err, sizeof(err));
@@ -632,6 +749,10 @@ int main(int argc, char **argv)
 		if (o.ndest) {
 			fputc('\n', stdout);
 			export_set_show(g_export.set, stdout, false);
+			if (sctp_stack_fd() >= 0) {
+				fputc('\n', stdout);
+				export_set_show_sctp(g_export.set, stdout, true, false);
+			}
 		}
 		const struct cache_stats *st = cache_stats(meter_cache(m));
 		uint64_t recs = 0;

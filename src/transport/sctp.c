@@ -277,6 +277,7 @@ struct sctpt {
 	bool went_down;   /* set while reading events */
 	bool in_service;
 	bool warned_pr, warned_frag;
+	bool closing;     /* our own shutdown: its end is not a loss */
 	unsigned next_sid;
 	uint16_t out_streams;
 	struct sctpio_client client;
@@ -423,9 +424,10 @@ static void pump(struct sctpt *c)
 			set_err(c, "send", rc);
 			break;
 		}
-		if (m->flags & TRANSPORT_F_FRONT)
-			c->tmpl_wait = true; /* data after the acknowledgement of the templates */
-		c->held = false;
+		if (m->flags & TRANSPORT_F_FRONT) { /* this session's templates */
+			c->tmpl_wait = true; /* data after their acknowledgement */
+			c->held = false;
+		}
 		struct qmsg d = mq_pop(&c->ctrl);
 		free(d.p);
 	}
@@ -480,7 +482,7 @@ static void close_socket(struct sctpt *c)
 static void went_down(struct sctpt *c, const char *why)
 {
 	uint64_t now = sctpio_now_ms();
-	if (c->state == ST_UP) {
+	if (c->state == ST_UP && !c->closing) {
 		c->c.assoc_lost++;
 		c->base.st.disconnects++;
 		log_note("sctp %s:%s: association lost (%s)", c->host, c->port, why);
@@ -910,6 +912,7 @@ static void sctp_drain(struct transport *t, int ms)
 static void sctp_close(struct transport *t)
 {
 	struct sctpt *c = (struct sctpt *)t;
+	c->closing = true;
 	if (c->so && c->state == ST_UP) {
 		if (!sctp_idle(t)) {
 			sctpt_abort(t); /* what is left comes back and is counted below */
