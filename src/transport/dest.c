@@ -176,6 +176,8 @@ static void move_undelivered(struct dest *d, int from, int to, bool abort)
 
 static void fail_over(struct dest *d, uint64_t now)
 {
+	/* while the backup has the data, the primary's path is watched
+	 * closely, so a flapping link keeps restarting the restore time */
 	char err[256];
 	if (!d->m[BACKUP].t && member_open(d, BACKUP, err, sizeof(err)) != 0) {
 		log_err("export %s: cannot open the backup: %s", d->m[PRIMARY].spec, err);
@@ -190,6 +192,7 @@ static void fail_over(struct dest *d, uint64_t now)
 	log_warn("export %s: primary unavailable for %u ms, failing over to %s", d->m[PRIMARY].spec,
 	         d->o.failover_ms, d->m[BACKUP].spec);
 	move_undelivered(d, PRIMARY, BACKUP, true);
+	sctpt_watch(d->m[PRIMARY].t, true);
 }
 
 static void restore(struct dest *d, uint64_t now, const char *why)
@@ -200,6 +203,7 @@ static void restore(struct dest *d, uint64_t now, const char *why)
 	d->restore_since = 0;
 	d->down_since = 0;
 	log_note("export %s: %s, data returns to the primary", d->m[PRIMARY].spec, why);
+	sctpt_watch(d->m[PRIMARY].t, false);
 	move_undelivered(d, BACKUP, PRIMARY, false);
 	if (d->o.mode == DEST_FAILOVER && d->m[BACKUP].t)
 		d->m[BACKUP].retire_at = now + RETIRE_MAX_MS;
@@ -267,6 +271,9 @@ static void service(struct dest *d)
 				d->down_since = 0;
 			else if (!d->down_since)
 				d->down_since = now;
+			if (pa && p->t && transport_is_sctp(p->t) && !sctpt_healthy(p->t))
+				pa = false; /* a heartbeat went unanswered: not yet */
+
 			if (pa) {
 				if (!d->restore_since)
 					d->restore_since = now;
@@ -275,8 +282,8 @@ static void service(struct dest *d)
 					restore(d, now, "primary available again for the restore time");
 				else if (!ba && now - d->down_since >= d->o.failover_ms)
 					restore(d, now, "backup unavailable, primary available");
-				else if (d->client_on)
-					sctpio_client_at(&d->client, d->restore_since + r);
+				else if (d->client_on) /* look again soon: a flap must restart the wait */
+					sctpio_client_at(&d->client, now + (d->o.sctp.hb_ms < 100 ? d->o.sctp.hb_ms : 100));
 			} else {
 				d->restore_since = 0; /* a flap starts the restore time over */
 				/* UDP cannot tell the primary is back unless it is sent something */

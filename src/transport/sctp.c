@@ -278,6 +278,7 @@ struct sctpt {
 	bool in_service;
 	bool warned_pr, warned_frag;
 	bool closing;     /* our own shutdown: its end is not a loss */
+	bool watch;       /* sctpt_watch: path_rxt 1 */
 	unsigned next_sid;
 	uint16_t out_streams;
 	struct sctpio_client client;
@@ -680,6 +681,17 @@ static void read_events(struct sctpt *c)
 	}
 }
 
+/* While watching: heartbeats at most hb + 2 RTO.min apart, so a short
+ * outage costs two of them (an RTT measured across an INIT retransmission
+ * can otherwise hold the RTO at its maximum). */
+static unsigned watch_rto_max(const struct sctpt *c)
+{
+	unsigned m = 2 * c->o.rto_min_ms;
+	if (!c->watch || m > c->o.rto_max_ms)
+		m = c->o.rto_max_ms;
+	return m < c->o.rto_init_ms ? c->o.rto_init_ms : m;
+}
+
 static void start_connect(struct sctpt *c)
 {
 	char err[200];
@@ -692,8 +704,8 @@ static void start_connect(struct sctpt *c)
 	                           .sinit_max_instreams = 4, .sinit_max_attempts = 4,
 	                           .sinit_max_init_timeo = (uint16_t)(c->o.rto_max_ms > 65535 ? 65535 : c->o.rto_max_ms) };
 	struct sctpio_timing tm = { .rto_init_ms = c->o.rto_init_ms, .rto_min_ms = c->o.rto_min_ms,
-	                            .rto_max_ms = c->o.rto_max_ms, .hb_ms = c->o.hb_ms,
-	                            .path_rxt = c->o.path_rxt, .assoc_rxt = c->o.assoc_rxt };
+	                            .rto_max_ms = watch_rto_max(c), .hb_ms = c->o.hb_ms,
+	                            .path_rxt = c->watch ? 1 : c->o.path_rxt, .assoc_rxt = c->o.assoc_rxt };
 	struct sctp_assoc_value pr = { .assoc_id = SCTP_FUTURE_ASSOC, .assoc_value = 1 };
 	if (usrsctp_setsockopt(c->so, IPPROTO_SCTP, SCTP_INITMSG, &im, sizeof(im)) != 0) {
 		snprintf(err, sizeof(err), "SCTP_INITMSG: %s", strerror(errno));
@@ -856,9 +868,11 @@ static bool sctp_avail(struct transport *t)
 static bool sctp_idle(struct transport *t)
 {
 	struct sctpt *c = (struct sctpt *)t;
-	if (c->data.n || c->ctrl.n || c->returned.n)
+	if (c->data.n || c->returned.n)
 		return false;
-	return c->state != ST_UP || !c->so || sctpio_unacked_bytes(c->so) <= 0;
+	if (c->state != ST_UP || !c->so)
+		return true; /* templates for a session that is not up yet need not wait */
+	return c->ctrl.n == 0 && sctpio_unacked_bytes(c->so) <= 0;
 }
 
 void sctpt_abort(struct transport *t)
@@ -876,6 +890,41 @@ void sctpt_abort(struct transport *t)
 	read_events(c); /* the stack hands back what it held, then COMM_LOST */
 	if (c->so || c->state != ST_DOWN)
 		went_down(c, "aborted for fail-over");
+}
+
+bool sctpt_healthy(struct transport *t)
+{
+	if (!transport_is_sctp(t))
+		return transport_avail(t);
+	struct sctpt *c = (struct sctpt *)t;
+	if (c->state != ST_UP || !c->reachable || !c->so)
+		return false;
+	struct sctp_status st;
+	socklen_t l = sizeof(st);
+	memset(&st, 0, sizeof(st));
+	if (usrsctp_getsockopt(c->so, IPPROTO_SCTP, SCTP_STATUS, &st, &l) != 0)
+		return false;
+	uint32_t base = st.sstat_primary.spinfo_srtt > c->o.rto_min_ms ? st.sstat_primary.spinfo_srtt : c->o.rto_min_ms;
+	return st.sstat_primary.spinfo_rto < 2 * base;
+}
+
+void sctpt_watch(struct transport *t, bool close_watch)
+{
+	if (!transport_is_sctp(t))
+		return;
+	struct sctpt *c = (struct sctpt *)t;
+	if (c->watch == close_watch)
+		return;
+	c->watch = close_watch;
+	if (!c->so)
+		return;
+	struct sctp_paddrparams pp;
+	memset(&pp, 0, sizeof(pp));
+	pp.spp_assoc_id = c->state == ST_UP ? 0 : SCTP_FUTURE_ASSOC;
+	pp.spp_pathmaxrxt = (uint16_t)(close_watch ? 1 : c->o.path_rxt);
+	(void)usrsctp_setsockopt(c->so, IPPROTO_SCTP, SCTP_PEER_ADDR_PARAMS, &pp, sizeof(pp));
+	struct sctp_rtoinfo rto = { .srto_assoc_id = pp.spp_assoc_id, .srto_max = watch_rto_max(c) };
+	(void)usrsctp_setsockopt(c->so, IPPROTO_SCTP, SCTP_RTOINFO, &rto, sizeof(rto));
 }
 
 static size_t sctp_reclaim(struct transport *t, bool abort,
