@@ -25,7 +25,7 @@
 #define SCTP_BACKOFF_MIN_MS 100u
 #define SCTP_BACKOFF_MAX_MS 2000u
 #define SCTP_CTRL_MAX 64u            /* control messages queued at most (templates, options) */
-#define SCTP_NONE_WINDOW 64u         /* none: messages the stack may hold at once */
+#define SCTP_NONE_WINDOW 256u        /* none: messages the stack may hold at once (a cache flush is a burst) */
 #define SCTP_RWND_MARGIN 512u        /* per message, on top of its length (the stack's chunk overhead) */
 #define SCTP_CLOSE_WAIT_MS 500
 #define CTX_CTRL 0x80000000u         /* snd_context: stream 0 message */

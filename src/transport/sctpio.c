@@ -636,8 +636,8 @@ void sctpio_totals(struct sctpio_totals *t)
 	t->data_retrans = s.sctps_sendretransdata;
 	t->fast_retrans = s.sctps_sendfastretrans;
 	t->dup_data_in = s.sctps_recvdupdata;
-	t->pkts_out = s.sctps_outpackets;
-	t->pkts_in = s.sctps_inpackets;
+	t->pkts_out = s.sctps_sendpackets > s.sctps_outpackets ? s.sctps_sendpackets : s.sctps_outpackets;
+	t->pkts_in = s.sctps_recvpackets > s.sctps_inpackets ? s.sctps_recvpackets : s.sctps_inpackets;
 	t->sacks_out = s.sctps_sendsacks;
 	t->sacks_in = s.sctps_recvsacks;
 	t->hb_out = s.sctps_sendheartbeat;

@@ -85,14 +85,13 @@ stop_relay() {
 }
 
 jget() {
-	"$PYTHON" - "$@" <<-'PYEOF'
-	import json, sys
-	src = sys.stdin if sys.argv[1] == "-" else open(sys.argv[1])
-	v = json.load(src)
-	for k in sys.argv[2].split("."):
-	    v = v[int(k)] if isinstance(v, list) else v[k]
-	print(str(v).lower() if isinstance(v, bool) else v)
-	PYEOF
+	"$PYTHON" -c '
+import json, sys
+src = sys.stdin if sys.argv[1] == "-" else open(sys.argv[1])
+v = json.load(src)
+for k in sys.argv[2].split("."):
+    v = v[int(k)] if isinstance(v, list) else v[k]
+print(str(v).lower() if isinstance(v, bool) else v)' "$@"
 }
 
 show_json() {
