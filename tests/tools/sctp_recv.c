@@ -12,10 +12,19 @@
  *   -s STATS.json  the totals at exit (SIGTERM/SIGINT, or -t SEC).
  *
  * SIGUSR1 stops reading (a stalled collector), SIGUSR2 resumes.
- * Usage: sctp_recv -l [ADDR:]PORT [-l ...] [-o LOG] [-m MSGS] [-s STATS]
- *                  [-p PORTFILE] [-r RCVBUF] [-t SEC] */
+ *
+ * -T [ADDR:]PORT also takes IPFIX over TCP (RFC 7011 §10.4: messages
+ * framed by their length field), each connection a session; at SIGTERM
+ * it half-closes every connection and reads until the exporter closes
+ * (a collector restarting in order: nothing it was sent is thrown away).
+ *
+ * Usage: sctp_recv -l [ADDR:]PORT [-l ...] [-T [ADDR:]PORT] [-o LOG] [-m MSGS]
+ *                  [-s STATS] [-p PORTFILE] [-r RCVBUF] [-t SEC] */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -27,6 +36,7 @@
 
 #include "export/export.h"
 #include "export/flowlog.h"
+#include "lib/addr.h"
 #include "lib/err.h"
 #include "transport/sctp.h"
 #include "transport/sctp_listen.h"
@@ -56,6 +66,7 @@ static struct {
 	uint64_t data_on_0, tmpl_on_data, opt_on_data, gaps, seq_lost, ups, downs, restarts;
 	uint64_t first_not_tmpl, sid_mask;
 	uint64_t dup_msgs;
+	uint64_t tcp_msgs, tcp_conns, tcp_partial;
 	uint64_t *keys; /* open-addressing set of message digests */
 	size_t nkeys, capkeys;
 } G;
@@ -134,6 +145,7 @@ static struct sess *sess_get(struct lctx *x, uint32_t id)
 static void on_msg(void *arg, const struct sctprx_msg *m)
 {
 	struct lctx *x = arg;
+	bool tcp = m->sid == 0xffff; /* TCP: no streams */
 	struct sess *s = sess_get(x, m->session);
 	struct tmpl_store ts = tmpl_store_mem_iface(&s->mem);
 	struct nf_iter it;
@@ -208,12 +220,16 @@ static void on_msg(void *arg, const struct sctprx_msg *m)
 	G.opt_recs += opt;
 	G.skipped += skip;
 	G.gaps += m->gap;
-	G.sid_mask |= 1ull << (m->sid & 63);
-	if (m->sid == 0)
-		G.data_on_0 += recs;
+	if (tcp)
+		G.tcp_msgs++;
 	else {
-		G.tmpl_on_data += tm;
-		G.opt_on_data += opt;
+		G.sid_mask |= 1ull << (m->sid & 63);
+		if (m->sid == 0)
+			G.data_on_0 += recs;
+		else {
+			G.tmpl_on_data += tm;
+			G.opt_on_data += opt;
+		}
 	}
 	if (G.msgs)
 		fprintf(G.msgs, "%u\t%u\t%u\t%u\t%u\t%u\t%zu\t%u\t%u\t%u\t%u\t%u\t%llu\n", x->port, m->session, m->sid,
@@ -252,30 +268,176 @@ static void write_stats(const char *path, struct lctx *ls, int nl)
 	           "\"skippedSets\":%llu,\"decodeErrors\":%llu,\"dataOnStream0\":%llu,\"templatesOnDataStreams\":%llu,"
 	           "\"optionsOnDataStreams\":%llu,\"streamGaps\":%llu,\"seqLost\":%llu,\"associations\":%llu,\"ups\":%llu,"
 	           "\"downs\":%llu,\"restarts\":%llu,\"firstNotTemplate\":%llu,\"streamMask\":%llu,"
-	           "\"duplicateMessages\":%llu,\"tooLong\":%llu}\n",
+	           "\"duplicateMessages\":%llu,\"tooLong\":%llu,\"tcpMessages\":%llu,\"tcpConnections\":%llu,"
+	           "\"tcpPartialAtClose\":%llu}\n",
 	        (unsigned long long)G.msgs_total, (unsigned long long)G.recs, (unsigned long long)G.tmpls,
 	        (unsigned long long)G.withdrawals, (unsigned long long)G.opt_recs, (unsigned long long)G.skipped,
 	        (unsigned long long)G.errors, (unsigned long long)G.data_on_0, (unsigned long long)G.tmpl_on_data,
 	        (unsigned long long)G.opt_on_data, (unsigned long long)rgaps, (unsigned long long)G.seq_lost,
 	        (unsigned long long)assocs, (unsigned long long)G.ups, (unsigned long long)G.downs,
 	        (unsigned long long)G.restarts, (unsigned long long)G.first_not_tmpl,
-	        (unsigned long long)G.sid_mask, (unsigned long long)G.dup_msgs, (unsigned long long)too_long);
+	        (unsigned long long)G.sid_mask, (unsigned long long)G.dup_msgs, (unsigned long long)too_long,
+	        (unsigned long long)G.tcp_msgs, (unsigned long long)G.tcp_conns, (unsigned long long)G.tcp_partial);
 	if (f != stdout)
 		fclose(f);
 }
 
+/* ---- IPFIX over TCP ---- */
+
+#define MAX_TCP 16
+
+struct tconn {
+	int fd;
+	uint32_t session;
+	struct sockaddr_storage peer;
+	socklen_t peerlen;
+	uint8_t *buf;
+	size_t len;
+};
+
+static struct {
+	int lfd;
+	uint16_t port;
+	struct tconn c[MAX_TCP];
+	int n;
+	uint32_t next_session;
+	struct lctx x;
+} TC = { .lfd = -1, .next_session = 1000000 };
+
+static int tcp_listen(const char *spec, char *err, size_t errlen)
+{
+	char host[128] = "127.0.0.1";
+	const char *port = spec;
+	if (strchr(spec, ':') && addr_split_hostport(spec, host, sizeof(host), &port) != 0) {
+		snprintf(err, errlen, "-T %s: expected [ADDR:]PORT", spec);
+		return -1;
+	}
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(port)) };
+	if (inet_pton(AF_INET, host, &a.sin_addr) != 1) {
+		snprintf(err, errlen, "-T %s: IPv4 address expected", spec);
+		return -1;
+	}
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int one = 1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) != 0 || listen(fd, 8) != 0) {
+		snprintf(err, errlen, "-T %s: %s", spec, strerror(errno));
+		return -1;
+	}
+	socklen_t sl = sizeof(a);
+	getsockname(fd, (struct sockaddr *)&a, &sl);
+	TC.lfd = fd;
+	TC.port = ntohs(a.sin_port);
+	TC.x.port = TC.port;
+	TC.x.sess = calloc(MAX_SESS, sizeof(struct sess));
+	return TC.x.sess ? 0 : -1;
+}
+
+static void tcp_event(struct tconn *c, int ev)
+{
+	on_event(&TC.x, ev, c->session, 0, (struct sockaddr *)&c->peer, c->peerlen);
+}
+
+static void tcp_close(int i)
+{
+	struct tconn *c = &TC.c[i];
+	if (c->len)
+		G.tcp_partial++; /* a message cut by the end of the connection */
+	tcp_event(c, SCTPRX_DOWN);
+	close(c->fd);
+	free(c->buf);
+	TC.c[i] = TC.c[--TC.n];
+}
+
+/* Read what is there; frame IPFIX messages by their length field. false
+ * when the connection ended (closed). */
+static bool tcp_read(int i)
+{
+	struct tconn *c = &TC.c[i];
+	for (;;) {
+		ssize_t n = recv(c->fd, c->buf + c->len, 131072 - c->len, MSG_DONTWAIT);
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+			tcp_close(i);
+			return false;
+		}
+		if (n < 0)
+			return true;
+		c->len += (size_t)n;
+		size_t off = 0;
+		while (c->len - off >= 4) {
+			size_t ml = (size_t)c->buf[off + 2] << 8 | c->buf[off + 3];
+			if (ml < 16) { /* not IPFIX framing: give up on this connection */
+				G.errors++;
+				c->len = 0;
+				tcp_close(i);
+				return false;
+			}
+			if (c->len - off < ml)
+				break;
+			struct sctprx_msg m = { .peer = (struct sockaddr *)&c->peer, .peerlen = c->peerlen,
+			                        .session = c->session, .sid = 0xffff, .data = c->buf + off, .len = ml };
+			on_msg(&TC.x, &m);
+			off += ml;
+		}
+		memmove(c->buf, c->buf + off, c->len - off);
+		c->len -= off;
+	}
+}
+
+static void tcp_accept(void)
+{
+	for (;;) {
+		struct tconn c = { .peerlen = sizeof(c.peer) };
+		c.fd = accept4(TC.lfd, (struct sockaddr *)&c.peer, &c.peerlen, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (c.fd < 0)
+			return;
+		if (TC.n == MAX_TCP || !(c.buf = malloc(131072))) {
+			close(c.fd);
+			continue;
+		}
+		c.session = ++TC.next_session;
+		TC.c[TC.n++] = c;
+		G.tcp_conns++;
+		tcp_event(&c, SCTPRX_UP);
+	}
+}
+
+/* Orderly end: half-close each connection, read until the exporter
+ * closes its side (at most ms). */
+static void tcp_drain_close(int ms)
+{
+	if (TC.lfd < 0)
+		return;
+	close(TC.lfd);
+	for (int i = 0; i < TC.n; i++)
+		shutdown(TC.c[i].fd, SHUT_WR);
+	uint64_t until = now_ms_real() + (uint64_t)ms;
+	while (TC.n && now_ms_real() < until) {
+		struct pollfd p[MAX_TCP];
+		for (int i = 0; i < TC.n; i++)
+			p[i] = (struct pollfd){ .fd = TC.c[i].fd, .events = POLLIN };
+		poll(p, (nfds_t)TC.n, 50);
+		for (int i = TC.n; i-- > 0;)
+			if (p[i].revents)
+				(void)tcp_read(i);
+	}
+	while (TC.n)
+		tcp_close(TC.n - 1);
+}
+
 int main(int argc, char **argv)
 {
-	const char *spec[MAX_LISTEN], *log = NULL, *msgs = NULL, *stats = NULL, *portfile = NULL;
+	const char *spec[MAX_LISTEN], *log = NULL, *msgs = NULL, *stats = NULL, *portfile = NULL, *tcpspec = NULL;
 	int nl = 0, rcvbuf = 0, c;
 	double limit_s = 0;
-	while ((c = getopt(argc, argv, "l:o:m:s:p:r:t:")) != -1) {
+	while ((c = getopt(argc, argv, "l:T:o:m:s:p:r:t:")) != -1) {
 		switch (c) {
 		case 'l':
 			if (nl == MAX_LISTEN)
 				return 2;
 			spec[nl++] = optarg;
 			break;
+		case 'T': tcpspec = optarg; break;
 		case 'o': log = optarg; break;
 		case 'm': msgs = optarg; break;
 		case 's': stats = optarg; break;
@@ -288,8 +450,8 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (!nl) {
-		fprintf(stderr, "sctp_recv: no -l\n");
+	if (!nl && !tcpspec) {
+		fprintf(stderr, "sctp_recv: no -l or -T\n");
 		return 2;
 	}
 	struct sigaction sa = { .sa_handler = on_sig };
@@ -319,6 +481,15 @@ int main(int argc, char **argv)
 		if (pf)
 			fprintf(pf, "%u\n", ls[i].port);
 	}
+	if (tcpspec) {
+		char err[256];
+		if (tcp_listen(tcpspec, err, sizeof(err)) != 0) {
+			fprintf(stderr, "sctp_recv: %s\n", err);
+			return 1;
+		}
+		if (pf)
+			fprintf(pf, "%u\n", TC.port);
+	}
 	if (pf)
 		fclose(pf);
 	uint64_t t0 = now_ms_real();
@@ -333,9 +504,19 @@ int main(int argc, char **argv)
 			for (int i = 0; i < nl; i++)
 				sctprx_pause(ls[i].l, false);
 		}
-		struct pollfd p = { .fd = sctp_stack_fd(), .events = POLLIN };
-		poll(&p, 1, 50);
+		struct pollfd p[2 + MAX_TCP];
+		int np = 0;
+		p[np++] = (struct pollfd){ .fd = sctp_stack_fd(), .events = POLLIN };
+		p[np++] = (struct pollfd){ .fd = TC.lfd, .events = POLLIN };
+		for (int i = 0; i < TC.n; i++)
+			p[np++] = (struct pollfd){ .fd = TC.c[i].fd, .events = POLLIN };
+		poll(p, (nfds_t)np, 50);
 		sctp_stack_service();
+		if (TC.lfd >= 0) {
+			tcp_accept();
+			for (int i = TC.n; i-- > 0;)
+				(void)tcp_read(i);
+		}
 		if (G.log)
 			fflush(G.log);
 		if (G.msgs)
@@ -343,6 +524,7 @@ int main(int argc, char **argv)
 		if (limit_s > 0 && now_ms_real() - t0 > (uint64_t)(limit_s * 1000))
 			break;
 	}
+	tcp_drain_close(3000);
 	if (stats)
 		write_stats(stats, ls, nl);
 	for (int i = 0; i < nl; i++) {
