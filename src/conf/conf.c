@@ -1649,11 +1649,8 @@ static int h_if_description(struct conf_parser *p)
 /* `ipflow pcap FILE [ifindex N]` under an interface: read a file. */
 static int h_if_ipflow(struct conf_parser *p)
 {
-	static const char *const w[] = { "pcap" };
 	static const char *const iw[] = { "ifindex" };
 	struct conf_iface *f = &p->c->iface[p->cur];
-	if (KW(p, w) < 0)
-		return -1;
 	if (p->no) {
 		memset(f->pcap, 0, sizeof(f->pcap));
 		f->ifindex = 0;
@@ -1814,7 +1811,7 @@ static const struct cmd cmds[] = {
 	{ M_IF, "ipv6 flow", h_if_ipv6_flow },
 	{ M_IF, "ip route-cache flow", h_if_route_cache_flow },
 	{ M_IF, "description", h_if_description },
-	{ M_IF, "ipflow", h_if_ipflow },
+	{ M_IF, "ipflow pcap", h_if_ipflow },
 	{ M_IF, "exit", h_exit },
 	{ M_SCTP, "reliability", h_reliability },
 	{ M_SCTP, "backup", h_backup },

@@ -667,6 +667,12 @@ static void test_abbrev_no_modes(void **state)
 	assert_non_null(c);
 	assert_string_equal(c->iface[0].name, "GigabitEthernet0/1");
 	conf_free(c);
+	/* an ipflow line after an interface is a global one: the interface
+	 * mode knows only "ipflow pcap" */
+	c = parse("interface e0\n ip flow ingress\nipflow flow-log /tmp/x.jsonl\n");
+	assert_non_null(c);
+	assert_string_equal(c->host.flowlog, "/tmp/x.jsonl");
+	conf_free(c);
 	/* comments and blank lines anywhere */
 	c = parse("! a comment\n\n   \n# also a comment\nip flow-export version 9\n");
 	assert_non_null(c);
@@ -708,7 +714,17 @@ static void test_truncated(void **state)
 		char *text = slurp(fixture_path(names[f]), &len);
 		for (size_t cut = 0; cut <= len; cut += 7) {
 			ndiags = 0;
-			conf_free(conf_parse_text(text, cut, "cut.conf", NULL, NULL));
+			struct conf *c = conf_parse_text(text, cut, "cut.conf", NULL, NULL);
+			if (c) { /* what a cut file gives round-trips too */
+				size_t n;
+				char *t = written(c, &n);
+				struct conf *c2 = conf_parse_text(t, n, "rc", NULL, NULL);
+				if (!c2 || !conf_equal(c, c2))
+					fail_msg("%s cut at %zu does not round-trip:\n%s", names[f], cut, t);
+				conf_free(c2);
+				free(t);
+			}
+			conf_free(c);
 		}
 		free(text);
 	}
