@@ -564,6 +564,7 @@ static int do_reload(void *arg, FILE *out)
 	char err[512];
 	struct conf *c = load_conf(d->o, &rc);
 	if (!c) {
+		rt_reload(d->rt, NULL, err, sizeof(err));
 		fprintf(out, "%% Reload refused: %s has errors; the running configuration is unchanged\n", d->o->conf_file);
 		log_err("reload refused: %s has errors; the running configuration is unchanged", d->o->conf_file);
 		return -1;

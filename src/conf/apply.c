@@ -590,6 +590,12 @@ static void restart_notes(const struct conf *o, const struct conf *n)
 
 int rt_reload(struct rt *rt, struct conf *nc, char *err, size_t errlen)
 {
+	if (!nc) { /* the new configuration did not parse: counted, refused */
+		snprintf(err, errlen, "the configuration has errors");
+		rt->reloads++;
+		rt->reload_failures++;
+		return -1;
+	}
 	struct conf *oc = rt->conf;
 	uint64_t now = cache_stats(meter_cache(rt->m))->now_us;
 	struct transport *added_t[MAX_SPECS] = { 0 };

@@ -66,7 +66,8 @@ void rt_set_reload(struct rt *rt, rt_reload_fn fn, void *arg);
 int rt_start(struct rt *rt, struct conf *c, char *err, size_t errlen);
 
 /* Apply c in place of the running model (rt takes c). 0 (c runs now),
- * or -1 with err (the old configuration keeps running; c is freed).
+ * or -1 with err (the old configuration keeps running; c is freed). c
+ * NULL: the new configuration did not parse (counted as refused).
  * Notes about what needs a restart go to the log. */
 int rt_reload(struct rt *rt, struct conf *c, char *err, size_t errlen);
 
