@@ -129,7 +129,7 @@ t_golden() {
 
 t_check_only() {
 	local f bad=0
-	for f in "$SRC_DIR"/tests/data/conf/*.conf; do
+	for f in "$SRC_DIR"/tests/data/conf/*.conf "$SRC_DIR"/contrib/ipflow.conf; do
 		"$IPFLOWD" -t -f "$f" >"$T/t.out" 2>&1 || { echo "ipflowd -t refused $f:"; cat "$T/t.out"; bad=1; }
 		grep -q "test is successful" "$T/t.out" || bad=1
 	done
