@@ -9,7 +9,8 @@
 # two collectors and changing the cache timeouts and template rates. One
 # reload in the middle is a file with errors: it is refused with file,
 # line and column, and the running configuration (show running-config)
-# stays as it was. At the end the records both collectors received,
+# stays as it was; another is valid but cannot be applied (an output
+# that cannot be opened) and is refused the same way. At the end the records both collectors received,
 # decoded by nfdump, add up per flow key to the generator's ground truth
 # (flowcheck.py --sums-only), and `debug ip flow export` streamed the
 # packets sent to both.
@@ -97,6 +98,22 @@ t_reload_under_traffic() {
 				{ echo "running-config changed after a refused reload"; return 1; }
 			refused=1
 		fi
+		if [ $i = 12 ]; then
+			# valid, but cannot be applied (the file output cannot be opened):
+			# refused at apply time, nothing of it applied
+			local before
+			before=$("$IPFLOW" -S "$SOCK" show running-config)
+			conf_b
+			echo "ip flow-export file $T/no/such/dir/out.v9" >>"$CONF"
+			if "$IPFLOW" -S "$SOCK" reload >"$T/noapply.out" 2>&1; then
+				echo "an unappliable configuration was accepted"; cat "$T/noapply.out"; return 1
+			fi
+			grep -q "Reload failed: .*no/such/dir.*the running configuration is unchanged" "$T/noapply.out" ||
+				{ cat "$T/noapply.out"; return 1; }
+			[ "$("$IPFLOW" -S "$SOCK" show running-config)" = "$before" ] ||
+				{ echo "running-config changed after a failed reload"; return 1; }
+			refused=$((refused + 1))
+		fi
 		if [ $((i % 2)) = 0 ]; then conf_b; else conf_a; fi
 		if [ $((i % 3)) = 0 ]; then
 			kill -HUP $pid 2>/dev/null && hup=$((hup + 1))
@@ -110,7 +127,7 @@ t_reload_under_traffic() {
 	wait $pid || { echo "ipflowd exited $?"; tail "$T/ipflowd.err"; return 1; }
 	echo "reloads: $ok by ipflow reload, $hup by SIGHUP, $refused refused"
 	[ $ok -ge 10 ] && [ $hup -ge 5 ] || { echo "too few reloads happened"; return 1; }
-	grep -E "^Configuration reloads [0-9]+ \(1 refused\)" "$T/ipflowd.out" || { echo "no reload count in --stats"; tail "$T/ipflowd.out"; return 1; }
+	grep -E "^Configuration reloads [0-9]+ \(2 refused\)" "$T/ipflowd.out" || { echo "no reload count in --stats"; tail "$T/ipflowd.out"; return 1; }
 	sleep 1
 	kill "$(cat "$T/nfa.pid")" "$(cat "$T/nfb.pid")"
 	sleep 1
