@@ -97,6 +97,8 @@ static int member_open(struct dest *d, int i, char *err, size_t errlen)
 	struct member *m = &d->m[i];
 	struct transport_opts to = d->to;
 	to.sctp = i == BACKUP ? &d->bsctp : &d->o.sctp;
+	to.dest = NULL;
+	to.member = true;
 	m->t = transport_open(m->spec, &to, err, errlen);
 	if (!m->t)
 		return -1;
@@ -127,11 +129,18 @@ static void member_close(struct dest *d, int i)
 	m->t = NULL;
 }
 
+/* Straight to the member (not transport_send: a send observer sees the
+ * dest's send, once). */
+static int member_send(struct member *m, const void *msg, size_t len, unsigned flags)
+{
+	return m->t->ops->send(m->t, msg, len, flags);
+}
+
 /* Data to member i; on refusal the records are lost (counted). */
 static int member_data(struct dest *d, int i, const void *msg, size_t len, unsigned flags)
 {
 	struct member *m = &d->m[i];
-	int rc = m->t ? transport_send(m->t, msg, len, flags) : ERR_IO;
+	int rc = m->t ? member_send(m, msg, len, flags) : ERR_IO;
 	if (rc == ERR_OK) {
 		m->msgs++;
 		m->recs += TRANSPORT_RECS_OF(flags);
@@ -289,7 +298,7 @@ static void service(struct dest *d)
 				/* UDP cannot tell the primary is back unless it is sent something */
 				if (!p->t->reliable && d->probe && now - d->last_probe_ms >= UDP_PROBE_MS) {
 					d->last_probe_ms = now;
-					(void)transport_send(p->t, d->probe, d->probe_len, TRANSPORT_F_CTRL);
+					(void)member_send(p, d->probe, d->probe_len, TRANSPORT_F_CTRL);
 				}
 			}
 		}
@@ -341,7 +350,7 @@ static int dest_send(struct transport *t, const void *msg, size_t len, unsigned 
 		                                      : (!needs || !m->t->reliable);
 		if (!go)
 			continue;
-		if (transport_send(m->t, msg, len, flags) == ERR_OK) {
+		if (member_send(m, msg, len, flags) == ERR_OK) {
 			sent = true;
 			m->ctrl++;
 			if (flags & TRANSPORT_F_FRONT) {
@@ -546,4 +555,62 @@ int dest_info(const struct transport *t, struct dest_info *i)
 	}
 	i->last_switch_ms = d->last_switch_ms;
 	return 0;
+}
+
+/* ---- settings from flags, by destination spec --------------------------- */
+
+#define EXTRA_MAX 16
+
+static struct {
+	char spec[300];
+	unsigned mask;
+	struct sctp_dest_opts o;
+} extras[EXTRA_MAX];
+static size_t nextras;
+
+int dest_extra_set(const char *spec, unsigned mask, const struct sctp_dest_opts *o)
+{
+	size_t i;
+	for (i = 0; i < nextras; i++)
+		if (strcmp(extras[i].spec, spec) == 0)
+			break;
+	if (i == nextras) {
+		if (nextras == EXTRA_MAX || strlen(spec) >= sizeof(extras[0].spec))
+			return -1;
+		nextras++;
+	}
+	snprintf(extras[i].spec, sizeof(extras[i].spec), "%s", spec);
+	extras[i].mask = mask;
+	extras[i].o = *o;
+	return 0;
+}
+
+void dest_extra_apply(const char *spec, struct sctp_dest_opts *o)
+{
+	for (size_t i = 0; i < nextras; i++) {
+		if (strcmp(extras[i].spec, spec) != 0)
+			continue;
+		const struct sctp_dest_opts *x = &extras[i].o;
+		unsigned m = extras[i].mask;
+		if (m & DEST_X_REL) {
+			o->sctp.reliability = x->sctp.reliability;
+			o->sctp.buffer_limit = x->sctp.buffer_limit;
+		}
+		if (m & DEST_X_BACKUP)
+			snprintf(o->backup, sizeof(o->backup), "%s", x->backup);
+		if (m & DEST_X_MODE)
+			o->mode = x->mode;
+		if (m & DEST_X_FAILOVER)
+			o->failover_ms = x->failover_ms;
+		if (m & DEST_X_RESTORE)
+			o->restore_s = x->restore_s;
+		if (m & DEST_X_HB)
+			o->sctp.hb_ms = x->sctp.hb_ms;
+		if (m & DEST_X_STREAMS)
+			o->sctp.data_streams = x->sctp.data_streams;
+		if (m & DEST_X_UDP_PORT)
+			o->sctp.encaps_port = x->sctp.encaps_port;
+		if (m & DEST_X_BACKUP_UDP_PORT)
+			o->backup_udp_port = x->backup_udp_port;
+	}
 }

@@ -57,7 +57,7 @@ enum dest_mode { DEST_FAILOVER = 0, DEST_REDUNDANT };
  * reliability sub-mode and the backup sub-mode commands. */
 struct sctp_dest_opts {
 	struct sctpt_opts sctp;   /* reliability etc., for the primary and the backup */
-	char backup[256];         /* backup spec: "sctp:H:P", "udp:H:P", or "H:P" (the primary's
+	char backup[300];         /* backup spec: "sctp:H:P", "udp:H:P", or "H:P" (the primary's
 	                           * scheme); "" for none */
 	enum dest_mode mode;
 	unsigned failover_ms;     /* 0-3600 */
@@ -71,7 +71,19 @@ void sctp_dest_opts_init(struct sctp_dest_opts *o);
 int dest_parse_mode(const char *s, enum dest_mode *m, char *err, size_t errlen);
 const char *dest_mode_name(enum dest_mode m);
 
-/* Open spec with o (NULL: defaults, no backup). NULL with err. */
+/* Settings given as flags (ipflowd --sctp-*), kept by destination spec
+ * ("sctp:HOST:PORT" as the configuration writes it) and laid over what
+ * the configuration says when the destination opens: the flags win, as
+ * everywhere. mask: DEST_X_* fields of o that were given. 0, or -1 (full). */
+enum {
+	DEST_X_REL = 1, DEST_X_BACKUP = 2, DEST_X_MODE = 4, DEST_X_FAILOVER = 8, DEST_X_RESTORE = 16,
+	DEST_X_HB = 32, DEST_X_STREAMS = 64, DEST_X_UDP_PORT = 128, DEST_X_BACKUP_UDP_PORT = 256,
+};
+int dest_extra_set(const char *spec, unsigned mask, const struct sctp_dest_opts *o);
+void dest_extra_apply(const char *spec, struct sctp_dest_opts *o);
+
+/* Open spec with o (NULL: defaults, no backup). NULL with err. Usually
+ * reached through transport_open (transport_opts.dest). */
 struct transport *dest_open(const char *spec, const struct transport_opts *to, const struct sctp_dest_opts *o,
                             char *err, size_t errlen);
 bool transport_is_dest(const struct transport *t);

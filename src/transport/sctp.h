@@ -145,8 +145,10 @@ void sctpt_abort(struct transport *t);
 
 /* --- the process's SCTP stack, for the main loop and show commands --- */
 
-/* Descriptor readable when the SCTP stack needs a service pass (-1 when
- * no SCTP transport or listener is open), and the pass itself. */
+/* Descriptor readable when the SCTP stack needs a service pass, and the
+ * pass itself. -1 until the first SCTP transport or listener opens; from
+ * then on the same descriptor for the life of the process (a main loop
+ * may watch it once). */
 int sctp_stack_fd(void);
 void sctp_stack_service(void);
 

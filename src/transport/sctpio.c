@@ -332,7 +332,7 @@ void sctpio_link_local(const struct sctpio_link *l, char *buf, size_t len)
 
 int sctpio_fd(void)
 {
-	return S.running ? S.epfd : -1;
+	return S.epfd; /* kept once made, so a main loop can watch it across restarts */
 }
 
 void sctpio_wake(void)
@@ -402,11 +402,13 @@ static bool client_listed(const struct sctpio_client *c)
 
 void sctpio_service(void)
 {
+	uint64_t v;
+	if (S.evfd >= 0)
+		(void)!read(S.evfd, &v, sizeof(v));
+	if (S.tfd >= 0)
+		(void)!read(S.tfd, &v, sizeof(v));
 	if (!S.running)
 		return;
-	uint64_t v;
-	(void)!read(S.evfd, &v, sizeof(v));
-	(void)!read(S.tfd, &v, sizeof(v));
 	S.armed_ms = UINT64_MAX; /* force re-arm */
 	uint64_t now = sctpio_now_ms();
 	struct sctpio_client *snap[MAX_CLIENTS];
@@ -502,7 +504,7 @@ long sctpio_unacked_bytes(struct socket *so)
 
 static void stop_fds(void)
 {
-	int *fds[] = { &S.epfd, &S.evfd, &S.tfd, &S.rx_ep, &S.rx_stop };
+	int *fds[] = { &S.rx_ep, &S.rx_stop };
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
 		if (*fds[i] >= 0) {
 			close(*fds[i]);
@@ -512,9 +514,12 @@ static void stop_fds(void)
 
 static int start(char *err, size_t errlen)
 {
-	S.evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	S.tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-	S.epfd = epoll_create1(EPOLL_CLOEXEC);
+	bool fresh = S.epfd < 0; /* the wake descriptors live as long as the process */
+	if (fresh) {
+		S.evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+		S.tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+		S.epfd = epoll_create1(EPOLL_CLOEXEC);
+	}
 	S.rx_ep = epoll_create1(EPOLL_CLOEXEC);
 	S.rx_stop = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	S.rxbuf = malloc((size_t)RX_BATCH * RX_MAXDGRAM);
@@ -523,10 +528,12 @@ static int start(char *err, size_t errlen)
 		goto fail;
 	}
 	struct epoll_event ev = { .events = EPOLLIN };
-	ev.data.fd = S.evfd;
-	epoll_ctl(S.epfd, EPOLL_CTL_ADD, S.evfd, &ev);
-	ev.data.fd = S.tfd;
-	epoll_ctl(S.epfd, EPOLL_CTL_ADD, S.tfd, &ev);
+	if (fresh) {
+		ev.data.fd = S.evfd;
+		epoll_ctl(S.epfd, EPOLL_CTL_ADD, S.evfd, &ev);
+		ev.data.fd = S.tfd;
+		epoll_ctl(S.epfd, EPOLL_CTL_ADD, S.tfd, &ev);
+	}
 	ev.data.ptr = NULL;
 	epoll_ctl(S.rx_ep, EPOLL_CTL_ADD, S.rx_stop, &ev);
 	/* no UDP port of usrsctp's own (0): our sockets are the lower layer */
@@ -586,6 +593,9 @@ static void stop(void)
 	free(S.rxbuf);
 	S.rxbuf = NULL;
 	S.clients = NULL;
+	struct itimerspec its = { 0 };
+	timerfd_settime(S.tfd, 0, &its, NULL);
+	S.armed_ms = 0;
 }
 
 int sctpio_ref(char *err, size_t errlen)

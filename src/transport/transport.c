@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "lib/err.h"
+#include "transport/dest.h"
 
 static const struct transport_ops *const schemes[] = {
 	&transport_udp_ops,
@@ -19,6 +20,8 @@ struct transport *transport_open(const char *spec, const struct transport_opts *
 	const char *colon = strchr(spec, ':');
 	if (!o)
 		o = &defaults;
+	if (!o->member && (strncmp(spec, "sctp:", 5) == 0 || (o->dest && o->dest->backup[0])))
+		return dest_open(spec, o, o->dest, err, errlen);
 	if (colon) {
 		size_t n = (size_t)(colon - spec);
 		for (size_t i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++) {
@@ -35,9 +38,21 @@ struct transport *transport_open(const char *spec, const struct transport_opts *
 	return NULL;
 }
 
+static transport_observer_fn observer;
+static void *observer_arg;
+
+void transport_set_observer(transport_observer_fn fn, void *arg)
+{
+	observer = fn;
+	observer_arg = arg;
+}
+
 int transport_send(struct transport *t, const void *msg, size_t len, unsigned flags)
 {
-	return t->ops->send(t, msg, len, flags);
+	int rc = t->ops->send(t, msg, len, flags);
+	if (observer)
+		observer(observer_arg, t, msg, len, flags, rc);
+	return rc;
 }
 
 void transport_close(struct transport *t)

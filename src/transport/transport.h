@@ -46,6 +46,7 @@ enum { TRANSPORT_F_CTRL = 1, TRANSPORT_F_FRONT = 2 };
 #define TRANSPORT_RECS_OF(flags) ((unsigned)(flags) >> TRANSPORT_F_RECS_SHIFT)
 
 struct sctpt_opts;
+struct sctp_dest_opts;
 
 struct transport_opts {
 	const char *source; /* local address to bind (ip flow-export source), NULL: any */
@@ -55,6 +56,11 @@ struct transport_opts {
 	                     * (a file replay can wait; live traffic cannot: 0) */
 	unsigned mtu;       /* sctp: the MTU messages are sized for (0: 1500) */
 	const struct sctpt_opts *sctp; /* sctp: settings (NULL: defaults, sctp.h) */
+	/* Destination-manager settings (dest.h): every sctp: spec, and any spec
+	 * with a backup, opens as a dest over its member transport(s). NULL:
+	 * defaults. member: open the plain transport (what a dest does). */
+	const struct sctp_dest_opts *dest;
+	bool member;
 };
 
 struct transport_stats {
@@ -124,6 +130,13 @@ void transport_close(struct transport *t);
 /* The session a message sent now is delivered on: the current one when
  * connected, the next one otherwise. 0 for datagram and file transports. */
 uint32_t transport_session(const struct transport *t);
+
+/* An observer of every send (`debug ip flow export`): called after each
+ * transport_send with the message and its result. One per process; fn
+ * NULL removes it. The observer must not send. */
+typedef void (*transport_observer_fn)(void *arg, const struct transport *t, const void *msg, size_t len,
+                                      unsigned flags, int rc);
+void transport_set_observer(transport_observer_fn fn, void *arg);
 
 void transport_poll(struct transport *t);       /* no-op where not needed */
 void transport_drain(struct transport *t, int ms);

@@ -51,9 +51,11 @@ done
 "$PYTHON" "$DEDUP" "$T/sctp.jsonl" "$T/p1.jsonl" "$T/b1.jsonl" >"$T/dedup.json"
 check sctp_everything flowcheck --truth "$T/c.flows.csv" --log "$T/sctp.jsonl" --sums-only
 check sctp_failed_over grep -q '^    fail-overs: 1$' "$T/ipfd.out"
-TZ=UTC nfdump -R "$T/u1" -o json 2>/dev/null | "$PYTHON" "$SRC_DIR/tests/e2e/nfdump2log.py" >"$T/udp.jsonl"
+TZ=UTC nfdump -R "$T/u1" -o json >"$T/u1.json" 2>/dev/null
+"$PYTHON" "$SRC_DIR/tests/e2e/nfdump2log.py" "$T/u1.json" >"$T/udp.jsonl"
 check udp_everything flowcheck --truth "$T/c.flows.csv" --log "$T/udp.jsonl" --sums-only
-n2=$(TZ=UTC nfdump -R "$T/u2" -o json 2>/dev/null | "$PYTHON" "$SRC_DIR/tests/e2e/nfdump2log.py" 2>/dev/null | grep -c . || true)
+TZ=UTC nfdump -R "$T/u2" -o json >"$T/u2.json" 2>/dev/null
+n2=$("$PYTHON" "$SRC_DIR/tests/e2e/nfdump2log.py" "$T/u2.json" 2>/dev/null | grep -c . || true)
 check udp_backup_unused test "${n2:-0}" = 0
 check udp_nothing_failed "$PYTHON" - "$T/ipfd.out" <<-'PYEOF'
 import re, sys
