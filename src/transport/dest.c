@@ -79,7 +79,13 @@ struct dest {
 	bool in_service;
 	bool client_on;
 	struct sctpio_client client;
+	struct dest_hooks hooks;
 };
+
+static uint64_t now_of(const struct dest *d)
+{
+	return d->hooks.now_ms ? d->hooks.now_ms(d->hooks.arg) : sctpio_now_ms();
+}
 
 static bool member_avail(struct member *m)
 {
@@ -99,7 +105,8 @@ static int member_open(struct dest *d, int i, char *err, size_t errlen)
 	to.sctp = i == BACKUP ? &d->bsctp : &d->o.sctp;
 	to.dest = NULL;
 	to.member = true;
-	m->t = transport_open(m->spec, &to, err, errlen);
+	m->t = d->hooks.open ? d->hooks.open(d->hooks.arg, m->spec, &to, err, errlen)
+	                     : transport_open(m->spec, &to, err, errlen);
 	if (!m->t)
 		return -1;
 	m->t->hold_for_ctrl = d->base.hold_for_ctrl;
@@ -254,7 +261,7 @@ static void service(struct dest *d)
 	if (d->in_service)
 		return;
 	d->in_service = true;
-	uint64_t now = sctpio_now_ms();
+	uint64_t now = now_of(d);
 	for (int i = 0; i < 2; i++)
 		if (d->m[i].t) {
 			d->m[i].t->hold_for_ctrl = d->base.hold_for_ctrl;
@@ -381,10 +388,10 @@ static void dest_poll(struct transport *t)
 static void dest_drain(struct transport *t, int ms)
 {
 	struct dest *d = (struct dest *)t;
-	uint64_t until = sctpio_now_ms() + (uint64_t)(ms > 0 ? ms : 0);
+	uint64_t until = now_of(d) + (uint64_t)(ms > 0 ? ms : 0);
 	service(d);
 	for (int i = 0; i < 2; i++) {
-		uint64_t now = sctpio_now_ms();
+		uint64_t now = now_of(d);
 		if (d->m[i].t && now < until)
 			transport_drain(d->m[i].t, (int)(until - now));
 	}
@@ -449,11 +456,19 @@ static int backup_spec(const char *primary, const char *b, char *out, size_t len
 struct transport *dest_open(const char *spec, const struct transport_opts *to, const struct sctp_dest_opts *o,
                             char *err, size_t errlen)
 {
+	return dest_open_with(spec, to, o, NULL, err, errlen);
+}
+
+struct transport *dest_open_with(const char *spec, const struct transport_opts *to, const struct sctp_dest_opts *o,
+                                 const struct dest_hooks *h, char *err, size_t errlen)
+{
 	struct dest *d = calloc(1, sizeof(*d));
 	if (!d) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
+	if (h)
+		d->hooks = *h;
 	if (o)
 		d->o = *o;
 	else
@@ -509,7 +524,7 @@ struct transport *dest_open(const char *spec, const struct transport_opts *to, c
 	d->base.overhead = p->overhead + (d->has_backup ? 20 : 0);
 	d->base.up = true; /* the dest always takes messages; sessions are its members' */
 	d->active = PRIMARY;
-	if (sctpio_running()) {
+	if (sctpio_running() && !d->hooks.now_ms) {
 		d->client.fn = on_service;
 		d->client.arg = d;
 		sctpio_client_add(&d->client);
@@ -550,7 +565,7 @@ int dest_info(const struct transport *t, struct dest_info *i)
 	i->lost = d->lost;
 	i->lost_recs = d->lost_recs;
 	if (d->active == BACKUP && d->restore_since) {
-		uint64_t r = (uint64_t)d->o.restore_s * 1000u, el = sctpio_now_ms() - d->restore_since;
+		uint64_t r = (uint64_t)d->o.restore_s * 1000u, el = now_of(d) - d->restore_since;
 		i->restore_left_ms = el < r ? r - el : 0;
 	}
 	i->last_switch_ms = d->last_switch_ms;

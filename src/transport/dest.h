@@ -88,6 +88,18 @@ struct transport *dest_open(const char *spec, const struct transport_opts *to, c
                             char *err, size_t errlen);
 bool transport_is_dest(const struct transport *t);
 
+/* The same with the member opener and the clock replaced (tests and
+ * simulations: members of a scheme of one's own, virtual time in ms).
+ * Either may be NULL. */
+struct dest_hooks {
+	struct transport *(*open)(void *arg, const char *spec, const struct transport_opts *o, char *err,
+	                          size_t errlen);
+	uint64_t (*now_ms)(void *arg);
+	void *arg;
+};
+struct transport *dest_open_with(const char *spec, const struct transport_opts *to, const struct sctp_dest_opts *o,
+                                 const struct dest_hooks *h, char *err, size_t errlen);
+
 /* One member's share of what the dest sent. */
 struct dest_member_info {
 	struct transport *t;      /* NULL: not open (fail-over mode backup) */
