@@ -10,7 +10,9 @@
 # counted ("packets dropped due to lack of SCTP resources", with their
 # flows). After the collector resumes, the sequence-number loss it sees
 # (v9 counts export packets) equals ipflowd's drop count exactly, and the
-# records it got plus the flows ipflowd dropped are all the flows exported.
+# records it got plus the flows ipflowd dropped are all the flows exported
+# (if a message in flight was abandoned, which takes three spurious
+# retransmission timeouts on loopback, the count is an upper bound).
 . "$(dirname "$0")/lib.sh" "$@"
 . "$(dirname "$0")/sctp_lib.sh"
 need_sctp_bins
@@ -40,23 +42,27 @@ cat "$T/samples"
 check queue_within_limit awk 'NF != 2 || $1 > 50 { bad = 1 } END { exit bad || NR != 10 }' "$T/samples"
 check memory_bounded awk 'NR == 1 { first = $2 } { if ($2 > max) max = $2 }
 	END { print "RSS kB first", first, "max", max; exit (first == "" || max - first > 4096) }' "$T/samples"
-drops=$(sed -n 's/^\([0-9]*\) packets dropped due to lack of SCTP resources$/\1/p' "$T/ipfd.out" | head -n1)
-check drops_counted test "${drops:-0}" -gt 0
-check seq_loss_equals_drops "$PYTHON" - "$T/coll.stats" "$drops" <<-'PYEOF'
-import json, sys
-s = json.load(open(sys.argv[1]))
-print("collector sequence loss", s["seqLost"], "exporter drops", sys.argv[2], s)
-assert s["seqLost"] == int(sys.argv[2]), s
-assert s["decodeErrors"] == 0 and s["skippedSets"] == 0, s
-PYEOF
-check flows_accounted "$PYTHON" - "$T/ipfd.out" "$T/coll.stats" <<-'PYEOF'
+check seq_loss_equals_drops "$PYTHON" - "$T/ipfd.out" "$T/coll.stats" <<-'PYEOF'
 import json, re, sys
 out = open(sys.argv[1]).read()
+s = json.load(open(sys.argv[2]))
 exported = int(re.search(r"^(\d+) flows exported in \d+ sctp messages", out, re.M).group(1))
-m = re.search(r"primary: \d+ abandoned \(FORWARD-TSN, (\d+) flows\), \d+ dropped by the buffer limit \((\d+) flows\)", out)
-dropped = int(m.group(1)) + int(m.group(2))
-got = json.load(open(sys.argv[2]))["records"]
-print("exported", exported, "received", got, "dropped", dropped)
-assert got + dropped == exported and dropped > 0
+pk = int(re.search(r"^(\d+) packets dropped due to lack of SCTP resources", out, re.M).group(1))
+m = re.search(r"primary: (\d+) abandoned \(FORWARD-TSN, (\d+) flows\), (\d+) dropped by the buffer limit \((\d+) flows\)", out)
+ab, abf, lim, limf = map(int, m.groups())
+got = s["records"]
+print("exported", exported, "received", got, "collector sequence loss", s["seqLost"], "exporter drops", pk,
+      "=", lim, "by the buffer limit +", ab, "abandoned in flight")
+assert s["decodeErrors"] == 0 and s["skippedSets"] == 0, s
+assert pk > 0 and pk == ab + lim
+# Messages dropped by the limit never left: the collector's loss counts them
+# exactly. One abandoned in flight (PR-SCTP, after 3 retransmissions; only a
+# badly loaded host makes that happen here) may still have arrived: the
+# exporter's count is then an upper bound, by the protocol.
+if ab == 0:
+    assert s["seqLost"] == pk, "sequence loss differs from the drop count"
+    assert got + limf == exported, "flows neither received nor counted"
+else:
+    assert lim <= s["seqLost"] <= pk and got + limf <= exported <= got + limf + abf
 PYEOF
 finish
