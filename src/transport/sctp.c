@@ -681,9 +681,15 @@ static void read_events(struct sctpt *c)
 	}
 }
 
-/* While watching: heartbeats at most hb + 2 RTO.min apart, so a short
+/* While watching: heartbeats every 100 ms at most, and at most 100 ms +
+ * 2 RTO.min apart, so a short
  * outage costs two of them (an RTT measured across an INIT retransmission
  * can otherwise hold the RTO at its maximum). */
+static unsigned watch_hb(const struct sctpt *c)
+{
+	return c->watch && c->o.hb_ms > 100 ? 100 : c->o.hb_ms;
+}
+
 static unsigned watch_rto_max(const struct sctpt *c)
 {
 	unsigned m = 2 * c->o.rto_min_ms;
@@ -704,7 +710,7 @@ static void start_connect(struct sctpt *c)
 	                           .sinit_max_instreams = 4, .sinit_max_attempts = 4,
 	                           .sinit_max_init_timeo = (uint16_t)(c->o.rto_max_ms > 65535 ? 65535 : c->o.rto_max_ms) };
 	struct sctpio_timing tm = { .rto_init_ms = c->o.rto_init_ms, .rto_min_ms = c->o.rto_min_ms,
-	                            .rto_max_ms = watch_rto_max(c), .hb_ms = c->o.hb_ms,
+	                            .rto_max_ms = watch_rto_max(c), .hb_ms = watch_hb(c),
 	                            .path_rxt = c->watch ? 1 : c->o.path_rxt, .assoc_rxt = c->o.assoc_rxt };
 	struct sctp_assoc_value pr = { .assoc_id = SCTP_FUTURE_ASSOC, .assoc_value = 1 };
 	if (usrsctp_setsockopt(c->so, IPPROTO_SCTP, SCTP_INITMSG, &im, sizeof(im)) != 0) {
@@ -922,6 +928,8 @@ void sctpt_watch(struct transport *t, bool close_watch)
 	memset(&pp, 0, sizeof(pp));
 	pp.spp_assoc_id = c->state == ST_UP ? 0 : SCTP_FUTURE_ASSOC;
 	pp.spp_pathmaxrxt = (uint16_t)(close_watch ? 1 : c->o.path_rxt);
+	pp.spp_hbinterval = watch_hb(c);
+	pp.spp_flags = SPP_HB_ENABLE;
 	(void)usrsctp_setsockopt(c->so, IPPROTO_SCTP, SCTP_PEER_ADDR_PARAMS, &pp, sizeof(pp));
 	struct sctp_rtoinfo rto = { .srto_assoc_id = pp.spp_assoc_id, .srto_max = watch_rto_max(c) };
 	(void)usrsctp_setsockopt(c->so, IPPROTO_SCTP, SCTP_RTOINFO, &rto, sizeof(rto));

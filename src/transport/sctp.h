@@ -134,9 +134,10 @@ size_t sctpt_list(struct transport **out, size_t max);
  * answer (RTO below twice max(RTO.min, SRTT)): what a restore waits for,
  * so a link that drops heartbeats now and then is not trusted yet. */
 bool sctpt_healthy(struct transport *t);
-/* Watch the path closely (a restore waits on it): the path counts as
- * unreachable after 2 unanswered heartbeats instead of path_rxt + 1, on
- * this association and the next ones, until cleared. */
+/* Watch the path closely (a restore waits on it): heartbeats every 100 ms
+ * at most, RTO at most 2 x RTO.min, and the path counts as unreachable
+ * after 2 unanswered heartbeats instead of path_rxt + 1, on this
+ * association and the next ones, until cleared. */
 void sctpt_watch(struct transport *t, bool close_watch);
 
 /* Force the association down now (ABORT): everything the stack held is

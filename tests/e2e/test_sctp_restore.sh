@@ -24,7 +24,7 @@ start_recv back
 ipflowd_bg ipfd -r "$T/c.pcap" --speed 0.4 --inactive 2 --active 10 -v 10 --flush-ms 100 -S "$T/ctl.sock" --stats \
 	-e "sctp:127.0.0.1:$(port_of prim)" --sctp-udp-port "$(port_of prel)" \
 	--sctp-backup "127.0.0.1:$(port_of back)" --sctp-backup-mode fail-over \
-	--sctp-fail-over 25 --sctp-restore-time $R --sctp-heartbeat 100
+	--sctp-fail-over 25 --sctp-restore-time $R
 wait_sock "$T/ctl.sock" || fail "ipflowd has no control socket: $(tail -3 "$T/ipfd.err")"
 ms() { date +%s%3N; }
 sleep 2
