@@ -14,6 +14,7 @@
 #define BACKUP 1
 #define RETIRE_MAX_MS 30000u   /* fail-over mode: a restored backup gets this long to deliver what it holds */
 #define UDP_PROBE_MS 1000u     /* UDP primary on the backup: re-sent the last control message this often */
+#define STARTUP_GRACE_MS 3000u /* a primary that has never been up gets this long to come up */
 
 void sctp_dest_opts_init(struct sctp_dest_opts *o)
 {
@@ -74,6 +75,8 @@ struct dest {
 	bool need_tmpl;         /* session bumped for a member that lacks templates */
 	uint64_t failovers, restores, reclaimed, reclaimed_recs, lost, lost_recs;
 	uint64_t last_switch_ms, last_probe_ms;
+	uint64_t opened_ms;
+	bool primary_was_up;
 	uint8_t *probe;         /* copy of the last control-only message (UDP probing) */
 	size_t probe_len;
 	bool in_service;
@@ -270,6 +273,13 @@ static void service(struct dest *d)
 	if (d->has_backup) {
 		struct member *p = &d->m[PRIMARY], *b = &d->m[BACKUP];
 		bool pa = member_avail(p);
+		if (pa)
+			d->primary_was_up = true;
+		else if (!d->primary_was_up && d->active == PRIMARY && now - d->opened_ms < STARTUP_GRACE_MS) {
+			pa = true; /* still coming up for the first time: not a failure yet */
+			if (d->client_on)
+				sctpio_client_at(&d->client, d->opened_ms + STARTUP_GRACE_MS);
+		}
 		if (d->active == PRIMARY) {
 			if (pa) {
 				d->down_since = 0;
@@ -524,6 +534,7 @@ struct transport *dest_open_with(const char *spec, const struct transport_opts *
 	d->base.overhead = p->overhead + (d->has_backup ? 20 : 0);
 	d->base.up = true; /* the dest always takes messages; sessions are its members' */
 	d->active = PRIMARY;
+	d->opened_ms = now_of(d);
 	if (sctpio_running() && !d->hooks.now_ms) {
 		d->client.fn = on_service;
 		d->client.arg = d;

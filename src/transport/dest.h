@@ -21,7 +21,8 @@
  * for SCTP no association, or its path unreachable after heartbeats or a
  * message went unacknowledged through path_rxt retransmissions; for TCP
  * no connection; for UDP an ICMP port unreachable in the last 2 s) for
- * failover_ms. Then every message the primary had not delivered — its
+ * failover_ms; a primary that has never been up is given 3 s to come up
+ * first (an association takes a few round trips to start). Then every message the primary had not delivered — its
  * queue and, after an ABORT, what the SCTP stack held (handed back with
  * payloads) — is sent to the backup ahead of new data: duplicates are
  * possible (a message the collector got but had not acknowledged), loss

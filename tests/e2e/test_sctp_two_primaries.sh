@@ -23,7 +23,7 @@ start_nfcapd() { # NAME
 	mkdir -p "$T/$1"
 	local port
 	port=$(free_port udp)
-	nfcapd -b 127.0.0.1 -p "$port" -w "$T/$1" -t 3600 >"$T/$1.log" 2>&1 &
+	nfcapd -b 127.0.0.1 -p "$port" -w "$T/$1" -t 3600 -B 16777216 >"$T/$1.log" 2>&1 &
 	eval "PID_$1=$!"
 	on_exit "kill -KILL $! 2>/dev/null"
 	echo "$port" >"$T/$1.port"
