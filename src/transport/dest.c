@@ -258,8 +258,9 @@ static void sum_stats(struct dest *d)
 	}
 }
 
-/* The state machine: run on every send, poll and stack wakeup. */
-static void service(struct dest *d)
+/* The state machine: run on every send (cheap: members are not polled),
+ * every poll and every stack wakeup. */
+static void service(struct dest *d, bool poll_members)
 {
 	if (d->in_service)
 		return;
@@ -268,7 +269,8 @@ static void service(struct dest *d)
 	for (int i = 0; i < 2; i++)
 		if (d->m[i].t) {
 			d->m[i].t->hold_for_ctrl = d->base.hold_for_ctrl;
-			transport_poll(d->m[i].t);
+			if (poll_members)
+				transport_poll(d->m[i].t);
 		}
 	if (d->has_backup) {
 		struct member *p = &d->m[PRIMARY], *b = &d->m[BACKUP];
@@ -342,13 +344,13 @@ static void service(struct dest *d)
 
 static void on_service(void *arg)
 {
-	service(arg);
+	service(arg, false); /* the stack serves SCTP members itself */
 }
 
 static int dest_send(struct transport *t, const void *msg, size_t len, unsigned flags)
 {
 	struct dest *d = (struct dest *)t;
-	service(d);
+	service(d, false);
 	if (!(flags & TRANSPORT_F_CTRL)) {
 		int rc = member_data(d, d->active, msg, len, flags);
 		sum_stats(d);
@@ -392,14 +394,14 @@ static int dest_send(struct transport *t, const void *msg, size_t len, unsigned 
 
 static void dest_poll(struct transport *t)
 {
-	service((struct dest *)t);
+	service((struct dest *)t, true);
 }
 
 static void dest_drain(struct transport *t, int ms)
 {
 	struct dest *d = (struct dest *)t;
 	uint64_t until = now_of(d) + (uint64_t)(ms > 0 ? ms : 0);
-	service(d);
+	service(d, true);
 	for (int i = 0; i < 2; i++) {
 		uint64_t now = now_of(d);
 		if (d->m[i].t && now < until)

@@ -21,7 +21,7 @@
 
 #define SCTP_QUEUE_BYTES_DEFAULT (16u << 20)
 #define SCTP_QUEUE_MSGS_MAX 65536u
-#define SCTP_SNDBUF_DEFAULT (1u << 20)
+#define SCTP_SNDBUF_DEFAULT (4u << 20)
 #define SCTP_BACKOFF_MIN_MS 100u
 #define SCTP_BACKOFF_MAX_MS 2000u
 #define SCTP_CTRL_MAX 64u            /* control messages queued at most (templates, options) */
@@ -278,6 +278,7 @@ struct sctpt {
 	bool in_service;
 	bool warned_pr, warned_frag;
 	bool closing;     /* our own shutdown: its end is not a loss */
+	bool stalled;     /* a block_ms wait ran out: refuse at once until there is room again */
 	bool watch;       /* sctpt_watch: path_rxt 1 */
 	unsigned next_sid;
 	uint16_t out_streams;
@@ -805,10 +806,13 @@ static int sctp_send(struct transport *t, const void *msg, size_t len, unsigned 
 			return ERR_FULL;
 		}
 	} else if (c->o.reliability == SCTPT_FULL) {
-		if (!full_room(c, len) && c->block_ms > 0) {
+		if (full_room(c, len))
+			c->stalled = false;
+		else if (c->block_ms > 0 && !c->stalled) {
 			uint64_t until = sctpio_now_ms() + (uint64_t)c->block_ms;
 			while (!full_room(c, len) && sctpio_now_ms() < until)
 				wait_some(c, 20);
+			c->stalled = !full_room(c, len); /* the collector is not taking anything */
 		}
 		if (!full_room(c, len)) {
 			t->st.queue_drops++;
@@ -855,7 +859,9 @@ static int sctp_send(struct transport *t, const void *msg, size_t len, unsigned 
 		free(c->ctrl.v);
 		c->ctrl = keep;
 	}
-	if (mq_push(q, m, false) != 0) {
+	/* templates go ahead of control messages queued before them (options
+	 * data queued while down must not reach the collector first) */
+	if (mq_push(q, m, q == &c->ctrl && (flags & TRANSPORT_F_FRONT)) != 0) {
 		free(m.p);
 		t->st.errors++;
 		return ERR_NOMEM;

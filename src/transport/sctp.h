@@ -12,7 +12,9 @@
  *            (association lost: the stack hands it back with its payload)
  *            is queued again for the next association. A full queue
  *            refuses the message (ERR_FULL, counted) unless block_ms lets
- *            a file replay wait.
+ *            a file replay wait; once such a wait runs out, messages are
+ *            refused at once until the queue has room again (a dead
+ *            collector costs one wait, not one per message).
  *   partial  at most buffer_limit unacknowledged messages are kept (those
  *            in the stack plus those queued); past that the oldest queued
  *            one is dropped. Messages in flight use PR-SCTP (RFC 3758)
@@ -77,7 +79,7 @@ struct sctpt_opts {
 	unsigned path_rxt;      /* default 3 */
 	unsigned assoc_rxt;     /* default 6 */
 	unsigned encaps_port;   /* collector's UDP port; 0: the SCTP port (default) */
-	unsigned sndbuf;        /* stack send buffer bytes (default 1 MiB) */
+	unsigned sndbuf;        /* stack send buffer bytes (default 4 MiB) */
 };
 
 void sctpt_opts_init(struct sctpt_opts *o);

@@ -457,6 +457,8 @@ struct sctprx *sctprx_open(const char *spec, const struct sctprx_opts *o, const 
 		l->o.in_streams = 17;
 	if (!l->o.sack_delay_ms)
 		l->o.sack_delay_ms = 20;
+	if (!l->o.sack_freq)
+		l->o.sack_freq = 2;
 	if (cb)
 		l->cb = *cb;
 	l->fd = -1;
@@ -476,7 +478,7 @@ struct sctprx *sctprx_open(const char *spec, const struct sctprx_opts *o, const 
 		goto fail;
 	}
 	struct sctp_initmsg im = { .sinit_num_ostreams = 1, .sinit_max_instreams = (uint16_t)l->o.in_streams };
-	struct sctp_sack_info si = { .sack_assoc_id = SCTP_FUTURE_ASSOC, .sack_delay = l->o.sack_delay_ms, .sack_freq = 2 };
+	struct sctp_sack_info si = { .sack_assoc_id = SCTP_FUTURE_ASSOC, .sack_delay = l->o.sack_delay_ms, .sack_freq = l->o.sack_freq };
 	struct sctp_assoc_value pr = { .assoc_id = SCTP_FUTURE_ASSOC, .assoc_value = 1 };
 	struct sockaddr_conn sc = { .sconn_family = AF_CONN, .sconn_port = htons(l->port), .sconn_addr = NULL };
 	(void)usrsctp_setsockopt(l->ls, IPPROTO_SCTP, SCTP_PR_SUPPORTED, &pr, sizeof(pr));

@@ -63,6 +63,7 @@ struct sctprx_opts {
 	unsigned max_peers;   /* default 1024 */
 	unsigned in_streams;  /* streams accepted per association (default 17: stream 0 + 16) */
 	unsigned sack_delay_ms; /* delayed SACK (default 20) */
+	unsigned sack_freq;   /* SACK every this many packets (default 2, RFC 4960 6.2) */
 };
 
 struct sctprx_stats {

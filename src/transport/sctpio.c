@@ -68,6 +68,7 @@ static struct {
 	struct rxsrc *srcs;
 	struct sctpio_client *clients;
 	uint64_t armed_ms;
+	atomic_int woken;        /* the eventfd is signalled and not yet read */
 	atomic_ullong rx_dropped;
 	atomic_ullong link_tx_errors;
 	uint8_t *rxbuf;
@@ -335,10 +336,12 @@ int sctpio_fd(void)
 	return S.epfd; /* kept once made, so a main loop can watch it across restarts */
 }
 
+/* One eventfd write per service pass however many upcalls come (one per
+ * SACK when sending flat out). */
 void sctpio_wake(void)
 {
 	uint64_t one = 1;
-	if (S.evfd >= 0)
+	if (S.evfd >= 0 && !atomic_exchange(&S.woken, 1))
 		(void)!write(S.evfd, &one, sizeof(one));
 }
 
@@ -403,8 +406,8 @@ static bool client_listed(const struct sctpio_client *c)
 void sctpio_service(void)
 {
 	uint64_t v;
-	if (S.evfd >= 0)
-		(void)!read(S.evfd, &v, sizeof(v));
+	if (S.evfd >= 0 && atomic_exchange(&S.woken, 0))
+		(void)!read(S.evfd, &v, sizeof(v)); /* woken cleared first: a later upcall writes again */
 	if (S.tfd >= 0)
 		(void)!read(S.tfd, &v, sizeof(v));
 	if (!S.running)
