@@ -989,6 +989,7 @@ static void sctp_close(struct transport *t)
 			}
 		}
 	}
+	uint64_t d0 = c->base.st.dropped, r0 = c->base.st.dropped_recs;
 	while (c->data.n) {
 		struct qmsg m = mq_pop(&c->data);
 		drop_msg(c, &m, NULL, NULL);
@@ -997,6 +998,9 @@ static void sctp_close(struct transport *t)
 		struct qmsg m = mq_pop(&c->returned);
 		drop_msg(c, &m, NULL, NULL);
 	}
+	if (c->base.st.dropped > d0)
+		log_warn("sctp %s:%s: %llu messages (%llu flows) never delivered, dropped at close", c->host, c->port,
+		         (unsigned long long)(c->base.st.dropped - d0), (unsigned long long)(c->base.st.dropped_recs - r0));
 	close_socket(c);
 	for (struct sctpt **p = &open_list; *p; p = &(*p)->next_open)
 		if (*p == c) {
