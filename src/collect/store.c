@@ -501,6 +501,7 @@ struct store_file {
 	struct store_hdr h;
 	int hdr_ok;
 	int done;
+	int damaged;             /* a damaged block was skipped */
 	uint64_t off;            /* next block */
 	uint64_t blocks_seen, recs_seen;
 	ZSTD_DCtx *dctx;
@@ -730,8 +731,8 @@ static int next_block(struct store_file *f)
 		uint64_t off = f->off;
 		if (off == f->size) {
 			f->done = 1;
-			if (!(f->h.flags & STORE_F_COMPLETE))
-				return 0;
+			if (!(f->h.flags & STORE_F_COMPLETE) || f->damaged)
+				return 0; /* (after damage the counts cannot tell truncation apart) */
 			if (f->blocks_seen < f->h.blocks) {
 				f->st->files_truncated++;
 				warnf(f, "truncated: %llu of %u blocks present",
@@ -767,6 +768,7 @@ static int next_block(struct store_file *f)
 				return 0;
 			}
 			f->st->blocks_bad++;
+			f->damaged = 1;
 			f->st->bytes_skipped += next - off;
 			warnf(f, "damaged block at offset %llu; %llu bytes skipped to the next good block",
 			      (unsigned long long)off, (unsigned long long)(next - off));
@@ -788,6 +790,7 @@ static int next_block(struct store_file *f)
 		if (ZSTD_isError(got) || got != b.raw_len) {
 			/* A good CRC over a bad frame: written wrong, not damaged later. */
 			f->st->blocks_bad++;
+			f->damaged = 1;
 			warnf(f, "block at offset %llu does not decompress (%s); skipped", (unsigned long long)off,
 			      ZSTD_isError(got) ? ZSTD_getErrorName(got) : "wrong length");
 			continue;
