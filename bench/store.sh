@@ -37,14 +37,17 @@ printf "%-8s %12s %12s %9s | %14s %9s | %14s %9s\n" input "write rec/s" "read re
 for src in fixture ipfix; do
 	s=$src
 	[ $src = ipfix ] && s=$W/mix.ipfix
-	: >"$W/w" && : >"$W/r" && : >"$W/b"
+	: >"$W/w" && : >"$W/r" && : >"$W/b" && : >"$W/wc" && : >"$W/rc"
 	for i in $(seq "$RUNS"); do
 		rm -rf "$W/d"
 		"$W/store_bench" write "$W/d" "$s" "$N" "$OPTS" >"$W/out"
 		awk '{ print $4 }' "$W/out" >>"$W/w"
 		awk '{ print $5 }' "$W/out" >>"$W/b"
+		awk '{ print $6 }' "$W/out" >>"$W/wc"
 		sync
-		"$W/store_bench" read "$W/d" | awk '{ print $4 }' >>"$W/r"
+		"$W/store_bench" read "$W/d" >"$W/out"
+		awk '{ print $4 }' "$W/out" >>"$W/r"
+		awk '{ print $5 }' "$W/out" >>"$W/rc"
 	done
 	# zstd alone on the same bytes, cut into the store's blocks (963 rows,
 	# each compressed on its own): the rows as the store encodes them, and
@@ -61,10 +64,13 @@ for src in fixture ipfix; do
 	w=$(median <"$W/w")
 	r=$(median <"$W/r")
 	b=$(median <"$W/b")
-	awk -v src=$src -v w="$w" -v r="$r" -v b="$b" -v zrs="$zr_speed" -v zss="$zs_speed" -v zrb="$zr_size" \
+	wc=$(median <"$W/wc")
+	rc=$(median <"$W/rc")
+	awk -v src=$src -v w="$w" -v r="$r" -v b="$b" -v wc="$wc" -v rc="$rc" -v zrs="$zr_speed" -v zss="$zs_speed" -v zrb="$zr_size" \
 		-v zsb="$zs_size" -v n="$N" 'BEGIN {
 		zr = zrs * 1e6 / 136; zs = zss * 1e6 / 136
 		printf "%-8s %12.0f %12.0f %9.2f | %14.0f %9.2f | %14.0f %9.2f\n", src, w, r, b, zr, zrb / n, zs, zsb / n
+		printf "%-8s per CPU second: write %.0f, read %.0f records\n", "", wc, rc
 		printf "%-8s write = %.2f x zstd -1 alone on the shuffled rows; %.2f x its bytes/record (%.2f x unshuffled)\n",
 			"", w / zs, b / (zsb / n), b / (zrb / n)
 	}'

@@ -25,6 +25,13 @@
 #include "lib/err.h"
 #include "store_fixture.h"
 
+static double cpu_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 static double now_s(void)
 {
 	struct timespec ts;
@@ -139,7 +146,7 @@ int main(int argc, char **argv)
 			return 1;
 		char spec[4096];
 		snprintf(spec, sizeof(spec), "dir:%s%s", argv[2], argc > 5 ? argv[5] : "");
-		double t = now_s();
+		double t = now_s(), c = cpu_s();
 		struct sink *s = sink_open(spec, err, sizeof(err));
 		if (!s) {
 			fprintf(stderr, "store_bench: %s\n", err);
@@ -157,18 +164,19 @@ int main(int argc, char **argv)
 		struct sink_stats st = s->st;
 		sink_close(s);
 		t = now_s() - t;
+		c = cpu_s() - c;
 		du_bytes = 0;
 		nftw(argv[2], du_one, 16, FTW_PHYS);
 		if (st.written != n) {
 			fprintf(stderr, "store_bench: wrote %llu of %zu\n", (unsigned long long)st.written, n);
 			return 1;
 		}
-		printf("write %zu %.4f %.0f %.2f\n", n, t, (double)n / t, (double)du_bytes / (double)n);
+		printf("write %zu %.4f %.0f %.2f %.0f\n", n, t, (double)n / t, (double)du_bytes / (double)n, (double)n / c);
 		free(v);
 		return 0;
 	}
 	if (argc == 3 && strcmp(argv[1], "read") == 0) {
-		double t = now_s();
+		double t = now_s(), c = cpu_s();
 		struct store_reader *r = store_reader_open(argv[2], NULL, NULL, err, sizeof(err));
 		if (!r) {
 			fprintf(stderr, "store_bench: %s\n", err);
@@ -182,7 +190,9 @@ int main(int argc, char **argv)
 		}
 		store_reader_close(r);
 		t = now_s() - t;
-		printf("read %llu %.4f %.0f (%llu)\n", (unsigned long long)n, t, (double)n / t, (unsigned long long)bytes);
+		c = cpu_s() - c;
+		printf("read %llu %.4f %.0f %.0f (%llu)\n", (unsigned long long)n, t, (double)n / t, (double)n / c,
+		       (unsigned long long)bytes);
 		return 0;
 	}
 	if (argc == 5 && strcmp(argv[1], "rows") == 0) {

@@ -112,76 +112,120 @@ enum {
 };
 _Static_assert(R_RECV + 8 == STORE_REC_LEN, "record layout and STORE_REC_LEN disagree");
 
-void store_rec_put(uint8_t *p, const struct crec *r)
+/* One record's bytes at p, p + stride, p + 2 * stride, ...: stride 1 is
+ * the row form, stride n writes record i of a block straight into its
+ * byte planes (p = planes + i), so the writer never shuffles. */
+static inline void put8(uint8_t *p, size_t stride, unsigned off, uint8_t v)
+{
+	p[off * stride] = v;
+}
+
+static inline void put_be(uint8_t *p, size_t stride, unsigned off, unsigned width, uint64_t v)
+{
+	for (unsigned k = width; k-- > 0; v >>= 8)
+		p[(off + k) * stride] = (uint8_t)v;
+}
+
+static inline void put_bytes(uint8_t *p, size_t stride, unsigned off, const uint8_t *v, unsigned n)
+{
+	for (unsigned k = 0; k < n; k++)
+		p[(off + k) * stride] = v[k];
+}
+
+static inline uint64_t get_be(const uint8_t *p, size_t stride, unsigned off, unsigned width)
+{
+	uint64_t v = 0;
+	for (unsigned k = 0; k < width; k++)
+		v = v << 8 | p[(off + k) * stride];
+	return v;
+}
+
+static inline void get_bytes(const uint8_t *p, size_t stride, unsigned off, uint8_t *v, unsigned n)
+{
+	for (unsigned k = 0; k < n; k++)
+		v[k] = p[(off + k) * stride];
+}
+
+static inline void rec_put(uint8_t *p, size_t stride, const struct crec *r)
 {
 	const struct flowrec *f = &r->f;
-	p[R_AF] = f->key.af;
-	p[R_PROTO] = f->key.proto;
-	p[R_TOS] = f->key.tos;
-	p[R_FLAGS] = f->tcp_flags;
-	p[R_SMASK] = f->src_mask;
-	p[R_DMASK] = f->dst_mask;
-	p[R_END] = f->end;
-	p[R_DIR] = f->key.dir;
-	poke_u16(p + R_SPORT, f->key.sport);
-	poke_u16(p + R_DPORT, f->key.dport);
-	p[R_MINTTL] = f->min_ttl;
-	p[R_MAXTTL] = f->max_ttl;
-	poke_u16(p + R_MINLEN, f->min_len);
-	poke_u16(p + R_MAXLEN, f->max_len);
-	poke_u16(p + R_TMPL, r->tmpl_id);
-	poke_u16(p + R_VERSION, r->version);
-	poke_u16(p + R_RSVD, 0);
-	memcpy(p + R_SRC, f->key.src, 16);
-	memcpy(p + R_DST, f->key.dst, 16);
-	memcpy(p + R_NEXTHOP, f->nexthop, 16);
-	poke_u32(p + R_INIF, f->key.ifindex);
-	poke_u32(p + R_OUTIF, f->if_out);
-	poke_u32(p + R_SRCAS, f->src_as);
-	poke_u32(p + R_DSTAS, f->dst_as);
-	poke_u32(p + R_DOMAIN, r->domain);
-	poke_u32(p + R_SAMPLING, r->sampling);
-	poke_u64(p + R_PACKETS, f->packets);
-	poke_u64(p + R_BYTES, f->bytes);
-	poke_u64(p + R_FIRST, f->first_us);
-	poke_u64(p + R_LAST, f->last_us);
-	poke_u64(p + R_RECV, r->recv_us);
+	put8(p, stride, R_AF, f->key.af);
+	put8(p, stride, R_PROTO, f->key.proto);
+	put8(p, stride, R_TOS, f->key.tos);
+	put8(p, stride, R_FLAGS, f->tcp_flags);
+	put8(p, stride, R_SMASK, f->src_mask);
+	put8(p, stride, R_DMASK, f->dst_mask);
+	put8(p, stride, R_END, f->end);
+	put8(p, stride, R_DIR, f->key.dir);
+	put_be(p, stride, R_SPORT, 2, f->key.sport);
+	put_be(p, stride, R_DPORT, 2, f->key.dport);
+	put8(p, stride, R_MINTTL, f->min_ttl);
+	put8(p, stride, R_MAXTTL, f->max_ttl);
+	put_be(p, stride, R_MINLEN, 2, f->min_len);
+	put_be(p, stride, R_MAXLEN, 2, f->max_len);
+	put_be(p, stride, R_TMPL, 2, r->tmpl_id);
+	put_be(p, stride, R_VERSION, 2, r->version);
+	put_be(p, stride, R_RSVD, 2, 0);
+	put_bytes(p, stride, R_SRC, f->key.src, 16);
+	put_bytes(p, stride, R_DST, f->key.dst, 16);
+	put_bytes(p, stride, R_NEXTHOP, f->nexthop, 16);
+	put_be(p, stride, R_INIF, 4, f->key.ifindex);
+	put_be(p, stride, R_OUTIF, 4, f->if_out);
+	put_be(p, stride, R_SRCAS, 4, f->src_as);
+	put_be(p, stride, R_DSTAS, 4, f->dst_as);
+	put_be(p, stride, R_DOMAIN, 4, r->domain);
+	put_be(p, stride, R_SAMPLING, 4, r->sampling);
+	put_be(p, stride, R_PACKETS, 8, f->packets);
+	put_be(p, stride, R_BYTES, 8, f->bytes);
+	put_be(p, stride, R_FIRST, 8, f->first_us);
+	put_be(p, stride, R_LAST, 8, f->last_us);
+	put_be(p, stride, R_RECV, 8, r->recv_us);
+}
+
+static inline void rec_get(const uint8_t *p, size_t stride, struct crec *r)
+{
+	memset(r, 0, sizeof(*r));
+	struct flowrec *f = &r->f;
+	f->key.af = p[R_AF * stride];
+	f->key.proto = p[R_PROTO * stride];
+	f->key.tos = p[R_TOS * stride];
+	f->tcp_flags = p[R_FLAGS * stride];
+	f->src_mask = p[R_SMASK * stride];
+	f->dst_mask = p[R_DMASK * stride];
+	f->end = p[R_END * stride];
+	f->key.dir = p[R_DIR * stride];
+	f->key.sport = (uint16_t)get_be(p, stride, R_SPORT, 2);
+	f->key.dport = (uint16_t)get_be(p, stride, R_DPORT, 2);
+	f->min_ttl = p[R_MINTTL * stride];
+	f->max_ttl = p[R_MAXTTL * stride];
+	f->min_len = (uint16_t)get_be(p, stride, R_MINLEN, 2);
+	f->max_len = (uint16_t)get_be(p, stride, R_MAXLEN, 2);
+	r->tmpl_id = (uint16_t)get_be(p, stride, R_TMPL, 2);
+	r->version = (uint16_t)get_be(p, stride, R_VERSION, 2);
+	get_bytes(p, stride, R_SRC, f->key.src, 16);
+	get_bytes(p, stride, R_DST, f->key.dst, 16);
+	get_bytes(p, stride, R_NEXTHOP, f->nexthop, 16);
+	f->key.ifindex = (uint32_t)get_be(p, stride, R_INIF, 4);
+	f->if_out = (uint32_t)get_be(p, stride, R_OUTIF, 4);
+	f->src_as = (uint32_t)get_be(p, stride, R_SRCAS, 4);
+	f->dst_as = (uint32_t)get_be(p, stride, R_DSTAS, 4);
+	r->domain = (uint32_t)get_be(p, stride, R_DOMAIN, 4);
+	r->sampling = (uint32_t)get_be(p, stride, R_SAMPLING, 4);
+	f->packets = get_be(p, stride, R_PACKETS, 8);
+	f->bytes = get_be(p, stride, R_BYTES, 8);
+	f->first_us = get_be(p, stride, R_FIRST, 8);
+	f->last_us = get_be(p, stride, R_LAST, 8);
+	r->recv_us = get_be(p, stride, R_RECV, 8);
+}
+
+void store_rec_put(uint8_t *p, const struct crec *r)
+{
+	rec_put(p, 1, r);
 }
 
 void store_rec_get(const uint8_t *p, struct crec *r)
 {
-	memset(r, 0, sizeof(*r));
-	struct flowrec *f = &r->f;
-	f->key.af = p[R_AF];
-	f->key.proto = p[R_PROTO];
-	f->key.tos = p[R_TOS];
-	f->tcp_flags = p[R_FLAGS];
-	f->src_mask = p[R_SMASK];
-	f->dst_mask = p[R_DMASK];
-	f->end = p[R_END];
-	f->key.dir = p[R_DIR];
-	f->key.sport = peek_u16(p + R_SPORT);
-	f->key.dport = peek_u16(p + R_DPORT);
-	f->min_ttl = p[R_MINTTL];
-	f->max_ttl = p[R_MAXTTL];
-	f->min_len = peek_u16(p + R_MINLEN);
-	f->max_len = peek_u16(p + R_MAXLEN);
-	r->tmpl_id = peek_u16(p + R_TMPL);
-	r->version = peek_u16(p + R_VERSION);
-	memcpy(f->key.src, p + R_SRC, 16);
-	memcpy(f->key.dst, p + R_DST, 16);
-	memcpy(f->nexthop, p + R_NEXTHOP, 16);
-	f->key.ifindex = peek_u32(p + R_INIF);
-	f->if_out = peek_u32(p + R_OUTIF);
-	f->src_as = peek_u32(p + R_SRCAS);
-	f->dst_as = peek_u32(p + R_DSTAS);
-	r->domain = peek_u32(p + R_DOMAIN);
-	r->sampling = peek_u32(p + R_SAMPLING);
-	f->packets = peek_u64(p + R_PACKETS);
-	f->bytes = peek_u64(p + R_BYTES);
-	f->first_us = peek_u64(p + R_FIRST);
-	f->last_us = peek_u64(p + R_LAST);
-	r->recv_us = peek_u64(p + R_RECV);
+	rec_get(p, 1, r);
 }
 
 /* ------------------------------------------------------------ blocks */
@@ -197,27 +241,11 @@ struct blk_hdr {
 	uint64_t min_us, max_us;
 };
 
-/* Byte-shuffle n rows of len bytes: plane j (n bytes) holds byte j of every
- * row. Walked in tiles of 64 rows so the rows being read stay in L1. */
-static void shuffle(uint8_t *dst, const uint8_t *rows, size_t n, size_t len)
-{
-	for (size_t i0 = 0; i0 < n; i0 += 64) {
-		size_t i1 = n - i0 < 64 ? n : i0 + 64;
-		for (size_t j = 0; j < len; j++) {
-			uint8_t *d = dst + j * n;
-			const uint8_t *s = rows + j;
-			for (size_t i = i0; i < i1; i++)
-				d[i] = s[i * len];
-		}
-	}
-}
-
 /* ------------------------------------------------------------ writer */
 
 struct store_codec {
 	ZSTD_CCtx *cctx;
 	uint32_t block_recs;
-	uint8_t *shuf;   /* block_recs * STORE_REC_LEN */
 	uint8_t *out;    /* block header + compressed payload */
 	size_t out_cap;
 };
@@ -232,10 +260,9 @@ struct store_codec *store_codec_new(int level, uint32_t block_recs)
 	size_t raw = (size_t)block_recs * STORE_REC_LEN;
 	c->block_recs = block_recs;
 	c->cctx = ZSTD_createCCtx();
-	c->shuf = malloc(raw);
 	c->out_cap = STORE_BLK_HDR_LEN + ZSTD_compressBound(raw);
 	c->out = malloc(c->out_cap);
-	if (!c->cctx || !c->shuf || !c->out ||
+	if (!c->cctx || !c->out ||
 	    ZSTD_isError(ZSTD_CCtx_setParameter(c->cctx, ZSTD_c_compressionLevel, level)) ||
 	    ZSTD_isError(ZSTD_CCtx_setParameter(c->cctx, ZSTD_c_contentSizeFlag, 1))) {
 		store_codec_free(c);
@@ -249,7 +276,6 @@ void store_codec_free(struct store_codec *c)
 	if (!c)
 		return;
 	ZSTD_freeCCtx(c->cctx);
-	free(c->shuf);
 	free(c->out);
 	free(c);
 }
@@ -259,9 +285,9 @@ struct store_writer {
 	char path[PATH_MAX];
 	struct store_hdr h;      /* counts and ranges of the written blocks */
 	struct store_codec *c;
-	uint8_t *rows;           /* block in progress, c->block_recs rows */
-	uint32_t n;              /* rows in it */
-	uint64_t bmin, bmax;     /* time range of those rows */
+	uint8_t *planes;         /* block in progress: STORE_REC_LEN planes of c->block_recs bytes */
+	uint32_t n;              /* records in it */
+	uint64_t bmin, bmax;     /* time range of those records */
 	uint64_t off;            /* file length: end of the last whole block */
 	uint64_t lost;           /* records lost to write errors */
 	int failed;
@@ -314,8 +340,8 @@ struct store_writer *store_writer_create(const char *path, const struct store_hd
 		return NULL;
 	}
 	w->fd = -1;
-	w->rows = malloc((size_t)c->block_recs * STORE_REC_LEN);
-	if (!w->rows) {
+	w->planes = malloc((size_t)c->block_recs * STORE_REC_LEN);
+	if (!w->planes) {
 		snprintf(err, errlen, "%s: out of memory", path);
 		goto fail;
 	}
@@ -347,20 +373,24 @@ struct store_writer *store_writer_create(const char *path, const struct store_hd
 	w->off = STORE_HDR_LEN;
 	return w;
 fail:
-	free(w->rows);
+	free(w->planes);
 	free(w);
 	return NULL;
 }
 
-/* Compress and write the rows in progress as one block. On failure the
- * file is cut back to the previous block and the rows count as lost. */
+/* Compress and write the records in progress as one block. On failure
+ * the file is cut back to the previous block and the records count as lost. */
 static int write_block(struct store_writer *w, char *err, size_t errlen)
 {
 	struct store_codec *c = w->c;
 	size_t raw = (size_t)w->n * STORE_REC_LEN;
 	uint8_t *b = c->out;
-	shuffle(c->shuf, w->rows, w->n, STORE_REC_LEN);
-	size_t clen = ZSTD_compress2(c->cctx, b + STORE_BLK_HDR_LEN, c->out_cap - STORE_BLK_HDR_LEN, c->shuf, raw);
+	/* A block cut short: its planes close up to n bytes apart (each moves
+	 * down, never onto a plane not yet moved). */
+	if (w->n < c->block_recs)
+		for (size_t j = 1; j < STORE_REC_LEN; j++)
+			memmove(w->planes + j * w->n, w->planes + j * c->block_recs, w->n);
+	size_t clen = ZSTD_compress2(c->cctx, b + STORE_BLK_HDR_LEN, c->out_cap - STORE_BLK_HDR_LEN, w->planes, raw);
 	if (ZSTD_isError(clen)) {
 		snprintf(err, errlen, "%s: zstd: %s", w->path, ZSTD_getErrorName(clen));
 		goto fail;
@@ -411,7 +441,7 @@ int store_writer_add(struct store_writer *w, const struct crec *r, char *err, si
 		w->bmin = t;
 	if (w->n == 0 || t > w->bmax)
 		w->bmax = t;
-	store_rec_put(w->rows + (size_t)w->n * STORE_REC_LEN, r);
+	rec_put(w->planes + w->n, w->c->block_recs, r);
 	if (++w->n == w->c->block_recs)
 		return write_block(w, err, errlen);
 	return ERR_OK;
@@ -473,7 +503,7 @@ int store_writer_finish(struct store_writer *w, struct store_wres *res, char *er
 	res->lost = w->lost + (rc == ERR_OK ? 0 : w->h.records);
 	res->bytes = w->off;
 	res->blocks = w->h.blocks;
-	free(w->rows);
+	free(w->planes);
 	free(w);
 	return rc;
 }
@@ -484,7 +514,7 @@ void store_writer_abort(struct store_writer *w)
 		return;
 	close(w->fd);
 	unlink(w->path);
-	free(w->rows);
+	free(w->planes);
 	free(w);
 }
 
@@ -810,14 +840,11 @@ nomem:
 
 int store_file_next(struct store_file *f, struct crec *r)
 {
-	uint8_t row[STORE_REC_LEN];
 	for (;;) {
 		if (f->i == f->n && !next_block(f))
 			return ERR_END;
-		size_t n = f->n, i = f->i++;
-		for (size_t j = 0; j < STORE_REC_LEN; j++)
-			row[j] = f->raw[j * n + i];
-		store_rec_get(row, r);
+		size_t i = f->i++;
+		rec_get(f->raw + i, f->n, r);
 		f->st->records++;
 		if (r->f.key.af != 4 && r->f.key.af != 6) {
 			f->st->records_bad++;

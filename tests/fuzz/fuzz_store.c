@@ -2,8 +2,10 @@
  * bytes (a store file from a disk that cannot be trusted). The input is
  * read as one file, whole, with every record decoded; then again with a
  * time window taken from its last 16 bytes (block skipping) and through
- * recovery's block walk. Nothing may crash, loop or read outside the input;
- * the counters must add up. */
+ * recovery's block walk. A copy whose header and block CRCs are made right
+ * is read too, so that mutations reach the decompressor and the record
+ * decoder instead of stopping at a CRC. Nothing may crash, loop or read
+ * outside the input; the counters must add up. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -11,6 +13,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "collect/store.h"
 #include "lib/bytes.h"
@@ -39,9 +42,35 @@ static void read_all(const uint8_t *data, size_t size, const struct store_sel *s
 		abort();
 }
 
+/* Rewrite the CRCs of the header and of each block that the lengths
+ * frame, as if a writer had produced these bytes. */
+static void fix_crcs(uint8_t *p, size_t size)
+{
+	if (size < STORE_HDR_LEN)
+		return;
+	poke_u32(p + 76, (uint32_t)crc32(0, p, 76));
+	size_t off = peek_u16(p + 6);
+	while (off + STORE_BLK_HDR_LEN <= size) {
+		uint8_t *b = p + off;
+		size_t clen = peek_u32(b + 8);
+		if (clen > size - off - STORE_BLK_HDR_LEN)
+			clen = size - off - STORE_BLK_HDR_LEN;
+		poke_u32(b + 32, (uint32_t)crc32(0, b + STORE_BLK_HDR_LEN, (uInt)clen));
+		poke_u32(b + 36, (uint32_t)crc32(0, b, 36));
+		off += STORE_BLK_HDR_LEN + clen;
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	read_all(data, size, NULL);
+	uint8_t *fixed = malloc(size ? size : 1);
+	if (fixed) {
+		memcpy(fixed, data, size);
+		fix_crcs(fixed, size);
+		read_all(fixed, size, NULL);
+		free(fixed);
+	}
 	if (size >= 16) {
 		struct store_sel sel = { .from_us = peek_u64(data + size - 16), .to_us = peek_u64(data + size - 8) };
 		read_all(data, size, &sel);
