@@ -182,11 +182,11 @@ int main(int argc, char **argv)
 			fprintf(stderr, "store_bench: %s\n", err);
 			return 1;
 		}
-		struct crec c;
+		struct crec rec;
 		uint64_t n = 0, bytes = 0;
-		while (store_reader_next(r, &c) == ERR_OK) {
+		while (store_reader_next(r, &rec) == ERR_OK) {
 			n++;
-			bytes += c.f.bytes;
+			bytes += rec.f.bytes;
 		}
 		store_reader_close(r);
 		t = now_s() - t;
