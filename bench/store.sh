@@ -75,4 +75,29 @@ for src in fixture ipfix; do
 			"", w / zs, b / (zsb / n), b / (zrb / n)
 	}'
 done
+# Peer on disk size: nfcapd (nfdump 1.7) storing the same IPFIX export,
+# sent over loopback UDP at 50 x capture speed (so it loses nothing), with
+# its LZO (-z) and LZ4 (-y) compression; the store gets the same records.
+fbytes() { find "$1" -type f -printf '%s\n' | awk '{ s += $1 } END { print s + 0 }'; }
+if command -v nfcapd >/dev/null && command -v nfdump >/dev/null; then
+	for z in -z -y; do
+		rm -rf "$W/nf" && mkdir "$W/nf"
+		port=$(python3 -c 'import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+		nfcapd $z -B 8000000 -b 127.0.0.1 -p "$port" -w "$W/nf" -t 3600 -P "$W/nf.pid" >/dev/null 2>&1 &
+		sleep 1
+		"$B/ipflowd" -q -r "$W/mix.pcap" -v 10 --speed 50 -e "udp:127.0.0.1:$port"
+		sleep 1
+		kill "$(cat "$W/nf.pid")"
+		wait 2>/dev/null || true
+		nfl=$(nfdump -R "$W/nf" -q -N -o csv -s proto/flows 2>/dev/null | awk -F, '$6 ~ /^[0-9]+$/ { s += $6 } END { print s + 0 }')
+		nfb=$(fbytes "$W/nf")
+		rm -rf "$W/d"
+		"$W/store_bench" write "$W/d" "$W/mix.ipfix" "$nfl" "$OPTS" >/dev/null
+		ours=$(fbytes "$W/d")
+		awk -v z="$z" -v n="$nfl" -v nb="$nfb" -v ob="$ours" 'BEGIN {
+			printf "nfcapd %s: %d flows, %.2f B/record; the store: %.2f B/record (%.2f x nfcapd)\n", z, n, nb / n, ob / n, ob / nb }'
+	done
+else
+	echo "nfcapd/nfdump not installed: no peer size figure"
+fi
 echo "rerun: bench/store.sh ${1:-build-gcc}   (N=$N RUNS=$RUNS OPTS='$OPTS')"
