@@ -74,7 +74,7 @@ struct dslot {
 	uint64_t start_s;          /* interval of the file (or of the failure) */
 	struct store_writer *w;    /* NULL: none open */
 	struct store_hdr h;        /* the file's identity, for its final name */
-	char tmp[PATH_MAX];
+	uint64_t tmp_seq;          /* the file is DIR/.tmp-<pid>-<tmp_seq>.ipfs */
 	uint64_t pending_since_us; /* when the oldest record not yet in a block came */
 	uint64_t use;              /* LRU stamp */
 	int failed;                /* drop this exporter's records until start_s + interval */
@@ -255,26 +255,33 @@ static int publish(struct dir_sink *d, const char *tmp, const struct store_hdr *
 	return ERR_FULL;
 }
 
+/* The .tmp path of the slot's file. */
+static void tmp_path(const struct dir_sink *d, const struct dslot *s, char *out, size_t cap)
+{
+	snprintf(out, cap, "%s/.tmp-%ld-%llu.ipfs", d->dir, (long)getpid(), (unsigned long long)s->tmp_seq);
+}
+
 /* Finish the slot's file and publish it: every record it took is then
  * counted written or dropped. */
 static void finish_slot(struct dir_sink *d, struct dslot *s)
 {
-	char err[512];
+	char err[512], tmp[PATH_MAX];
 	struct store_wres res;
 	if (!s->w)
 		return;
+	tmp_path(d, s, tmp, sizeof(tmp));
 	int rc = store_writer_finish(s->w, &res, err, sizeof(err));
 	s->w = NULL;
 	d->base.st.dropped += res.lost;
 	if (err[0]) /* (a loss reported when it happened leaves err empty) */
 		dir_error(d, "%s", err);
 	if (rc != ERR_OK || res.records == 0) {
-		unlink(s->tmp);
+		unlink(tmp);
 		return;
 	}
-	if (publish(d, s->tmp, &s->h, err, sizeof(err)) != ERR_OK) {
+	if (publish(d, tmp, &s->h, err, sizeof(err)) != ERR_OK) {
 		dir_error(d, "%s", err);
-		unlink(s->tmp);
+		unlink(tmp);
 		d->base.st.dropped += res.records;
 		return;
 	}
@@ -331,14 +338,10 @@ static int open_file(struct dir_sink *d, struct dslot *s, uint64_t start_s)
 	s->h.start_s = start_s;
 	s->h.exporter_af = s->af;
 	memcpy(s->h.exporter, s->addr, 16);
-	int n = snprintf(s->tmp, sizeof(s->tmp), "%s/.tmp-%ld-%llu.ipfs", d->dir, (long)getpid(),
-	                 (unsigned long long)++d->seq);
-	if (n < 0 || (size_t)n >= sizeof(s->tmp)) {
-		dir_error(d, "%s: path too long", d->dir);
-		s->failed = 1;
-		return ERR_NOSPACE;
-	}
-	s->w = store_writer_create(s->tmp, &s->h, d->codec, err, sizeof(err));
+	char tmp[PATH_MAX];
+	s->tmp_seq = ++d->seq;
+	tmp_path(d, s, tmp, sizeof(tmp)); /* fits: dir is PATH_MAX - 64 at most */
+	s->w = store_writer_create(tmp, &s->h, d->codec, err, sizeof(err));
 	if (!s->w) {
 		dir_error(d, "%s; this exporter's records are dropped until the next interval", err);
 		s->failed = 1;
