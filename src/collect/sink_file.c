@@ -2,7 +2,8 @@
  * `ipflow-collect -w DIR` opens. One file per exporter per interval, in
  * the format of store.h (doc/store-format.md).
  *
- * Options (all optional; a table below holds ranges and defaults):
+ * DIR may not contain a comma. Options (all optional; a table below holds
+ * ranges and defaults):
  *   interval=SEC  seconds per file (300)        block=KIB   KiB of records per block (128)
  *   level=N       zstd level (1)                max_open=N  files open at once (256)
  *   flush=SEC     a record waits at most SEC in memory before its block is

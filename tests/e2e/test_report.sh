@@ -19,7 +19,8 @@
 #   enospc      a full file system (tmpfs in a private mount namespace):
 #               errors and drops counted, taken = written + dropped, every
 #               written record readable
-#   usage       bad arguments: exit 2 with a message; a missing directory: 1
+#   usage       bad arguments: exit 2 with a message; a missing directory or
+#               more distinct keys than --max-keys: 1
 . "$(dirname "$0")/lib.sh" "$@"
 need_bins
 IPFLOW=$BUILD_DIR/ipflow
@@ -254,6 +255,11 @@ t_usage() {
 	done
 	"$IPFLOW" report -w "$T/nonexistent" >/dev/null 2>"$T/u.err"; rc=$?
 	[ $rc = 1 ] && grep -q "nonexistent: No such file" "$T/u.err" || { echo "missing dir: exit $rc"; return 1; }
+	if [ -d "$T/s" ]; then
+		"$IPFLOW" report -w "$T/s" --max-keys 3 >/dev/null 2>"$T/u.err"; rc=$?
+		[ $rc = 1 ] && grep -q "more than 3 distinct srcaddr values (raise --max-keys)" "$T/u.err" ||
+			{ echo "--max-keys 3: exit $rc, '$(cat "$T/u.err")'"; return 1; }
+	fi
 	"$IPFLOW" report --help | grep -q -- "--unsample" || return 1
 	"$IPFLOW" --help 2>&1 | grep -q "ipflow report" || { echo "ipflow --help does not mention report"; return 1; }
 }
