@@ -13,7 +13,11 @@
  * last tick's clock if 0): interval start = t - t % interval. A file is
  * written as DIR/.tmp-<pid>-<n>.ipfs and, when its interval ends (tick)
  * or the sink closes, finished (header counts, fsync) and renamed without
- * replacing into DIR/YYYY/MM/DD/, whose directory is then fsynced.
+ * replacing into DIR/YYYY/MM/DD/, whose directory is then fsynced. That
+ * finishing runs inside write() (a record of a new interval) or tick(), so
+ * the fsync's wait falls on the caller: about 0.1 s per 20 MB file on the
+ * benchmark machine. (Starting write-back per block with sync_file_range
+ * halved the write rate and did not shorten it much.)
  *
  * Memory: max_open * block KiB for the blocks in progress, plus one
  * compressed block. More exporters than max_open at once: the least
