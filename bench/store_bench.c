@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <ftw.h>
+#include <unistd.h>
 
 #include "collect/sink.h"
 #include "collect/store.h"
@@ -160,7 +161,9 @@ int main(int argc, char **argv)
 			}
 			sink_write(s, &v[i]);
 		}
-		sink_tick(s, UINT64_MAX / 2);
+		do /* until the worker has finished every file */
+			sink_tick(s, UINT64_MAX / 2);
+		while (s->st.records != s->st.written + s->st.dropped && usleep(200) == 0);
 		struct sink_stats st = s->st;
 		sink_close(s);
 		t = now_s() - t;

@@ -40,6 +40,7 @@
 #include <fcntl.h>
 #include <dirent.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -85,6 +86,8 @@ struct dslot {
 	int failed;                /* drop this exporter's records until start_s + interval */
 };
 
+struct fjob;
+
 struct dir_sink {
 	struct sink base;
 	struct dir_cfg cfg;
@@ -94,6 +97,14 @@ struct dir_sink {
 	struct dslot *slot;
 	size_t nslot, last;
 	uint64_t now_us, use, seq;
+	/* the finishing worker (see struct fjob) */
+	pthread_t worker;
+	int worker_on;
+	pthread_mutex_t mu;          /* guards todo, done and stop */
+	pthread_cond_t cv;
+	struct fjob *todo, **todo_tail, *done;
+	int stop;
+	size_t inflight;             /* jobs handed out, not yet applied */
 	/* counters (show) */
 	uint64_t files, blocks, bytes, evicted, recovered, recovered_recs, tmp_removed, publish_suffix;
 	struct log_rl rl;
@@ -176,17 +187,17 @@ static int parse_spec(const char *rest, struct dir_cfg *cfg, char *dir, size_t d
 	return ERR_OK;
 }
 
-/* mkdir -p of rel (below d->dir); each new directory's parent is fsynced so
- * the name survives a crash. */
-static int mkdirs(struct dir_sink *d, const char *rel, char *err, size_t errlen)
+/* mkdir -p of rel (below dir); each new directory's parent is fsynced so
+ * the name survives a crash. Touches no sink state (runs on the worker). */
+static int mkdirs(const char *dir, const char *rel, char *err, size_t errlen)
 {
 	char path[PATH_MAX];
-	int n = snprintf(path, sizeof(path), "%s/%s", d->dir, rel);
+	int n = snprintf(path, sizeof(path), "%s/%s", dir, rel);
 	if (n < 0 || (size_t)n >= sizeof(path)) {
-		seterr(err, errlen, "%s/%s: path too long", d->dir, rel);
+		seterr(err, errlen, "%s/%s: path too long", dir, rel);
 		return ERR_NOSPACE;
 	}
-	for (char *p = path + strlen(d->dir) + 1;; p++) {
+	for (char *p = path + strlen(dir) + 1;; p++) {
 		if (*p != '/' && *p != 0)
 			continue;
 		char c = *p;
@@ -212,22 +223,26 @@ static int mkdirs(struct dir_sink *d, const char *rel, char *err, size_t errlen)
 }
 
 /* Move a finished file from tmp to its final name (no-replace: a second
- * file of the same exporter and interval gets .1, .2, ...), then fsync the
- * day directory. ERR_OK once the rename is done (a failed directory fsync
- * is reported as an error but the file is in place); else tmp is left. */
-static int publish(struct dir_sink *d, const char *tmp, const struct store_hdr *h, char *err, size_t errlen)
+ * file of the same exporter and interval gets .1, .2, ...; *suffixed says
+ * so), then fsync the day directory. ERR_OK once the rename is done (a
+ * failed directory fsync is told in warn, but the file is in place); else
+ * tmp is left and err says why. Touches no sink state (runs on the worker). */
+static int publish(const char *dir, const char *tmp, const struct store_hdr *h, int *suffixed, char *err,
+                   size_t errlen, char *warn, size_t warnlen)
 {
 	char day[16], stem[96], path[PATH_MAX];
+	*suffixed = 0;
+	warn[0] = 0;
 	if (store_day_dir(h->start_s, day, sizeof(day)) != ERR_OK || store_file_stem(h, stem, sizeof(stem)) != ERR_OK) {
 		seterr(err, errlen, "%s: cannot name the file", tmp);
 		return ERR_RANGE;
 	}
-	int rc = mkdirs(d, day, err, errlen);
+	int rc = mkdirs(dir, day, err, errlen);
 	if (rc != ERR_OK)
 		return rc;
 	for (unsigned k = 0; k < 1000; k++) {
-		int n = k ? snprintf(path, sizeof(path), "%s/%s/%s.%u.ipfs", d->dir, day, stem, k)
-		          : snprintf(path, sizeof(path), "%s/%s/%s.ipfs", d->dir, day, stem);
+		int n = k ? snprintf(path, sizeof(path), "%s/%s/%s.%u.ipfs", dir, day, stem, k)
+		          : snprintf(path, sizeof(path), "%s/%s/%s.ipfs", dir, day, stem);
 		if (n < 0 || (size_t)n >= sizeof(path)) {
 			seterr(err, errlen, "%s: path too long", stem);
 			return ERR_NOSPACE;
@@ -240,13 +255,12 @@ static int publish(struct dir_sink *d, const char *tmp, const struct store_hdr *
 				unlink(tmp);
 		}
 		if (r == 0) {
-			if (k)
-				d->publish_suffix++;
+			*suffixed = k != 0;
 			char *slash = strrchr(path, '/');
 			*slash = 0;
 			int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 			if (fd < 0 || fsync(fd) != 0)
-				dir_error(d, "fsync %s: %s", path, strerror(errno));
+				seterr(warn, warnlen, "fsync %s: %s", path, strerror(errno));
 			if (fd >= 0)
 				close(fd);
 			return ERR_OK;
@@ -256,8 +270,103 @@ static int publish(struct dir_sink *d, const char *tmp, const struct store_hdr *
 			return ERR_IO;
 		}
 	}
-	seterr(err, errlen, "%s/%s/%s: 1000 files of one exporter and interval", d->dir, day, stem);
+	seterr(err, errlen, "%s/%s/%s: 1000 files of one exporter and interval", dir, day, stem);
 	return ERR_FULL;
+}
+
+/* Finishing a file — header, fsync, close, rename, directory fsync — is a
+ * job for the worker thread, so that write() and tick() never wait for the
+ * disk. The main thread seals the writer first (its last block written:
+ * the codec is the main thread's), and applies each job's outcome to the
+ * counters in tick() (or close()). Until then its records are "in open
+ * files" (show). Without a worker (pthread_create failed) jobs run inline. */
+struct fjob {
+	struct fjob *next;
+	struct store_writer *w;
+	struct store_hdr h;
+	char tmp[PATH_MAX];
+	/* outcome */
+	int rc, published, suffixed;
+	struct store_wres res;
+	char err[512], warn[512];
+};
+
+static void run_job(const char *dir, struct fjob *j)
+{
+	j->rc = store_writer_finish(j->w, &j->res, j->err, sizeof(j->err));
+	j->w = NULL;
+	j->published = 0;
+	if (j->rc != ERR_OK || j->res.records == 0) {
+		unlink(j->tmp);
+		return;
+	}
+	if (publish(dir, j->tmp, &j->h, &j->suffixed, j->err, sizeof(j->err), j->warn, sizeof(j->warn)) != ERR_OK) {
+		unlink(j->tmp);
+		return;
+	}
+	j->published = 1;
+}
+
+/* Count one finished job: every record its file took is now written or
+ * dropped. Main thread. */
+static void apply_job(struct dir_sink *d, struct fjob *j)
+{
+	d->base.st.dropped += j->res.lost;
+	if (j->rc != ERR_OK) {
+		dir_error(d, "%s", j->err);
+	} else if (j->res.records && !j->published) {
+		dir_error(d, "%s", j->err);
+		d->base.st.dropped += j->res.records;
+	} else if (j->published) {
+		d->base.st.written += j->res.records;
+		d->files++;
+		d->blocks += j->res.blocks;
+		d->bytes += j->res.bytes;
+		d->publish_suffix += (uint64_t)j->suffixed;
+		if (j->warn[0])
+			dir_error(d, "%s", j->warn);
+	}
+	d->inflight--;
+}
+
+static void *worker_main(void *arg)
+{
+	struct dir_sink *d = arg;
+	pthread_mutex_lock(&d->mu);
+	for (;;) {
+		while (!d->todo && !d->stop)
+			pthread_cond_wait(&d->cv, &d->mu);
+		struct fjob *j = d->todo;
+		if (!j)
+			break; /* stop, and nothing left to do */
+		d->todo = j->next;
+		if (!d->todo)
+			d->todo_tail = &d->todo;
+		pthread_mutex_unlock(&d->mu);
+		run_job(d->dir, j);
+		pthread_mutex_lock(&d->mu);
+		j->next = d->done;
+		d->done = j;
+	}
+	pthread_mutex_unlock(&d->mu);
+	return NULL;
+}
+
+/* Apply the outcomes of the jobs the worker has finished. Main thread. */
+static void drain(struct dir_sink *d)
+{
+	if (!d->worker_on)
+		return;
+	pthread_mutex_lock(&d->mu);
+	struct fjob *j = d->done;
+	d->done = NULL;
+	pthread_mutex_unlock(&d->mu);
+	while (j) {
+		struct fjob *next = j->next;
+		apply_job(d, j);
+		free(j);
+		j = next;
+	}
 }
 
 /* The .tmp path of the slot's file. */
@@ -266,34 +375,35 @@ static void tmp_path(const struct dir_sink *d, const struct dslot *s, char *out,
 	snprintf(out, cap, "%s/.tmp-%ld-%llu.ipfs", d->dir, (long)getpid(), (unsigned long long)s->tmp_seq);
 }
 
-/* Finish the slot's file and publish it: every record it took is then
- * counted written or dropped. */
+/* Finish the slot's file: seal it here, hand the rest to the worker. */
 static void finish_slot(struct dir_sink *d, struct dslot *s)
 {
-	char err[512], tmp[PATH_MAX];
-	struct store_wres res;
+	char err[512];
 	if (!s->w)
 		return;
-	tmp_path(d, s, tmp, sizeof(tmp));
-	int rc = store_writer_finish(s->w, &res, err, sizeof(err));
+	if (store_writer_seal(s->w, err, sizeof(err)) != ERR_OK)
+		dir_error(d, "%s; this exporter's records are dropped until the next interval", err);
+	struct fjob *j = d->worker_on ? calloc(1, sizeof(*j)) : NULL, local;
+	int inline_job = !j; /* no worker, or no memory for the job: do it here */
+	if (inline_job) {
+		memset(&local, 0, sizeof(local));
+		j = &local;
+	}
+	j->w = s->w;
+	j->h = s->h;
+	tmp_path(d, s, j->tmp, sizeof(j->tmp));
 	s->w = NULL;
-	d->base.st.dropped += res.lost;
-	if (err[0]) /* (a loss reported when it happened leaves err empty) */
-		dir_error(d, "%s", err);
-	if (rc != ERR_OK || res.records == 0) {
-		unlink(tmp);
+	d->inflight++;
+	if (inline_job) {
+		run_job(d->dir, j);
+		apply_job(d, j);
 		return;
 	}
-	if (publish(d, tmp, &s->h, err, sizeof(err)) != ERR_OK) {
-		dir_error(d, "%s", err);
-		unlink(tmp);
-		d->base.st.dropped += res.records;
-		return;
-	}
-	d->base.st.written += res.records;
-	d->files++;
-	d->blocks += res.blocks;
-	d->bytes += res.bytes;
+	pthread_mutex_lock(&d->mu);
+	*d->todo_tail = j;
+	d->todo_tail = &j->next;
+	pthread_cond_signal(&d->cv);
+	pthread_mutex_unlock(&d->mu);
 }
 
 static void drop_slot(struct dir_sink *d, size_t i)
@@ -393,6 +503,7 @@ static void dir_tick(struct sink *sk, uint64_t now_us)
 {
 	struct dir_sink *d = (struct dir_sink *)sk;
 	char err[512];
+	drain(d);
 	d->now_us = now_us;
 	uint64_t now_s = now_us / 1000000u;
 	for (size_t i = 0; i < d->nslot;) {
@@ -450,11 +561,16 @@ static void recover(struct dir_sink *d)
 			dir_error(d, "recovering %s: %s", path, err);
 			continue;
 		}
-		rc = publish(d, path, &h, err, sizeof(err));
+		char warn[512];
+		int suffixed;
+		rc = publish(d->dir, path, &h, &suffixed, err, sizeof(err), warn, sizeof(warn));
 		if (rc != ERR_OK) {
 			dir_error(d, "recovering %s: %s", path, err);
 			continue;
 		}
+		if (warn[0])
+			dir_error(d, "%s", warn);
+		d->publish_suffix += (uint64_t)suffixed;
 		d->recovered++;
 		d->recovered_recs += h.records;
 		log_warn("file store: recovered %s left by an earlier run: %llu records in %u blocks kept, %llu bytes "
@@ -469,6 +585,17 @@ static void dir_close(struct sink *sk)
 	struct dir_sink *d = (struct dir_sink *)sk;
 	for (size_t i = 0; i < d->nslot; i++)
 		finish_slot(d, &d->slot[i]);
+	if (d->worker_on) {
+		pthread_mutex_lock(&d->mu);
+		d->stop = 1;
+		pthread_cond_signal(&d->cv);
+		pthread_mutex_unlock(&d->mu);
+		pthread_join(d->worker, NULL);
+		drain(d);
+		d->worker_on = 0;
+	}
+	pthread_mutex_destroy(&d->mu);
+	pthread_cond_destroy(&d->cv);
 	if (d->lockfd >= 0)
 		close(d->lockfd); /* releases the flock */
 	store_codec_free(d->codec);
@@ -485,6 +612,9 @@ static struct sink *dir_open(const char *rest, char *err, size_t errlen)
 	}
 	d->base.ops = &sink_dir_ops;
 	d->lockfd = -1;
+	d->todo_tail = &d->todo;
+	pthread_mutex_init(&d->mu, NULL);
+	pthread_cond_init(&d->cv, NULL);
 	if (parse_spec(rest, &d->cfg, d->dir, sizeof(d->dir), err, errlen) != ERR_OK)
 		goto fail;
 	if (mkdir(d->dir, 0755) != 0 && errno != EEXIST) {
@@ -511,6 +641,11 @@ static struct sink *dir_open(const char *rest, char *err, size_t errlen)
 		goto fail;
 	}
 	recover(d);
+	/* Without the worker, files are finished inline: slower, still right. */
+	int prc = pthread_create(&d->worker, NULL, worker_main, d);
+	d->worker_on = prc == 0;
+	if (!d->worker_on)
+		log_warn("file store: no worker thread (%s); files are finished inline", strerror(prc));
 	return &d->base;
 fail:
 	dir_close(&d->base);
@@ -525,6 +660,7 @@ static void dir_show(const struct sink *sk, FILE *out)
 	size_t nopen = 0;
 	for (size_t i = 0; i < d->nslot; i++)
 		nopen += d->slot[i].w != NULL;
+	nopen += d->inflight; /* being finished by the worker */
 	fprintf(out, "File store %s: one file per exporter every %ld s, blocks of %ld KiB, zstd level %ld\n", d->dir,
 	        d->cfg.interval, d->cfg.block, d->cfg.level);
 	fprintf(out, "  %llu records taken, %llu written, %llu dropped, %llu in %zu open files\n",

@@ -454,6 +454,17 @@ int store_writer_flush(struct store_writer *w, char *err, size_t errlen)
 	return write_block(w, err, errlen);
 }
 
+int store_writer_seal(struct store_writer *w, char *err, size_t errlen)
+{
+	/* A writer that failed before has said so; only a new failure is news. */
+	int rc = w->failed ? ERR_OK : store_writer_flush(w, err, errlen);
+	free(w->planes);
+	w->planes = NULL;
+	if (!w->failed)
+		w->failed = 3; /* sealed: an add now loses the record */
+	return rc;
+}
+
 uint32_t store_writer_pending(const struct store_writer *w)
 {
 	return w->n;

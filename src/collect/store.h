@@ -102,6 +102,12 @@ struct store_writer *store_writer_create(const char *path, const struct store_hd
 int store_writer_add(struct store_writer *w, const struct crec *r, char *err, size_t errlen);
 /* Write the block in progress, if any (ERR_IO as for add). */
 int store_writer_flush(struct store_writer *w, char *err, size_t errlen);
+/* Write the block in progress (as flush) and free the block buffer: the
+ * writer takes no more records, and store_writer_finish() then uses
+ * neither the buffer nor the shared codec, so it may run on another
+ * thread. ERR_IO as for add (the block's records count as lost); a
+ * writer that had failed before returns ERR_OK (nothing new). */
+int store_writer_seal(struct store_writer *w, char *err, size_t errlen);
 /* Records accepted but not yet in a written block. */
 uint32_t store_writer_pending(const struct store_writer *w);
 uint64_t store_writer_lost(const struct store_writer *w);

@@ -45,9 +45,15 @@ static void csv_row(FILE *f, const struct crec *r)
 
 static int finish(struct sink *s)
 {
-	/* A tick past every interval finishes the open files, so the counters
-	 * are final before close frees them. */
-	sink_tick(s, UINT64_MAX / 2);
+	/* A tick past every interval finishes the open files (on the sink's
+	 * worker): tick until every record is written or dropped, so the
+	 * counters are final before close frees them. */
+	for (int i = 0; i < 60000; i++) {
+		sink_tick(s, UINT64_MAX / 2);
+		if (s->st.records == s->st.written + s->st.dropped)
+			break;
+		usleep(1000);
+	}
 	struct sink_stats st = s->st;
 	if (s->ops->show)
 		s->ops->show(s, stderr);

@@ -175,6 +175,32 @@ static struct sink *open_sink(const char *dir, const char *opts)
 	return s;
 }
 
+/* Tick at now until the sink has accounted for every record it took as
+ * written or dropped (a worker thread finishes the files). */
+static void settle(struct sink *s, uint64_t now)
+{
+	for (int i = 0; i < 10000; i++) {
+		sink_tick(s, now);
+		if (s->st.records == s->st.written + s->st.dropped)
+			return;
+		usleep(1000);
+	}
+	fail_msg("the sink left records unaccounted for 10 s");
+}
+
+/* Tick at now until n finished files are visible below dir. */
+static void wait_files(struct sink *s, uint64_t now, const char *dir, int n)
+{
+	static char files[256][PATH_MAX];
+	for (int i = 0; i < 10000; i++) {
+		sink_tick(s, now);
+		if (find_files(dir, files, 256) >= n)
+			return;
+		usleep(1000);
+	}
+	fail_msg("fewer than %d files published after 10 s", n);
+}
+
 /* One file written with the store writer directly: n records of seed in
  * blocks of per_block, from exporter 0. */
 static void write_file(const char *path, unsigned n, uint32_t per_block, struct crec *orig)
@@ -371,10 +397,11 @@ static void test_sink_rotation(void **state)
 		assert_int_equal(sink_write(s, &in[i]), ERR_OK);
 	}
 	/* Before the last interval ends, its files are not visible yet. */
-	char files[64][PATH_MAX];
+	static char files[64][PATH_MAX];
+	wait_files(s, start + (uint64_t)(N - 1) * 50000, dir, 4 * 3);
 	assert_int_equal(find_files(dir, files, 64), 4 * 3);
 	assert_int_equal(count_names(dir, ".tmp-"), 3);
-	sink_tick(s, start + 300 * SEC);
+	settle(s, start + 300 * SEC);
 	assert_int_equal(count_names(dir, ".tmp-"), 0);
 	assert_int_equal(s->st.records, N);
 	assert_int_equal(s->st.written, N);
@@ -472,7 +499,7 @@ static void test_sink_atomic(void **state)
 	assert_int_equal(n, 0);
 	assert_int_equal(st.files + st.files_bad, 0);
 	free(got);
-	sink_tick(s, T0 + 300 * SEC);
+	settle(s, T0 + 300 * SEC);
 	got = read_all(dir, NULL, &n, &st);
 	assert_int_equal(n, 500);
 	free(got);
@@ -631,6 +658,7 @@ static void test_sink_disk_full(void **state)
 	assert_true(s->st.dropped > 0);
 	assert_true(ok1 < N);
 	assert_non_null(strstr(s->err, "File too large"));
+	settle(s, start + (N - 1) * 1000);
 	/* The next interval tries again (a new file: the limit is per file, so
 	 * a small one fits even now). */
 	uint64_t written1 = s->st.written, dropped1 = s->st.dropped;
@@ -639,7 +667,7 @@ static void test_sink_disk_full(void **state)
 	assert_true(written1 > 0); /* the whole blocks before the error were published */
 	sink_tick(s, start + 60 * SEC);
 	assert_int_equal(sink_write(s, &r), ERR_OK);
-	sink_tick(s, start + 120 * SEC);
+	settle(s, start + 120 * SEC);
 	assert_int_equal(s->st.written, written1 + 1);
 	assert_int_equal(s->st.dropped, dropped1);
 	/* Space again: the interval after writes everything. */
@@ -648,7 +676,7 @@ static void test_sink_disk_full(void **state)
 		fx_crec(&in[N + i], 19, i, start + 120 * SEC + i * 1000, 0);
 		assert_int_equal(sink_write(s, &in[N + i]), ERR_OK);
 	}
-	sink_tick(s, start + 180 * SEC); /* finishes the third interval's file */
+	settle(s, start + 180 * SEC); /* finishes the third interval's file */
 	signal(SIGXFSZ, SIG_DFL);
 	/* Accounting is exact: taken = written + dropped, nothing in flight. */
 	struct sink_stats ss = s->st;
