@@ -382,7 +382,7 @@ static void finish_slot(struct dir_sink *d, struct dslot *s)
 	if (!s->w)
 		return;
 	if (store_writer_seal(s->w, err, sizeof(err)) != ERR_OK)
-		dir_error(d, "%s; this exporter's records are dropped until the next interval", err);
+		dir_error(d, "%s; the last block's records are dropped", err);
 	struct fjob *j = d->worker_on ? calloc(1, sizeof(*j)) : NULL, local;
 	int inline_job = !j; /* no worker, or no memory for the job: do it here */
 	if (inline_job) {
