@@ -37,9 +37,9 @@ field() { sed -n "s/.*\b$1=\([0-9]*\).*/\1/p" "$T/feed.out"; }
 json() { "$PYTHON" -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 
 t_synth() {
-	feed "dir:$T/s,interval=300,block=16" --records 8000 --rate 8 --exporters 5 --start $START \
+	feed "dir:$T/s,interval=300,block=16" --records 6000 --rate 6 --exporters 5 --start $START \
 		--csv "$T/s.csv" || return 1
-	[ "$(field written)" = 8000 ] || { echo "written $(field written) of 8000"; return 1; }
+	[ "$(field written)" = 6000 ] || { echo "written $(field written) of 6000"; return 1; }
 	# Layout: 5 exporters x 4 intervals of 300 s (1000 s of records from
 	# 22:13:20: the intervals of 22:10, 22:15, 22:20 and 22:25).
 	local n
@@ -193,7 +193,7 @@ t_damage() {
 	t = rep["totals"]
 	if (t["flows"], t["packets"], t["bytes"]) != (ind["flows"], ind["packets"], ind["bytes"]):
 	    print("totals differ from what store_read.py finds intact"); ok = False
-	if not 0 < t["flows"] < 8000:
+	if not 0 < t["flows"] < 6000:
 	    print("implausible total %d" % t["flows"]); ok = False
 	sys.exit(0 if ok else 1)
 	PYEOF
