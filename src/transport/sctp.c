@@ -574,7 +574,7 @@ static void came_up(struct sctpt *c, const struct sctpio_note *n, bool restart)
 /* Read every notification waiting on the socket. */
 static void read_events(struct sctpt *c)
 {
-	bool down = false, restart = false;
+	bool down = false;
 	const char *why = NULL;
 	struct sctpio_note up_note;
 	bool up = false;
@@ -600,9 +600,8 @@ static void read_events(struct sctpt *c)
 		case SCTP_ASSOC_CHANGE:
 			if (nt.state == SCTP_COMM_UP || nt.state == SCTP_RESTART) {
 				up = true;
-				restart = nt.state == SCTP_RESTART;
 				up_note = nt;
-				if (restart) /* what the old association held came back */
+				if (nt.state == SCTP_RESTART) /* what the old association held came back */
 					down = true, why = "collector restarted";
 			} else if (nt.state == SCTP_COMM_LOST) {
 				down = true;
@@ -652,10 +651,7 @@ static void read_events(struct sctpt *c)
 		}
 	}
 	if (down && (c->state != ST_DOWN || c->returned.n)) {
-		if (restart) { /* the old session ends, the new one is up at once */
-			went_down(c, why);
-			return; /* a restart on a closed socket: reconnect cleanly */
-		}
+		/* a restart too: the old session ended; reconnect cleanly */
 		went_down(c, why);
 		return;
 	}
@@ -791,6 +787,7 @@ static int sctp_send(struct transport *t, const void *msg, size_t len, unsigned 
 		snprintf(t->err, sizeof(t->err), "sctp: message of %zu bytes", len);
 		return ERR_ARG;
 	}
+	bool squeeze = false;
 	if (flags & TRANSPORT_F_CTRL) {
 		if (flags & TRANSPORT_F_FRONT) /* new templates replace control messages of other sessions */
 			for (size_t i = c->ctrl.n; i-- > 0;) {
@@ -798,6 +795,7 @@ static int sctp_send(struct transport *t, const void *msg, size_t len, unsigned 
 				if (x->session != m.session) {
 					free(x->p);
 					x->p = NULL;
+					squeeze = true;
 				}
 			}
 		if (c->ctrl.n >= SCTP_CTRL_MAX) {
@@ -849,7 +847,7 @@ static int sctp_send(struct transport *t, const void *msg, size_t len, unsigned 
 	}
 	memcpy(m.p, msg, len);
 	struct mq *q = (flags & TRANSPORT_F_CTRL) ? &c->ctrl : &c->data;
-	if (q == &c->ctrl) { /* squeeze out control messages freed above */
+	if (squeeze) { /* take out the control messages freed above */
 		struct mq keep = { 0 };
 		while (c->ctrl.n) {
 			struct qmsg x = mq_pop(&c->ctrl);
