@@ -16,13 +16,15 @@
 #    at the backup, FO_ROUNDS times, default settings (heartbeat 500 ms,
 #    fail-over 25 ms) and with --sctp-heartbeat 100; medians.
 #
-# Environment: PACKETS (default 1000000), ROUNDS (5), FO_ROUNDS (3).
+# Environment: PACKETS (default 1000000), ROUNDS (5), FO_ROUNDS (3), MTU
+# (default 1500: messages of one MTU, as a router sends them).
 set -u
 BUILD=$(cd "${1:-build-gcc}" && pwd)
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 PACKETS=${PACKETS:-1000000}
 ROUNDS=${ROUNDS:-5}
 FO_ROUNDS=${FO_ROUNDS:-3}
+MTU=${MTU:-1500}
 T=$(mktemp -d /tmp/ipflow-bench-sctp.XXXXXX)
 PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done; rm -rf "$T"; }
@@ -38,7 +40,7 @@ wait_file() { for i in $(seq 100); do [ -s "$1" ] && return 0; sleep 0.05; done;
 
 echo "generating $PACKETS packets..."
 "$BUILD/ipflow-gen" -q -o "$T/b.pcap" -n "$PACKETS" -c 20000 --v4-only || exit 1
-echo "host: $(nproc) CPUs, $(uname -r); ipflowd -r (flat out) --cache-type immediate -v 10"
+echo "host: $(nproc) CPUs, $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg); ipflowd -r (flat out) --cache-type immediate -v 10 --mtu $MTU"
 
 : >"$T/udp.rates"
 : >"$T/sctp.rates"
@@ -51,7 +53,7 @@ for r in $(seq "$ROUNDS"); do
 	PIDS+=("$nfpid")
 	sleep 0.5
 	t0=$(now)
-	"$BUILD/ipflowd" -r "$T/b.pcap" --cache-type immediate -v 10 -S none -e "udp:127.0.0.1:$up" --stats \
+	"$BUILD/ipflowd" -r "$T/b.pcap" --cache-type immediate -v 10 --mtu "$MTU" -S none -e "udp:127.0.0.1:$up" --stats \
 		>"$T/udp.out" 2>"$T/udp.err" || { echo "ipflowd (udp) failed"; cat "$T/udp.err"; exit 1; }
 	t1=$(now)
 	sleep 0.5
@@ -69,7 +71,7 @@ for r in $(seq "$ROUNDS"); do
 	wait_file "$T/sp" || { echo "sctp_recv did not start"; exit 1; }
 	sp=$(cat "$T/sp")
 	t0=$(now)
-	"$BUILD/ipflowd" -r "$T/b.pcap" --cache-type immediate -v 10 -S none -e "sctp:127.0.0.1:$sp" --stats \
+	"$BUILD/ipflowd" -r "$T/b.pcap" --cache-type immediate -v 10 --mtu "$MTU" -S none -e "sctp:127.0.0.1:$sp" --stats \
 		>"$T/sctp.out" 2>"$T/sctp.err" || { echo "ipflowd (sctp) failed"; cat "$T/sctp.err"; exit 1; }
 	t1=$(now)
 	sleep 0.3
