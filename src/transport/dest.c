@@ -299,9 +299,6 @@ static void service(struct dest *d, bool poll_members)
 				d->down_since = 0;
 			else if (!d->down_since)
 				d->down_since = now;
-			if (pa && p->t && transport_is_sctp(p->t) && !sctpt_healthy(p->t))
-				pa = false; /* a heartbeat went unanswered: not yet */
-
 			if (pa) {
 				if (!d->restore_since)
 					d->restore_since = now;

@@ -24,6 +24,7 @@
 #define SCTP_SNDBUF_DEFAULT (4u << 20)
 #define SCTP_BACKOFF_MIN_MS 100u
 #define SCTP_BACKOFF_MAX_MS 2000u
+#define SCTP_BACKOFF_WATCH_MS 500u
 #define SCTP_CTRL_MAX 64u            /* control messages queued at most (templates, options) */
 #define SCTP_NONE_WINDOW 256u        /* none: messages the stack may hold at once (a cache flush is a burst) */
 #define SCTP_RWND_MARGIN 512u        /* per message, on top of its length (the stack's chunk overhead) */
@@ -524,7 +525,9 @@ static void went_down(struct sctpt *c, const char *why)
 	update_queued(c);
 	close_socket(c);
 	c->next_try_ms = now + c->backoff_ms;
-	c->backoff_ms = c->backoff_ms * 2 > SCTP_BACKOFF_MAX_MS ? SCTP_BACKOFF_MAX_MS : c->backoff_ms * 2;
+	/* a primary the destination manager waits for is retried more often */
+	unsigned cap = c->watch ? SCTP_BACKOFF_WATCH_MS : SCTP_BACKOFF_MAX_MS;
+	c->backoff_ms = c->backoff_ms * 2 > cap ? cap : c->backoff_ms * 2;
 	sctpio_client_at(&c->client, c->next_try_ms);
 }
 
@@ -616,11 +619,15 @@ static void read_events(struct sctpt *c)
 			break;
 		case SCTP_PEER_ADDR_CHANGE:
 			if (nt.state == SCTP_ADDR_UNREACHABLE) {
-				if (c->reachable)
+				if (c->reachable) {
 					c->c.unreachable++;
+					log_info("sctp %s:%s: path unreachable", c->host, c->port);
+				}
 				c->reachable = false;
 			} else if (nt.state == SCTP_ADDR_AVAILABLE || nt.state == SCTP_ADDR_CONFIRMED ||
 			           nt.state == SCTP_ADDR_MADE_PRIM) {
+				if (!c->reachable && c->state == ST_UP)
+					log_info("sctp %s:%s: path available", c->host, c->port);
 				c->reachable = c->state == ST_UP;
 			}
 			break;
@@ -679,7 +686,7 @@ static void read_events(struct sctpt *c)
 }
 
 /* While watching: heartbeats every 100 ms at most, and at most 100 ms +
- * 2 RTO.min apart, so a short
+ * 3 RTO.min apart, so a short
  * outage costs two of them (an RTT measured across an INIT retransmission
  * can otherwise hold the RTO at its maximum). */
 static unsigned watch_hb(const struct sctpt *c)
@@ -689,7 +696,7 @@ static unsigned watch_hb(const struct sctpt *c)
 
 static unsigned watch_rto_max(const struct sctpt *c)
 {
-	unsigned m = 2 * c->o.rto_min_ms;
+	unsigned m = 3 * c->o.rto_min_ms;
 	if (!c->watch || m > c->o.rto_max_ms)
 		m = c->o.rto_max_ms;
 	return m < c->o.rto_init_ms ? c->o.rto_init_ms : m;
@@ -902,21 +909,6 @@ void sctpt_abort(struct transport *t)
 		went_down(c, "aborted for fail-over");
 }
 
-bool sctpt_healthy(struct transport *t)
-{
-	if (!transport_is_sctp(t))
-		return transport_avail(t);
-	struct sctpt *c = (struct sctpt *)t;
-	if (c->state != ST_UP || !c->reachable || !c->so)
-		return false;
-	struct sctp_status st;
-	socklen_t l = sizeof(st);
-	memset(&st, 0, sizeof(st));
-	if (usrsctp_getsockopt(c->so, IPPROTO_SCTP, SCTP_STATUS, &st, &l) != 0)
-		return false;
-	uint32_t base = st.sstat_primary.spinfo_srtt > c->o.rto_min_ms ? st.sstat_primary.spinfo_srtt : c->o.rto_min_ms;
-	return st.sstat_primary.spinfo_rto < 2 * base;
-}
 
 void sctpt_watch(struct transport *t, bool close_watch)
 {

@@ -48,7 +48,8 @@
  * rto_min_ms and rto_max_ms; the path is unreachable after path_rxt
  * consecutive timeouts ("a message unacknowledged after three
  * retransmissions"), the association lost after assoc_rxt. Reconnects
- * back off from 100 ms to 2 s. dest.h builds fail-over on top. */
+ * back off from 100 ms to 2 s (500 ms while sctpt_watch). dest.h builds
+ * fail-over on top. */
 #ifndef IPFLOW_SCTP_H
 #define IPFLOW_SCTP_H
 
@@ -132,14 +133,10 @@ bool transport_is_sctp(const struct transport *t);
  * into out; returns how many there are. */
 size_t sctpt_list(struct transport **out, size_t max);
 
-/* Up, reachable, and no retransmission timer backed off since the last
- * answer (RTO below twice max(RTO.min, SRTT)): what a restore waits for,
- * so a link that drops heartbeats now and then is not trusted yet. */
-bool sctpt_healthy(struct transport *t);
 /* Watch the path closely (a restore waits on it): heartbeats every 100 ms
- * at most, RTO at most 2 x RTO.min, and the path counts as unreachable
- * after 2 unanswered heartbeats instead of path_rxt + 1, on this
- * association and the next ones, until cleared. */
+ * at most, RTO at most 3 x RTO.min, reconnects every 500 ms at most, and
+ * the path counts as unreachable after 2 unanswered heartbeats instead of
+ * path_rxt + 1, on this association and the next ones, until cleared. */
 void sctpt_watch(struct transport *t, bool close_watch);
 
 /* Force the association down now (ABORT): everything the stack held is
