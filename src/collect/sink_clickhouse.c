@@ -62,6 +62,7 @@ struct ch_batch {
 	uint32_t rows;
 	uint32_t tmin, tmax;  /* collectionTimeSeconds range */
 	uint32_t day;
+	uint64_t deadline_us; /* wall clock: leaves by then */
 	uint8_t attempted;    /* an insert of it may have reached the server */
 	uint8_t *data;
 	size_t len, cap;
@@ -93,8 +94,7 @@ struct sink_ch {
 	size_t rowsz;
 	size_t batch_cap;
 	/* the collector's thread */
-	struct ch_batch *cur;
-	uint64_t cur_deadline_us;
+	struct ch_batch *cur[2];  /* open batches: two UTC days at most (replays near midnight) */
 	uint64_t id_seed, id_ctr;
 	uint64_t last_tick_us;
 	/* shared */
@@ -570,11 +570,11 @@ static void *sender_main(void *arg)
 
 /* ------------------------------------------------------ collector side */
 
-/* Hand the current batch to the sender; drop and count if the queue is full. */
-static void submit(struct sink_ch *s)
+/* Hand open batch k to the sender; drop and count if the queue is full. */
+static void submit(struct sink_ch *s, int k)
 {
-	struct ch_batch *b = s->cur;
-	s->cur = NULL;
+	struct ch_batch *b = s->cur[k];
+	s->cur[k] = NULL;
 	if (!b)
 		return;
 	if (b->rows == 0) {
@@ -622,24 +622,37 @@ static int chs_write(struct sink *sk, const struct crec *r)
 	struct sink_ch *s = (struct sink_ch *)sk;
 	s->base.st.records++;
 	uint32_t day = ch_row_day(r);
-	if (s->cur && s->cur->rows && s->cur->day != day)
-		submit(s);
-	if (!s->cur) {
-		s->cur = batch_get(s);
-		if (!s->cur) {
+	/* the open batch of this day; else an empty slot; else the older
+	 * day's batch leaves and its slot is reused */
+	int k = -1;
+	for (int i = 0; i < 2; i++)
+		if (s->cur[i] && s->cur[i]->rows && s->cur[i]->day == day)
+			k = i;
+	if (k < 0) {
+		for (int i = 0; i < 2 && k < 0; i++)
+			if (!s->cur[i] || !s->cur[i]->rows)
+				k = i;
+		if (k < 0) {
+			k = s->cur[0]->day < s->cur[1]->day ? 0 : 1;
+			submit(s, k);
+		}
+	}
+	if (!s->cur[k]) {
+		s->cur[k] = batch_get(s);
+		if (!s->cur[k]) {
 			pthread_mutex_lock(&s->mu);
 			s->c.drop_queue++;
 			pthread_mutex_unlock(&s->mu);
 			return ERR_NOMEM;
 		}
 	}
-	struct ch_batch *b = s->cur;
+	struct ch_batch *b = s->cur[k];
 	uint32_t t = (uint32_t)(r->recv_us / 1000000u);
 	if (b->rows == 0) {
 		b->id = splitmix64(s->id_seed + s->id_ctr++);
 		b->day = day;
 		b->tmin = b->tmax = t;
-		s->cur_deadline_us = r->recv_us + (uint64_t)s->cfg.interval_ms * 1000u;
+		b->deadline_us = r->recv_us + (uint64_t)s->cfg.interval_ms * 1000u;
 	}
 	if (t < b->tmin)
 		b->tmin = t;
@@ -649,22 +662,34 @@ static int chs_write(struct sink *sk, const struct crec *r)
 	b->len += s->rowsz;
 	b->rows++;
 	if (b->rows >= s->cfg.batch_rows)
-		submit(s);
+		submit(s, k);
 	return ERR_OK;
 }
 
+/* Batches leave at their deadline on the wall clock. A record's receive
+ * time can be older than now (a replay), so the deadline is also kept
+ * relative to when the batch was opened: at most interval after the
+ * first tick that saw it. */
 static void chs_tick(struct sink *sk, uint64_t now_us)
 {
 	struct sink_ch *s = (struct sink_ch *)sk;
 	s->last_tick_us = now_us;
-	if (s->cur && s->cur->rows && now_us >= s->cur_deadline_us)
-		submit(s);
+	for (int k = 0; k < 2; k++) {
+		struct ch_batch *b = s->cur[k];
+		if (!b || !b->rows)
+			continue;
+		if (b->deadline_us > now_us + (uint64_t)s->cfg.interval_ms * 1000u || b->deadline_us < now_us - 86400000000ull)
+			b->deadline_us = now_us + (uint64_t)s->cfg.interval_ms * 1000u;
+		if (now_us >= b->deadline_us)
+			submit(s, k);
+	}
 	refresh_stats(s);
 }
 
 static void chs_free(struct sink_ch *s)
 {
-	batch_free(s->cur);
+	batch_free(s->cur[0]);
+	batch_free(s->cur[1]);
 	while (s->qhead) {
 		struct ch_batch *b = s->qhead;
 		s->qhead = b->next;
@@ -687,7 +712,8 @@ static void chs_free(struct sink_ch *s)
 static void chs_close(struct sink *sk)
 {
 	struct sink_ch *s = (struct sink_ch *)sk;
-	submit(s);
+	submit(s, 0);
+	submit(s, 1);
 	if (s->th_started) {
 		pthread_mutex_lock(&s->mu);
 		s->stop = 1;

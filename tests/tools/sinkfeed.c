@@ -9,7 +9,9 @@
  * decoders (src/export) and every data record becomes a struct crec, as
  * ipflow-collect hands its sinks, with the receive time of now. With
  * --synth N, N synthetic records are made instead (for speed figures:
- * no decoding). The sinks get tick() every 100 ms of wall time.
+ * no decoding). The receive time is now, or with --flow-time the record's
+ * flow end + 1 s (as if received live during the capture). The sinks get
+ * tick() every 100 ms of wall time.
  *
  * At the end it closes the sinks and prints, per sink, its show() text
  * and one line "sink SPEC: records=N written=N dropped=N errors=N", and
@@ -43,6 +45,7 @@ struct feed {
 	uint8_t exporter_af;
 	uint32_t sampling;
 	unsigned exporters;   /* --synth: spread over this many exporters */
+	int flow_time;        /* --flow-time: receive time = flow end + 1 s (a replay at the capture's pace) */
 };
 
 static uint64_t wall_us(void)
@@ -84,7 +87,7 @@ static void pace(struct feed *fd)
 static void feed_one(struct feed *fd, struct crec *r)
 {
 	pace(fd);
-	r->recv_us = wall_us();
+	r->recv_us = fd->flow_time ? r->f.last_us + 1000000u : wall_us();
 	for (int i = 0; i < fd->nsink; i++)
 		sink_write(fd->sink[i], r);
 	fd->fed++;
@@ -245,7 +248,7 @@ static int run_init(const char *url)
 static void usage(FILE *out)
 {
 	fprintf(out, "usage: sinkfeed -o SPEC [-o SPEC...] [--rate R] [--exporter ADDR] [--sampling N]\n"
-	             "                [--synth N [--exporters K]] [--cpu] [EXPORT-FILE...]\n"
+	             "                [--synth N [--exporters K]] [--flow-time] [--cpu] [EXPORT-FILE...]\n"
 	             "       sinkfeed --clickhouse-init URL\n");
 }
 
@@ -260,6 +263,7 @@ int main(int argc, char **argv)
 		{ "exporters", required_argument, NULL, 'E' },
 		{ "clickhouse-init", required_argument, NULL, 'I' },
 		{ "cpu", no_argument, NULL, 'c' },
+		{ "flow-time", no_argument, NULL, 'F' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -272,7 +276,7 @@ int main(int argc, char **argv)
 	uint64_t synth = 0;
 	int cpu = 0, opt, quiet = 0;
 	log_init("sinkfeed", false, LOG_LVL_NOTE);
-	while ((opt = getopt_long(argc, argv, "o:r:x:S:n:E:I:cqh", lo, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "o:r:x:S:n:E:I:cFqh", lo, NULL)) != -1) {
 		switch (opt) {
 		case 'o':
 			if (fd.nsink == MAX_SINKS) {
@@ -298,6 +302,7 @@ int main(int argc, char **argv)
 		case 'E': fd.exporters = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 'I': return run_init(optarg);
 		case 'c': cpu = 1; break;
+		case 'F': fd.flow_time = 1; break;
 		case 'q': quiet = 1; log_init("sinkfeed", false, LOG_LVL_ERR); break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 1;
