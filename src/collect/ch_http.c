@@ -421,6 +421,13 @@ int ch_http_post(struct ch_http *h, const struct ch_cfg *cfg, const char *query,
 	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)cfg->timeout_ms);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)cfg->connect_ms);
 	curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
+	/* An insert is never sent on a reused connection: libcurl silently
+	 * resends a request whose reused connection died before an answer,
+	 * and for an insert the server may have executed, that resend is a
+	 * duplicate no one counts. A fresh connection costs one handshake per
+	 * batch. Queries (idempotent) keep the connection. */
+	if (query)
+		curl_easy_setopt(c, CURLOPT_FRESH_CONNECT, 1L);
 	if (cfg->user[0] || cfg->pass[0]) {
 		curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
 		curl_easy_setopt(c, CURLOPT_USERNAME, cfg->user[0] ? cfg->user : "default");

@@ -726,10 +726,11 @@ static void chs_close(struct sink *sk)
 	/* the final counters: after the flush, so the only place they are exact */
 	const struct chs_count *c = &s->c;
 	log_note("clickhouse sink %s%s.%s closed: rows taken=%" PRIu64 " written=%" PRIu64 " dedup=%" PRIu64
-	         " dropped=%" PRIu64 " spooled_left=%" PRIu64 " batches_sent=%" PRIu64 " replayed=%" PRIu64
-	         " checks=%" PRIu64 " errors=%" PRIu64,
+	         " dropped=%" PRIu64 " spooled_left=%" PRIu64 " queue_full=%" PRIu64 " spool_full=%" PRIu64
+	         " batches_sent=%" PRIu64 " replayed=%" PRIu64 " checks=%" PRIu64 " errors=%" PRIu64,
 	         s->cfg.base, s->cfg.db, s->cfg.table, s->base.st.records, c->rows_written, c->rows_dedup,
-	         s->base.st.dropped, c->sp.rows, c->batches_sent, c->replayed, c->checks, s->base.st.errors);
+	         s->base.st.dropped, c->sp.rows, c->drop_queue, c->sp.dropped_rows, c->batches_sent, c->replayed,
+	         c->checks, s->base.st.errors);
 	chs_free(s);
 }
 
