@@ -6,10 +6,11 @@
 #include <stdio.h>
 #include <string.h>
 
-extern const struct sink_ops sink_clickhouse_ops;
+extern const struct sink_ops sink_clickhouse_ops, sink_kafka_ops;
 
 static const struct sink_ops *const sink_schemes[] = {
 	&sink_clickhouse_ops,
+	&sink_kafka_ops,
 };
 
 struct sink *sink_open(const char *spec, char *err, size_t errlen)
