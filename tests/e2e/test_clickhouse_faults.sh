@@ -139,7 +139,7 @@ t_slow() {
 t_spool_full() {
 	init full || return 1
 	ch_stop
-	# 148-byte rows, 2000-row batches: about 296 KB a batch, 3 fit in 1 MiB
+	# 155-byte rows, 2000-row batches: about 310 KB a batch, 3 fit in 1 MiB
 	"$SINKFEED" -o "clickhouse:$CH_URL/flows.full?spool=$T/spool.full&spool_size=1M&batch=2000&$FAST&close_timeout=0.2&block=1" \
 		--synth 20000 >"$T/full1.out" 2>"$T/full1.log"
 	grep -E "closed:|dropped rows" "$T/full1.log"
