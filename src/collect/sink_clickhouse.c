@@ -62,7 +62,7 @@ struct ch_batch {
 	uint32_t rows;
 	uint32_t tmin, tmax;  /* collectionTimeSeconds range */
 	uint32_t day;
-	uint64_t deadline_us; /* wall clock: leaves by then */
+	uint64_t deadline;    /* monotonic us: leaves by then (interval after its first row) */
 	uint8_t attempted;    /* an insert of it may have reached the server */
 	uint8_t *data;
 	size_t len, cap;
@@ -96,7 +96,6 @@ struct sink_ch {
 	/* the collector's thread */
 	struct ch_batch *cur[2];  /* open batches: two UTC days at most (replays near midnight) */
 	uint64_t id_seed, id_ctr;
-	uint64_t last_tick_us;
 	/* shared */
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
@@ -176,13 +175,13 @@ static struct ch_batch *batch_get(struct sink_ch *s)
 	return b;
 }
 
-/* Back to the pool (kept up to queue + 2 buffers), else freed. */
+/* Back to the pool (kept up to 2 buffers), else freed. */
 static void batch_put(struct sink_ch *s, struct ch_batch *b)
 {
 	if (!b)
 		return;
 	pthread_mutex_lock(&s->mu);
-	if (s->npool < s->cfg.queue + 2 && b->cap == s->batch_cap) {
+	if (s->npool < 2 && b->cap == s->batch_cap) {
 		b->next = s->pool;
 		s->pool = b;
 		s->npool++;
@@ -305,6 +304,9 @@ static int check_server(struct sink_ch *s)
 		return CH_E_SERVER;
 	}
 	s->schema_ok = 1;
+	pthread_mutex_lock(&s->mu);
+	s->c.server_up = 1;
+	pthread_mutex_unlock(&s->mu);
 	return CH_OK;
 }
 
@@ -652,7 +654,9 @@ static int chs_write(struct sink *sk, const struct crec *r)
 		b->id = splitmix64(s->id_seed + s->id_ctr++);
 		b->day = day;
 		b->tmin = b->tmax = t;
-		b->deadline_us = r->recv_us + (uint64_t)s->cfg.interval_ms * 1000u;
+		/* the sink's own clock, not the record's receive time: a replay
+		 * of old records still waits interval, no longer */
+		b->deadline = mono_us() + (uint64_t)s->cfg.interval_ms * 1000u;
 	}
 	if (t < b->tmin)
 		b->tmin = t;
@@ -666,21 +670,16 @@ static int chs_write(struct sink *sk, const struct crec *r)
 	return ERR_OK;
 }
 
-/* Batches leave at their deadline on the wall clock. A record's receive
- * time can be older than now (a replay), so the deadline is also kept
- * relative to when the batch was opened: at most interval after the
- * first tick that saw it. */
+/* Batches leave at their deadline (monotonic clock; now_us, the wall
+ * clock, is not needed). */
 static void chs_tick(struct sink *sk, uint64_t now_us)
 {
 	struct sink_ch *s = (struct sink_ch *)sk;
-	s->last_tick_us = now_us;
+	(void)now_us;
+	uint64_t now = mono_us();
 	for (int k = 0; k < 2; k++) {
 		struct ch_batch *b = s->cur[k];
-		if (!b || !b->rows)
-			continue;
-		if (b->deadline_us > now_us + (uint64_t)s->cfg.interval_ms * 1000u || b->deadline_us < now_us - 86400000000ull)
-			b->deadline_us = now_us + (uint64_t)s->cfg.interval_ms * 1000u;
-		if (now_us >= b->deadline_us)
+		if (b && b->rows && now >= b->deadline)
 			submit(s, k);
 	}
 	refresh_stats(s);
