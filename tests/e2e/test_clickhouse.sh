@@ -7,7 +7,8 @@
 # sink (driven by tests/tools/sinkfeed until ipflow-collect has it) →
 # ClickHouse. Checks: --clickhouse-init creates what doc/clickhouse.md
 # says and runs twice; per-key sums and totals in ClickHouse equal the
-# ground truth exactly (IPFIX with IPv4 and IPv6, and NetFlow v5); IPv4
+# ground truth exactly (IPFIX with IPv4 and IPv6, gzip'd bodies, and
+# NetFlow v5); IPv4
 # is stored v4-mapped, never as zeros; the 1-minute and 1-hour rollups
 # agree with the raw table; credentials from a file and from the
 # environment, never from the URL; two collectors side by side into one
@@ -105,6 +106,16 @@ t_ipfix_truth() {
 	chq "SELECT partition, count() FROM system.parts WHERE database = 'flows' AND table = 'ipfix' AND active
 	     GROUP BY partition ORDER BY partition FORMAT TabSeparated" | tee "$T/parts.tsv"
 	[ "$(cut -f1 "$T/parts.tsv" | tr '\n' ' ')" = "20231114 20231115 " ] || { echo "expected two day partitions"; return 1; }
+}
+
+# gzip=1: bodies sent compressed (Content-Encoding: gzip); a body the
+# server could not read would fail the insert and leave rows in the spool
+t_gzip() {
+	init gz || return 1
+	feed gz "&gzip=1&batch=500" "$T/mix.ipfix" || { cat "$T/feed.gz.log"; return 1; }
+	grep closed: "$T/feed.gz.log"
+	[ "$(closed spooled_left "$T/feed.gz.log")" = 0 ] && [ "$(closed errors "$T/feed.gz.log")" = 0 ] || return 1
+	perkey gz "$T/mix.flows.csv"
 }
 
 t_v5_truth() {
@@ -216,6 +227,7 @@ t_spool_locked() {
 
 check init t_init
 check ipfix_truth t_ipfix_truth
+check gzip t_gzip
 check v5_truth t_v5_truth
 check v4_mapped t_v4_mapped
 check rollups t_rollups

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "collect/ch_http.h"
 #include "collect/ch_schema.h"
@@ -321,6 +322,19 @@ static void test_gzip(void **state)
 	assert_true(len > 18 && len < sizeof(in) / 10);
 	assert_int_equal(out[0], 0x1f); /* RFC 1952 magic */
 	assert_int_equal(out[1], 0x8b);
+	/* and it inflates back to the input (zlib, gzip wrapper) */
+	uint8_t back[sizeof(in) + 16];
+	z_stream z;
+	memset(&z, 0, sizeof(z));
+	assert_int_equal(inflateInit2(&z, 15 + 16), Z_OK);
+	z.next_in = out;
+	z.avail_in = (uInt)len;
+	z.next_out = back;
+	z.avail_out = sizeof(back);
+	assert_int_equal(inflate(&z, Z_FINISH), Z_STREAM_END);
+	assert_int_equal(z.total_out, sizeof(in));
+	inflateEnd(&z);
+	assert_memory_equal(back, in, sizeof(in));
 	free(out);
 }
 
