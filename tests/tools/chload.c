@@ -44,11 +44,25 @@ static uint8_t *v4(uint8_t *p, uint32_t a)
 	return p + 16;
 }
 
-/* One row, columns in the table's order. */
+static uint8_t *v6(uint8_t *p, const uint8_t a[16])
+{
+	memcpy(p, a, 16);
+	return p + 16;
+}
+
+/* One row, columns in the table's order: the same values as
+ * sinkfeed --synth --exporters 8 makes for record i, so the server does
+ * the same work for both clients and the difference is the client. */
 static uint8_t *row(uint8_t *p, uint64_t i, uint32_t now)
 {
 	uint64_t x = i * 0x9e3779b97f4a7c15ull;
 	uint64_t pk = 1 + (x >> 40) % 100;
+	int six = i % 5 == 0;
+	uint8_t s6[16] = { 0x20, 0x01, 0x0d, 0xb8 }, d6[16], z[16] = { 0 };
+	memcpy(s6 + 8, &x, 8);
+	memcpy(d6, s6, 8);
+	memset(d6 + 8, 0, 8);
+	d6[15] = 1;
 	p = le(p, now, 4);                                  /* collectionTimeSeconds */
 	p = v4(p, 0xc0000200u | (uint32_t)(1 + i % 8));     /* exporterIPAddress */
 	p = le(p, i % 4, 4);                                /* observationDomainId */
@@ -57,10 +71,16 @@ static uint8_t *row(uint8_t *p, uint64_t i, uint32_t now)
 	p = le(p, 1, 4);                                    /* samplingInterval */
 	p = le(p, 1700000000000ull + i, 8);                 /* flowStartMilliseconds */
 	p = le(p, 1700000000005ull + i, 8);                 /* flowEndMilliseconds */
-	p = v4(p, 0x0a000000u | (uint32_t)((x >> 8) & 0xffff));
-	p = v4(p, 0xc6336400u | (uint32_t)((x >> 24) & 0xff));
-	p = v4(p, 0);                                       /* ipNextHopIPAddress */
-	p = le(p, 4, 1);                                    /* ipVersion */
+	if (six) {
+		p = v6(p, s6);
+		p = v6(p, d6);
+		p = v6(p, z);
+	} else {
+		p = v4(p, 0x0a000000u | (uint32_t)((x >> 8) & 0xff) << 8 | (uint32_t)((x >> 16) & 0xff));
+		p = v4(p, 0xc6336400u | (uint32_t)((x >> 24) & 0xff));
+		p = v4(p, 0);
+	}
+	p = le(p, six ? 6 : 4, 1);                          /* ipVersion */
 	p = le(p, 1024 + (x >> 32) % 60000, 2);
 	p = le(p, (i % 3) ? 443 : 53, 2);
 	p = le(p, (i % 3) ? 6 : 17, 1);
@@ -71,12 +91,12 @@ static uint8_t *row(uint8_t *p, uint64_t i, uint32_t now)
 	p = le(p, 9 + i % 4, 4);
 	p = le(p, 64500 + i % 16, 4);
 	p = le(p, 64600 + i % 16, 4);
-	p = le(p, 24, 1);
-	p = le(p, 24, 1);
-	p = le(p, 60, 1);
-	p = le(p, 64, 1);
-	p = le(p, 40, 2);
-	p = le(p, 1500, 2);
+	p = le(p, 0, 1);                                    /* prefix lengths */
+	p = le(p, 0, 1);
+	p = le(p, 0, 1);                                    /* TTLs */
+	p = le(p, 0, 1);
+	p = le(p, 0, 2);                                    /* IP lengths */
+	p = le(p, 0, 2);
 	p = le(p, 1, 1);                                    /* flowEndReason */
 	p = le(p, pk * (40 + (x >> 20) % 1400), 8);         /* octetDeltaCount */
 	p = le(p, pk, 8);                                   /* packetDeltaCount */
