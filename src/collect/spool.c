@@ -249,6 +249,22 @@ static int scan(struct spool *sp, char *err, size_t errlen)
 	return ERR_OK;
 }
 
+/* mkdir -p: every missing component of dir, mode 0750. */
+static int mkdirs(const char *dir)
+{
+	char p[4096];
+	snprintf(p, sizeof(p), "%s", dir);
+	for (char *c = p + 1; *c; c++) {
+		if (*c != '/')
+			continue;
+		*c = '\0';
+		if (mkdir(p, 0750) != 0 && errno != EEXIST)
+			return -1;
+		*c = '/';
+	}
+	return mkdir(p, 0750) != 0 && errno != EEXIST ? -1 : 0;
+}
+
 struct spool *spool_open(const char *dir, uint64_t max_bytes, char *err, size_t errlen)
 {
 	struct spool *sp = NULL;
@@ -257,7 +273,7 @@ struct spool *spool_open(const char *dir, uint64_t max_bytes, char *err, size_t 
 		snprintf(err, errlen, "spool: bad directory name");
 		return NULL;
 	}
-	if (mkdir(dir, 0750) != 0 && errno != EEXIST) {
+	if (mkdirs(dir) != 0) {
 		snprintf(err, errlen, "spool %s: cannot create: %s", dir, strerror(errno));
 		return NULL;
 	}

@@ -65,7 +65,7 @@ struct spool_item {
 
 struct spool;
 
-/* Open (creating DIR if needed, one level) and index the spool in DIR,
+/* Open (creating DIR and missing parents, mode 0750) and index the spool in DIR,
  * bounded to max_bytes (0 = SPOOL_DEFAULT_BYTES). If the files already
  * there exceed the bound, the oldest are dropped and counted. NULL with a
  * message in err on failure (not a directory, no permission, locked). */

@@ -207,6 +207,13 @@ static void test_lock(void **state)
 	spool_close(b);
 	spool_close(NULL);
 
+	/* missing parents are made */
+	char deep[512];
+	snprintf(deep, sizeof(deep), "%s/a/b/c", dir);
+	b = spool_open(deep, 0, err, sizeof(err));
+	assert_non_null(b);
+	spool_close(b);
+
 	/* a path that is a file, not a directory */
 	char path[512];
 	snprintf(path, sizeof(path), "%s/file", dir);
