@@ -82,7 +82,6 @@ struct chs_count {
 	uint64_t fail_connect, fail_transport, fail_server, fail_schema;
 	uint64_t checks;         /* presence checks before a resend */
 	struct spool_stats sp;
-	int have_spool;
 	int server_up;
 	char server_version[32];
 };
@@ -452,6 +451,12 @@ static int replay_one(struct sink_ch *s)
 	struct spool_item it;
 	int rc = spool_peek(s->spool, &it);
 	if (rc != ERR_OK) {
+		if (rc != ERR_END) {
+			/* the oldest batch cannot be read now (I/O, memory): it stays;
+			 * try again after a pause rather than spin */
+			set_err(s, "spool", rc == ERR_NOMEM ? "out of memory reading a batch" : strerror(errno));
+			s->next_try = mono_us() + 1000000u;
+		}
 		snapshot_spool(s);
 		return 0;
 	}
@@ -794,7 +799,6 @@ static struct sink *chs_open(const char *rest, char *err, size_t errlen)
 		if (!s->spool)
 			goto fail;
 		spool_get_stats(s->spool, &s->c.sp);
-		s->c.have_spool = 1;
 		if (s->c.sp.batches)
 			log_note("clickhouse: spool %s holds %" PRIu64 " batches (%" PRIu64 " rows) from an earlier run; "
 			         "replaying them first",
