@@ -1,17 +1,22 @@
 /* ipflow — the operator CLI: sends one command to a running ipflowd over
  * its control socket and prints the answer.
  *   ipflow [-S PATH] show ip cache flow [--json]
- *   ipflow [-S PATH] clear ip flow stats */
+ *   ipflow [-S PATH] clear ip flow stats
+ *   ipflow [-S PATH] reload
+ *   ipflow [-S PATH] debug ip flow export     (streams until interrupted)
+ *   ipflow report -w DIR ...   (stored flows; no daemon needed: report.h) */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ctl/ctl.h"
+#include "report/report.h"
 
 static void usage(FILE *out)
 {
 	fputs("usage: ipflow [-S SOCKET] COMMAND... [--json]\n"
 	      "       ipflow [-S SOCKET] help      list the commands ipflowd answers\n"
+	      "       ipflow report -w DIR ...     top talkers of the stored flows (ipflow report --help)\n"
 	      "SOCKET defaults to " CTL_DEFAULT_PATH " (or $IPFLOW_SOCKET).\n", out);
 }
 
@@ -21,6 +26,8 @@ int main(int argc, char **argv)
 	int i = 1;
 	if (!path || !*path)
 		path = CTL_DEFAULT_PATH;
+	if (argc > 1 && strcmp(argv[1], "report") == 0)
+		return report_main(argc - 1, argv + 1);
 	for (; i < argc && argv[i][0] == '-' && strcmp(argv[i], "--json") != 0; i++) {
 		if (strcmp(argv[i], "-S") == 0 && i + 1 < argc) {
 			path = argv[++i];
@@ -36,6 +43,7 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	int first = i;
 	char line[CTL_LINE_MAX + 1] = "";
 	size_t len = 0;
 	for (; i < argc; i++) {
@@ -50,5 +58,8 @@ int main(int argc, char **argv)
 		len += l;
 		line[len] = 0;
 	}
+	/* "debug ..." streams events until interrupted: no answer timeout */
+	if (strncmp(line, "debug", strlen(argv[first])) == 0 && strlen(argv[first]) >= 3)
+		return ctl_request_ex(path, line, stdout, stderr, 0);
 	return ctl_request(path, line, stdout, stderr);
 }

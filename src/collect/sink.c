@@ -1,14 +1,17 @@
-/* sink.c — the sink scheme table (sink.h). Minimal: the ClickHouse and
- * Kafka entries only; the collector's branch brings jsonl, csv and dir,
- * and the tables are merged there. */
+/* sink.c — the sink scheme table (sink.h): the file store (dir), ClickHouse
+ * and Kafka; the collector's branch brings jsonl, csv and null, and the
+ * tables are merged there. */
 #include "collect/sink.h"
 
 #include <stdio.h>
 #include <string.h>
 
+#include "collect/store.h"
+
 extern const struct sink_ops sink_clickhouse_ops, sink_kafka_ops;
 
 static const struct sink_ops *const sink_schemes[] = {
+	&sink_dir_ops,
 	&sink_clickhouse_ops,
 	&sink_kafka_ops,
 };
