@@ -46,6 +46,7 @@ static const struct optdef {
 static void usage(FILE *out)
 {
 	fputs("usage: ipflow report -w DIR [options]\n"
+	      "       ipflow report --source clickhouse:http://HOST:PORT/DB.TABLE [options]\n"
 	      "Totals and the top N keys of the stored flows, by bytes, packets or flows.\n\n",
 	      out);
 	for (size_t i = 0; i < NOPTS; i++) {
@@ -189,8 +190,8 @@ int report_main(int argc, char **argv)
 		return 2;
 	}
 	if (!dir == !source) {
-		fprintf(stderr, "ipflow report: one of -w DIR (the data directory of ipflow-collect -w) or "
-		                "--source clickhouse:URL is required\n");
+		fprintf(stderr, "ipflow report: -w DIR is required (the data directory of ipflow-collect -w), "
+		                "or --source clickhouse:URL instead\n");
 		return 2;
 	}
 	if (q.from_us >= q.to_us) {
