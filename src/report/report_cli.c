@@ -1,6 +1,7 @@
 /* report_cli.c — `ipflow report`: the command line over the report engine
  * and the file store backend. One option table drives getopt and --help. */
 #include "report/report.h"
+#include "report/ch_report.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -12,7 +13,7 @@
 
 enum {
 	O_FROM = 1000, O_TO, O_EXPORTER, O_SRC, O_DST, O_ADDR, O_PORT, O_PROTO, O_BY, O_TOP, O_ORDER, O_FORMAT,
-	O_UNSAMPLE, O_MAXKEYS,
+	O_UNSAMPLE, O_MAXKEYS, O_SOURCE,
 };
 
 static const struct optdef {
@@ -23,6 +24,7 @@ static const struct optdef {
 	const char *help;
 } optdefs[] = {
 	{ "dir", 1, 'w', "DIR", "data directory of ipflow-collect -w (or one .ipfs file)" },
+	{ "source", 1, O_SOURCE, "clickhouse:URL", "run the report as SQL in ClickHouse (http://HOST:PORT/DB.TABLE[?credentials=FILE])" },
 	{ "from", 1, O_FROM, "TIME", "flows ending at or after TIME (ISO 8601, UTC unless a zone is given, or unix seconds)" },
 	{ "to", 1, O_TO, "TIME", "flows ending before TIME" },
 	{ "exporter", 1, O_EXPORTER, "ADDR", "only this exporter's flows" },
@@ -44,6 +46,7 @@ static const struct optdef {
 static void usage(FILE *out)
 {
 	fputs("usage: ipflow report -w DIR [options]\n"
+	      "       ipflow report --source clickhouse:http://HOST:PORT/DB.TABLE [options]\n"
 	      "Totals and the top N keys of the stored flows, by bytes, packets or flows.\n\n",
 	      out);
 	for (size_t i = 0; i < NOPTS; i++) {
@@ -94,7 +97,7 @@ int report_main(int argc, char **argv)
 
 	struct report_query q;
 	report_query_init(&q);
-	const char *dir = NULL;
+	const char *dir = NULL, *source = NULL;
 	enum report_fmt fmt = RF_TEXT;
 	uint64_t max_keys = 4000000, v;
 	int c, k;
@@ -104,6 +107,11 @@ int report_main(int argc, char **argv)
 		switch (c) {
 		case 'w':
 			dir = optarg;
+			break;
+		case O_SOURCE:
+			if (strncmp(optarg, "clickhouse:", 11) != 0)
+				return bad("source", optarg, "clickhouse:http://HOST:PORT/DB.TABLE");
+			source = optarg + 11;
 			break;
 		case O_FROM:
 			if (report_parse_time(optarg, &q.from_us) != ERR_OK)
@@ -181,8 +189,9 @@ int report_main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if (!dir) {
-		fprintf(stderr, "ipflow report: -w DIR is required (the data directory of ipflow-collect -w)\n");
+	if (!dir == !source) {
+		fprintf(stderr, "ipflow report: -w DIR is required (the data directory of ipflow-collect -w), "
+		                "or --source clickhouse:URL instead\n");
 		return 2;
 	}
 	if (q.from_us >= q.to_us) {
@@ -192,13 +201,14 @@ int report_main(int argc, char **argv)
 	struct report_result res;
 	struct store_stats st;
 	char err[512];
-	int rc = report_run_store(dir, &q, (size_t)max_keys, &res, &st, stderr, err, sizeof(err));
+	int rc = source ? report_run_clickhouse(source, &q, &res, err, sizeof(err))
+	                : report_run_store(dir, &q, (size_t)max_keys, &res, &st, stderr, err, sizeof(err));
 	if (rc != ERR_OK) {
 		fprintf(stderr, "ipflow report: %s\n", err);
 		report_result_free(&res);
 		return 1;
 	}
-	report_print(stdout, fmt, &q, &res, &st);
+	report_print(stdout, fmt, &q, &res, source ? NULL : &st);
 	report_result_free(&res);
 	if (fflush(stdout) != 0) {
 		fprintf(stderr, "ipflow report: writing the output: %s\n", strerror(errno));
