@@ -26,6 +26,7 @@
 #include <usrsctp.h>
 
 #include "export/export.h"
+#include "export/export_set.h"
 #include "export/exporter.h"
 #include "lib/err.h"
 #include "transport/sctp.h"
@@ -476,6 +477,89 @@ static void test_note_decode(void **state)
 		assert_int_equal(sctpio_note_decode(b, len, &n), ERR_TRUNC);
 }
 
+/* The show commands, through an export set as ipflowd runs them. */
+static bool has_line(const char *text, const char *line)
+{
+	size_t n = strlen(line);
+	for (const char *p = text; (p = strstr(p, line)); p++)
+		if ((p == text || p[-1] == '\n') && (p[n] == '\n' || p[n] == 0))
+			return true;
+	return false;
+}
+
+static bool both_up(void *arg)
+{
+	struct coll *c = arg;
+	return c->ups >= 2;
+}
+
+static void test_show(void **state)
+{
+	char err[256], spec[64], line[160];
+	struct coll *c = calloc(1, sizeof(*c));
+	struct sctprx_cb cb = { on_msg, on_event, c };
+	struct sctprx *p = sctprx_open("127.0.0.1:0", NULL, &cb, err, sizeof(err));
+	struct sctprx *b = sctprx_open("127.0.0.1:0", NULL, &cb, err, sizeof(err));
+	assert_non_null(p);
+	assert_non_null(b);
+	struct exporter_cfg cfg;
+	exporter_cfg_init(&cfg, 10);
+	cfg.start_us = T0;
+	struct export_set *set = export_set_new(&cfg, "main cache");
+	struct sctp_dest_opts d;
+	sctp_dest_opts_init(&d);
+	sctpt_parse_reliability("partial:300", &d.sctp, err, sizeof(err));
+	snprintf(d.backup, sizeof(d.backup), "127.0.0.1:%u", sctprx_port(b));
+	d.mode = DEST_REDUNDANT;
+	snprintf(spec, sizeof(spec), "sctp:127.0.0.1:%u", sctprx_port(p));
+	assert_int_equal(export_set_add_dest(set, spec, NULL, &d, err, sizeof(err)), 0);
+	run_for(3000, both_up, c);
+	export_set_start(set, T0);
+	for (unsigned i = 0; i < 100; i++) {
+		struct flowrec r = rec(i);
+		export_set_record(set, &r, T0 + i);
+	}
+	export_set_flush(set, T0 + 200);
+	run_for(200, NULL, NULL);
+	char *text = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&text, &len);
+	export_set_show_sctp(set, out, true, false);
+	fclose(out);
+	print_message("%s", text);
+	snprintf(line, sizeof(line), "main cache exporting to 127.0.0.1, port %u, partial, buffer-limit 300", sctprx_port(p));
+	assert_true(has_line(text, line));
+	assert_true(has_line(text, "status: connected"));
+	assert_true(has_line(text, "backup mode: redundant"));
+	unsigned nm = 0;
+	const char *fx = strstr(text, "\n100 flows exported in ");
+	assert_non_null(fx);
+	assert_int_equal(sscanf(fx, "\n100 flows exported in %u sctp messages.", &nm), 1);
+	assert_true(nm >= 3 && nm <= 10); /* ~17 records a 1444-byte message */
+	assert_true(has_line(text, "0 packets dropped due to lack of SCTP resources"));
+	assert_true(has_line(text, "fail-over time: 25 milli-seconds"));
+	assert_true(has_line(text, "restore time:   25 seconds"));
+	snprintf(line, sizeof(line), "backup: 127.0.0.1, port %u", sctprx_port(b));
+	assert_true(has_line(text, line));
+	assert_true(has_line(text, "    status: connected"));
+	assert_true(has_line(text, "    fail-overs: 0"));
+	assert_true(has_line(text, "    0 flows exported in 0 sctp messages."));
+	free(text);
+	out = open_memstream(&text, &len);
+	sctp_show_associations(out, false);
+	sctp_show_statistics(out, false);
+	fclose(out);
+	assert_true(has_line(text, "** SCTP Association List **"));
+	assert_true(has_line(text, " Current state: ESTABLISHED"));
+	assert_true(has_line(text, "** SCTP Overall Statistics **"));
+	assert_non_null(strstr(text, " Total Associations Established: 4 (active 2, passive 2)"));
+	free(text);
+	export_set_free(set);
+	sctprx_close(p);
+	sctprx_close(b);
+	coll_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -485,6 +569,7 @@ int main(void)
 		cmocka_unit_test(test_partial_stall),
 		cmocka_unit_test(test_none_stall),
 		cmocka_unit_test(test_abort_requeues),
+		cmocka_unit_test(test_show),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
