@@ -44,6 +44,7 @@ echo "host: $(nproc) CPUs, $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg); i
 
 : >"$T/udp.rates"
 : >"$T/sctp.rates"
+: >"$T/ratios"
 for r in $(seq "$ROUNDS"); do
 	# UDP to nfcapd
 	up=$(port)
@@ -81,13 +82,15 @@ for r in $(seq "$ROUNDS"); do
 	got=$(python3 -c "import json; print(json.load(open('$T/sr.stats'))['records'])")
 	rate=$(awk -v n="$recs" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", n / (b - a) }')
 	echo "$rate" >>"$T/sctp.rates"
+	awk -v a="$rate" -v b="$(tail -n1 "$T/udp.rates")" 'BEGIN { printf "%.3f\n", a / b }' >>"$T/ratios"
 	echo "round $r: SCTP $recs records in $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }') s = $rate rec/s; sctp_recv got $got (lost $((recs - got)), dropped $dropped)"
 	[ "$got" = "$recs" ] || echo "round $r: SCTP LOST RECORDS"
 done
 mu=$(median <"$T/udp.rates")
 ms=$(median <"$T/sctp.rates")
 echo
-echo "median over $ROUNDS rounds: UDP $mu rec/s, SCTP (full reliability) $ms rec/s, SCTP/UDP $(awk -v a="$ms" -v b="$mu" 'BEGIN { printf "%.2f", a / b }')"
+echo "median over $ROUNDS rounds: UDP $mu rec/s, SCTP (full reliability) $ms rec/s, SCTP/UDP $(awk -v a="$ms" -v b="$mu" 'BEGIN { printf "%.2f", a / b }')" \
+	"(median of the per-round ratios $(median <"$T/ratios"), range $(sort -g "$T/ratios" | head -n1)-$(sort -g "$T/ratios" | tail -n1))"
 
 # --- fail-over time ---
 fo_run() { # EXTRA_FLAGS...
