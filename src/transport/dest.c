@@ -528,7 +528,9 @@ struct transport *dest_open_with(const char *spec, const struct transport_opts *
 	struct transport *p = d->m[PRIMARY].t;
 	d->base.ops = &dest_ops;
 	d->base.reliable = p->reliable;
-	d->base.split_ctrl = p->split_ctrl;
+	/* with a backup, templates travel alone, so a control message sent to
+	 * every member never carries flow records twice */
+	d->base.split_ctrl = p->split_ctrl || d->has_backup;
 	/* room for an IPv6 backup path behind an IPv4 primary */
 	d->base.overhead = p->overhead + (d->has_backup ? 20 : 0);
 	d->base.up = true; /* the dest always takes messages; sessions are its members' */
