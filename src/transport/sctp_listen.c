@@ -218,7 +218,7 @@ static void accept_all(struct sctprx *l)
 			continue;
 		}
 		a->so = so;
-		a->session = ++l->next_session;
+		a->session = l->o.new_session ? l->o.new_session() : ++l->next_session;
 		a->remote_port = ntohs(from.sconn_port);
 		a->up_ms = sctpio_now_ms();
 		const struct rxpeer *p = peer_of_link(l, from.sconn_addr);
@@ -270,7 +270,7 @@ static int read_one(struct sctprx *l, unsigned i)
 			}
 			if (nt.state == SCTP_RESTART) { /* a new transport session on the same socket */
 				uint32_t old = a->session;
-				a->session = ++l->next_session;
+				a->session = l->o.new_session ? l->o.new_session() : ++l->next_session;
 				memset(a->have_ssn, 0, sizeof(a->have_ssn));
 				l->st.restarts++;
 				if (l->cb.event)

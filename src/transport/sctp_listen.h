@@ -64,6 +64,9 @@ struct sctprx_opts {
 	unsigned in_streams;  /* streams accepted per association (default 17: stream 0 + 16) */
 	unsigned sack_delay_ms; /* delayed SACK (default 20) */
 	unsigned sack_freq;   /* SACK every this many packets (default 2, RFC 4960 6.2) */
+	/* Session numbers from the caller (unique across its listeners of every
+	 * kind), never 0; NULL: this listener counts 1, 2, ... */
+	uint32_t (*new_session)(void);
 };
 
 struct sctprx_stats {
