@@ -421,18 +421,26 @@ struct export_ctx {
 	struct export_set *set;
 };
 
+/* sysUptime 0 is the cache clock's first reading (a file's first packet):
+ * the first tick or record comes only after a batch of packets, and a
+ * later base would clamp the earlier packets' flowStartSysUpTime. */
+static void export_begin(struct export_ctx *x)
+{
+	export_set_start(x->set, cache_stats(meter_cache(x->m))->cleared_us);
+}
+
 static void export_sink(void *arg, const struct flowrec *r)
 {
 	struct export_ctx *x = arg;
 	uint64_t now = cache_stats(meter_cache(x->m))->now_us;
-	export_set_start(x->set, now);
+	export_begin(x);
 	export_set_record(x->set, r, now);
 }
 
 static void export_tick(void *arg, uint64_t now)
 {
 	struct export_ctx *x = arg;
-	export_set_start(x->set, now);
+	export_begin(x);
 	export_set_tick(x->set, now);
 }
 
