@@ -135,11 +135,11 @@ def read_pmacct(path, sums):
 
 
 def tshark_flows(node, out):
-    """Collect every decoded data record ('Flow N' objects) under node, in
-    order, with the flowset they came from."""
+    """Collect every decoded data record under node, in order."""
     if isinstance(node, dict):
         for k, v in node.items():
-            if k.startswith("Flow ") and isinstance(v, dict):
+            # v9/IPFIX records are "Flow N", v1/v5/v7 ones "pdu N/M"
+            if (k.startswith("Flow ") or k.startswith("pdu ")) and isinstance(v, dict):
                 out.append(v)
             elif isinstance(v, (dict, list)):
                 tshark_flows(v, out)
@@ -183,7 +183,7 @@ def read_tshark(path, sums, rep):
         tshark_flows(cf, flows)
         data = [fl for fl in flows if "cflow.packets" in fl]
         opt = len(flows) - len(data)
-        tmpls = count_named(cf, "Template (Id")
+        tmpls = count_named(cf, "Template (Id") + count_named(cf, "Options Template (Id")
         if ver in (1, 5, 7, 9):
             have = len(flows) + tmpls
             want = int(cf["cflow.count"])
