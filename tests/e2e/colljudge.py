@@ -12,6 +12,7 @@ Inputs, each written by the peer itself (the test only runs it):
   --pmacct F  nfacctd print plugin CSV (aggregate src_host, dst_host, src_port,
               dst_port, proto, tos; print_num_protos true)
   --tshark F  tshark -T json -J cflow output of the captured export datagrams
+  --ipfixdump F  libfixbuf's ipfixDump output (data records with their IEs)
 
 Checks, each one a line of the report:
   * per flow key (af, src, dst, sport, dport, proto, tos) the packets and bytes
@@ -210,6 +211,41 @@ def read_tshark(path, sums, rep):
     return problems
 
 
+IPFIXDUMP_FIELDS = {8: "src", 27: "src", 12: "dst", 28: "dst", 7: "sport", 11: "dport",
+                    4: "proto", 5: "tos", 2: "pkts", 1: "octs"}
+
+
+def read_ipfixdump(path, sums, rep):
+    """ipfixDump prints each data record as '--- data record N ---' and
+    then one '(IE) name : value' line per field."""
+    rec = None
+
+    def done(r):
+        if r is None:
+            return
+        if "pkts" not in r:
+            rep["options records"] = rep.get("options records", 0) + 1
+            return
+        sums.add(r["src"], r["dst"], int(r.get("sport", 0)), int(r.get("dport", 0)), int(r["proto"]),
+                 int(r.get("tos", 0)), int(r["pkts"]), int(r["octs"]))
+
+    with open(path) as f:
+        for line in f:
+            t = line.strip()
+            if t.startswith("--- "):
+                done(rec)
+                rec = {} if t.startswith("--- data record") else None
+                continue
+            if rec is None or not t.startswith("("):
+                continue
+            ie, _, rest = t[1:].partition(")")
+            name, _, val = rest.partition(" : ")
+            k = IPFIXDUMP_FIELDS.get(int(ie)) if ie.isdigit() else None
+            if k:
+                rec[k] = val.strip()
+        done(rec)
+
+
 def key_str(k):
     af, s, d, sp, dp, pr, tos = k
     return "%s:%d > %s:%d proto %d tos %d" % (ipaddress.ip_address(s), sp, ipaddress.ip_address(d), dp, pr, tos)
@@ -222,6 +258,7 @@ def main():
     src.add_argument("--nfdump")
     src.add_argument("--pmacct")
     src.add_argument("--tshark")
+    src.add_argument("--ipfixdump")
     ap.add_argument("--v4-only", action="store_true")
     ap.add_argument("--records", type=int)
     ap.add_argument("--times", action="store_true")
@@ -236,6 +273,8 @@ def main():
             read_nfdump(a.nfdump, sums)
         elif a.pmacct:
             read_pmacct(a.pmacct, sums)
+        elif a.ipfixdump:
+            read_ipfixdump(a.ipfixdump, sums, rep)
         else:
             problems += read_tshark(a.tshark, sums, rep)
     except (OSError, InputError, KeyError) as e:
