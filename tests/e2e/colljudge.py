@@ -20,6 +20,7 @@ Checks, each one a line of the report:
     missing or invented (--v4-only: the truth's IPv6 keys are left out, as
     v5/v7 cannot carry them);
   * --records N: the collector decoded exactly N flow records;
+  * --seq-from N (tshark): the stream's first sequence number is N;
   * --times (nfdump): per key, the earliest record start and the latest record
     end equal the truth's first and last packet times, to the millisecond
     (truncated, as the exporter writes them);
@@ -160,7 +161,7 @@ def count_named(node, prefix):
     return n
 
 
-def read_tshark(path, sums, rep):
+def read_tshark(path, sums, rep, seq_from=None):
     """Returns the list of problems found in the datagram headers."""
     try:
         with open(path) as f:
@@ -191,6 +192,8 @@ def read_tshark(path, sums, rep):
             if have != want:
                 problems.append("datagram %d: header count %d, tshark decoded %d records" % (i, want, have))
         if ver != 1:
+            if expect_seq is None and seq_from is not None and seq != seq_from:
+                problems.append("datagram %d: first sequence %d, expected %d" % (i, seq, seq_from))
             if expect_seq is not None and seq != expect_seq:
                 problems.append("datagram %d: sequence %d, expected %d (lost or repeated datagrams)"
                                 % (i, seq, expect_seq))
@@ -262,6 +265,7 @@ def main():
     ap.add_argument("--v4-only", action="store_true")
     ap.add_argument("--records", type=int)
     ap.add_argument("--times", action="store_true")
+    ap.add_argument("--seq-from", type=int, help="tshark: the first datagram's sequence number")
     a = ap.parse_args()
 
     try:
@@ -276,7 +280,7 @@ def main():
         elif a.ipfixdump:
             read_ipfixdump(a.ipfixdump, sums, rep)
         else:
-            problems += read_tshark(a.tshark, sums, rep)
+            problems += read_tshark(a.tshark, sums, rep, a.seq_from)
     except (OSError, InputError, KeyError) as e:
         print("colljudge: %s" % e, file=sys.stderr)
         return 2
