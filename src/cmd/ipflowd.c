@@ -317,21 +317,32 @@ static void finish_export(struct opts *o)
 	o->ex.exporting_pid = (uint32_t)getpid();
 }
 
-/* A capture filter that leaves out our own UDP export packets
- * ("not (udp and dst host H and dst port P)" per destination), ANDed with
- * the user's filter. */
+/* A capture filter that leaves out our own export packets, ANDed with
+ * the user's filter: per UDP destination "not (udp and dst host H and dst
+ * port P)"; per TCP destination both directions of the connection, "not
+ * (tcp and host H and port P)" (its ACKs come back). */
 static void build_filter(const struct opts *o, char *buf, size_t len)
 {
+	static const struct {
+		const char *prefix;
+		const char *fmt; /* %s: host, port */
+	} own[] = {
+		{ "udp:", "not (udp and dst host %s and dst port %s)" },
+		{ "tcp:", "not (tcp and host %s and port %s)" },
+	};
 	size_t n = 0;
 	buf[0] = 0;
 	if (o->filter)
 		n += (size_t)snprintf(buf + n, len - n, "(%s)", o->filter);
 	for (size_t i = 0; i < o->ndest && n < len; i++) {
 		const char *sp = o->dest[i];
-		if (strncmp(sp, "udp:", 4) != 0)
+		size_t k = 0;
+		while (k < sizeof(own) / sizeof(own[0]) && strncmp(sp, own[k].prefix, strlen(own[k].prefix)) != 0)
+			k++;
+		if (k == sizeof(own) / sizeof(own[0]))
 			continue;
 		char host[128];
-		const char *h = sp + 4, *port = strrchr(h, ':');
+		const char *h = sp + strlen(own[k].prefix), *port = strrchr(h, ':');
 		if (!port || (size_t)(port - h) >= sizeof(host))
 			continue;
 		memcpy(host, h, (size_t)(port - h));
@@ -343,8 +354,10 @@ static void build_filter(const struct opts *o, char *buf, size_t len)
 			if (rb)
 				*rb = 0;
 		}
-		n += (size_t)snprintf(buf + n, len - n, "%snot (udp and dst host %s and dst port %s)",
-		                      n ? " and " : "", hb, port + 1);
+		if (n && n < len)
+			n += (size_t)snprintf(buf + n, len - n, " and ");
+		if (n < len)
+			n += (size_t)snprintf(buf + n, len - n, own[k].fmt, hb, port + 1);
 	}
 }
 
