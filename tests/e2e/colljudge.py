@@ -11,7 +11,7 @@ Inputs, each written by the peer itself (the test only runs it):
               digit of the milliseconds)
   --pmacct F  nfacctd print plugin CSV (aggregate src_host, dst_host, src_port,
               dst_port, proto, tos; print_num_protos true)
-  --tshark F  tshark -T json -J cflow output of the captured export datagrams
+  --tshark F  tshark -T json output of the captured export datagrams
   --ipfixdump F  libfixbuf's ipfixDump output (data records with their IEs)
 
 Checks, each one a line of the report:
@@ -24,7 +24,8 @@ Checks, each one a line of the report:
   * --times (nfdump): per key, the earliest record start and the latest record
     end equal the truth's first and last packet times, to the millisecond
     (truncated, as the exporter writes them);
-  * tshark only: every datagram's header count equals the records tshark
+  * tshark only: no datagram carries an expert info (any severity) or a
+    malformed mark; every datagram's header count equals the records tshark
     decoded in it, and the header sequence numbers run on without a gap
     (v5/v7 count flows, v9 datagrams, IPFIX data records: RFC 3954 §5.1,
     RFC 7011 §3.1), which proves no datagram was lost on the way.
@@ -161,6 +162,20 @@ def count_named(node, prefix):
     return n
 
 
+def expert_text(node):
+    """The messages of tshark's expert infos under node."""
+    out = []
+    if isinstance(node, dict):
+        for k, v in node.items():
+            if k == "_ws.expert.message":
+                out.append(str(v))
+            elif isinstance(v, (dict, list)):
+                out.append(expert_text(v))
+    elif isinstance(node, list):
+        out += [expert_text(v) for v in node]
+    return "; ".join(x for x in out if x)
+
+
 def read_tshark(path, sums, rep, seq_from=None):
     """Returns the list of problems found in the datagram headers."""
     try:
@@ -172,6 +187,9 @@ def read_tshark(path, sums, rep, seq_from=None):
     expect_seq = None
     for i, p in enumerate(pkts, 1):
         layers = p.get("_source", {}).get("layers", {})
+        marks = count_named(layers, "_ws.expert") + count_named(layers, "_ws.malformed")
+        if marks:
+            problems.append("datagram %d: %d expert info or malformed marks: %s" % (i, marks, expert_text(layers)))
         cf = layers.get("cflow")
         if cf is None:
             problems.append("datagram %d: tshark did not decode it as NetFlow/IPFIX" % i)

@@ -60,7 +60,7 @@ dests() {
 		judge --truth "$T/truth.csv" --nfdump "$d/nf-$x.txt" --records "$ea" --times || return 1
 		port=$pa
 		[ $x = b ] && port=$pb
-		tshark -r "$d/cap.pcapng" -d "udp.port==$port,cflow" -Y "udp.dstport==$port" -T json -J cflow \
+		tshark -r "$d/cap.pcapng" -d "udp.port==$port,cflow" -Y "udp.dstport==$port" -T json \
 			>"$d/$x.json" 2>/dev/null || return 1
 		echo "tshark $x:"
 		judge --truth "$T/truth.csv" --tshark "$d/$x.json" --records "$ea" --seq-from 0 || return 1

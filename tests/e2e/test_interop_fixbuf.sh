@@ -17,7 +17,7 @@
 need_bins
 need_cmd ipfixDump libfixbuf-tools
 
-gen -o "$T/in.pcap" -n 100000 -c 3000 -s 14 --truth "$T/truth.csv" || fail "ipflow-gen"
+gen -o "$T/in.pcap" -n 60000 -c 2000 -s 14 --truth "$T/truth.csv" || fail "ipflow-gen"
 
 # judge_dump NAME: ipfixDump's output in $T/NAME.dump, stderr in NAME.err
 judge_dump() {

@@ -17,7 +17,7 @@ need_bins
 need_cmd nfcapd nfdump
 need_cmd nfdump nfdump
 
-gen -o "$T/in.pcap" -n 150000 -c 4000 -s 11 --truth "$T/truth.csv" || fail "ipflow-gen"
+gen -o "$T/in.pcap" -n 80000 -c 2500 -s 11 --truth "$T/truth.csv" || fail "ipflow-gen"
 
 # one_version NAME VERSION COLLECTOR_ADDR [IPFLOWD ARGS...]
 one_version() {

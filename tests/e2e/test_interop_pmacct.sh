@@ -13,7 +13,7 @@
 need_bins
 need_cmd nfacctd pmacct
 
-gen -o "$T/in.pcap" -n 150000 -c 4000 -s 12 --truth "$T/truth.csv" || fail "ipflow-gen"
+gen -o "$T/in.pcap" -n 80000 -c 2500 -s 12 --truth "$T/truth.csv" || fail "ipflow-gen"
 
 # one_version NAME VERSION [IPFLOWD ARGS...]
 one_version() {
