@@ -19,7 +19,7 @@ need_cmd nfcapd nfdump
 need_cmd tshark tshark
 need_cmd dumpcap wireshark-common
 
-gen -o "$T/in.pcap" -n 60000 -c 1500 -s 15 --truth "$T/truth.csv" || fail "ipflow-gen"
+gen -o "$T/in.pcap" -n 30000 -c 1000 -s 15 --truth "$T/truth.csv" || fail "ipflow-gen"
 
 dests() {
 	local v=$1 n=$2 pa pb pc d=$T/$2
