@@ -71,7 +71,7 @@ printf '%-22s %9sM %10s %12s %12s %10s %s\n' "ipflowd (meter only)" "$(mpps "$PA
 for v in 9 10; do
 	name=v$v
 	[ $v = 10 ] && name=IPFIX
-	ow="" oc="" sw="" olost=0 slost=0 oseq=0 sseq=0
+	ow="" oc="" sw="" sc="" olost=0 slost=0 oseq=0 sseq=0
 	for r in $(seq "$RUNS"); do
 		collector_start
 		timed "$W/ipflowd.$v.$r" "$IPFLOWD" -r "$PCAP" --entries "$ENTRIES" -S none --stats -v "$v" -e "udp:127.0.0.1:$PORT"
@@ -85,6 +85,7 @@ for v in 9 10; do
 		collector_start
 		timed "$W/softflowd.$v.$r" softflowd -r "$PCAP" -m "$ENTRIES" -6 -v "$v" -n "127.0.0.1:$PORT" -p "$W/softflowd.pid"
 		sw="$sw $WALL"
+		sc="$sc $CPUS"
 		collector_stop
 		sent=$(awk '/^Flows exported: / { gsub(/\(/, "", $4); print $4 }' "$W/softflowd.$v.$r")
 		slost=$((slost + sent - GOT))
@@ -95,10 +96,13 @@ for v in 9 10; do
 	owm=$(echo "$ow" | median)
 	ocm=$(echo "$oc" | median)
 	swm=$(echo "$sw" | median)
+	scm=$(echo "$sc" | median)
 	printf '%-22s %9sM %10s %12s %12s %10s %s\n' "ipflowd $name" "$(mpps "$PACKETS" "$owm")" "$owm" "$osent" "$ogot" "$oseq" "$olost over $RUNS runs"
 	printf '%-22s %9sM %10s %12s %12s %10s %s\n' "softflowd $name" "$(mpps "$PACKETS" "$swm")" "$swm" "$ssent" "$sgot" "$sseq" "$slost over $RUNS runs"
 	echo "  $name: ipflowd / softflowd end to end $(ratio "$swm" "$owm")x (target >= 5x);" \
 		"export cost $(awk -v a="$owm" -v b="$mw" 'BEGIN { printf "%.1f", (a - b) * 100 / b }')% of metering wall time," \
 		"$(awk -v a="$ocm" -v b="$mc" 'BEGIN { printf "%.1f", (a - b) * 100 / b }')% of its CPU time (target < 10%)"
+	echo "  per CPU second: ipflowd $(mpps "$PACKETS" "$ocm") M, softflowd $(mpps "$PACKETS" "$scm") M packets, $(ratio "$scm" "$ocm")x"
 	echo "  wall seconds, each run: ipflowd$ow; softflowd$sw; ipflowd meter only$meter_wall"
+	echo "  CPU seconds, each run: ipflowd$oc; softflowd$sc; ipflowd meter only$meter_cpu"
 done
