@@ -63,7 +63,9 @@ for r in $(seq "$RUNS"); do
 	timed "$W/meter.$r" "$IPFLOWD" -r "$PCAP" --entries "$ENTRIES" -S none --stats
 	meter_wall="$meter_wall $WALL"
 	meter_cpu="${meter_cpu:-} $CPUS"
+	meter_user="${meter_user:-} $UTIME"
 done
+mu=$(echo "$meter_user" | median)
 mw=$(echo "$meter_wall" | median)
 mc=$(echo "$meter_cpu" | median)
 printf '\n%-22s %10s %10s %12s %12s %10s %s\n' "exporter" "packets/s" "wall s" "sent" "received" "seq.errors" "lost"
@@ -71,12 +73,13 @@ printf '%-22s %9sM %10s %12s %12s %10s %s\n' "ipflowd (meter only)" "$(mpps "$PA
 for v in 9 10; do
 	name=v$v
 	[ $v = 10 ] && name=IPFIX
-	ow="" oc="" sw="" sc="" olost=0 slost=0 oseq=0 sseq=0
+	ow="" oc="" ou="" sw="" sc="" olost=0 slost=0 oseq=0 sseq=0
 	for r in $(seq "$RUNS"); do
 		collector_start
 		timed "$W/ipflowd.$v.$r" "$IPFLOWD" -r "$PCAP" --entries "$ENTRIES" -S none --stats -v "$v" -e "udp:127.0.0.1:$PORT"
 		ow="$ow $WALL"
 		oc="$oc $CPUS"
+		ou="$ou $UTIME"
 		collector_stop
 		sent=$(awk '/ flows exported in / { print $1; exit }' "$W/ipflowd.$v.$r")
 		olost=$((olost + sent - GOT))
@@ -95,13 +98,15 @@ for v in 9 10; do
 	done
 	owm=$(echo "$ow" | median)
 	ocm=$(echo "$oc" | median)
+	oum=$(echo "$ou" | median)
 	swm=$(echo "$sw" | median)
 	scm=$(echo "$sc" | median)
 	printf '%-22s %9sM %10s %12s %12s %10s %s\n' "ipflowd $name" "$(mpps "$PACKETS" "$owm")" "$owm" "$osent" "$ogot" "$oseq" "$olost over $RUNS runs"
 	printf '%-22s %9sM %10s %12s %12s %10s %s\n' "softflowd $name" "$(mpps "$PACKETS" "$swm")" "$swm" "$ssent" "$sgot" "$sseq" "$slost over $RUNS runs"
 	echo "  $name: ipflowd / softflowd end to end $(ratio "$swm" "$owm")x (target >= 5x);" \
 		"export cost $(awk -v a="$owm" -v b="$mw" 'BEGIN { printf "%.1f", (a - b) * 100 / b }')% of metering wall time," \
-		"$(awk -v a="$ocm" -v b="$mc" 'BEGIN { printf "%.1f", (a - b) * 100 / b }')% of its CPU time (target < 10%)"
+		"$(awk -v a="$ocm" -v b="$mc" 'BEGIN { printf "%.1f", (a - b) * 100 / b }')% of its CPU time," \
+		"$(awk -v a="$oum" -v b="$mu" 'BEGIN { printf "%.1f", (a - b) * 100 / b }')% of its user time (target < 10%)"
 	echo "  per CPU second: ipflowd $(mpps "$PACKETS" "$ocm") M, softflowd $(mpps "$PACKETS" "$scm") M packets, $(ratio "$scm" "$ocm")x"
 	echo "  wall seconds, each run: ipflowd$ow; softflowd$sw; ipflowd meter only$meter_wall"
 	echo "  CPU seconds, each run: ipflowd$oc; softflowd$sc; ipflowd meter only$meter_cpu"

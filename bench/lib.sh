@@ -48,7 +48,7 @@ capture() {
 }
 
 # timed OUT CMD...: run CMD pinned to $CPU under /usr/bin/time -v; stdout
-# to OUT, the time report to OUT.time. Sets WALL (s), CPUS (user+sys s), RSS (KiB).
+# to OUT, the time report to OUT.time. Sets WALL (s), CPUS (user+sys s), UTIME (user s), RSS (KiB).
 timed() {
 	local out=$1
 	shift
@@ -59,6 +59,7 @@ timed() {
 	}
 	WALL=$(awk -F': ' '/Elapsed \(wall clock\)/ { n = split($2, a, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + a[i]; print s }' "$out.time")
 	CPUS=$(awk -F': ' '/User time/ { u = $2 } /System time/ { s = $2 } END { print u + s }' "$out.time")
+	UTIME=$(awk -F': ' '/User time/ { print $2 }' "$out.time")
 	RSS=$(awk -F': ' '/Maximum resident set size/ { print $2 }' "$out.time")
 }
 
