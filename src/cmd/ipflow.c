@@ -1,7 +1,9 @@
 /* ipflow — the operator CLI: sends one command to a running ipflowd over
  * its control socket and prints the answer.
  *   ipflow [-S PATH] show ip cache flow [--json]
- *   ipflow [-S PATH] clear ip flow stats */
+ *   ipflow [-S PATH] clear ip flow stats
+ *   ipflow [-S PATH] reload
+ *   ipflow [-S PATH] debug ip flow export      (streams until interrupted) */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +38,7 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	int first = i;
 	char line[CTL_LINE_MAX + 1] = "";
 	size_t len = 0;
 	for (; i < argc; i++) {
@@ -50,5 +53,8 @@ int main(int argc, char **argv)
 		len += l;
 		line[len] = 0;
 	}
+	/* "debug ..." streams events until interrupted: no answer timeout */
+	if (strncmp(line, "debug", strlen(argv[first])) == 0 && strlen(argv[first]) >= 3)
+		return ctl_request_ex(path, line, stdout, stderr, 0);
 	return ctl_request(path, line, stdout, stderr);
 }

@@ -1,26 +1,36 @@
-/* ipflowd — the metering and export daemon: a thin main that turns flags
- * into a pipeline (meter/meter.h) and runs it. */
+/* ipflowd — the metering and export daemon: a thin main. The
+ * configuration file (-f, ipflow.conf(5)) and the flags are both read as
+ * configuration lines into one model (conf/conf.h): the file first, then
+ * the lines the flags make, so a flag given on the command line wins over
+ * the file (and keeps winning on reload). conf/apply.h makes the model a
+ * running pipeline and applies reloads (SIGHUP, `ipflow reload`). */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
-#include "capture/capture.h"
+#include "conf/apply.h"
+#include "conf/conf.h"
 #include "ctl/ctl.h"
-#include "ctl/show_cache.h"
 #include "export/export_set.h"
-#include "export/flowlog.h"
+#include "lib/addr.h"
 #include "lib/log.h"
-#include "meter/meter.h"
 
 #define MAX_IFACES 32
 #define MAX_DESTS EXPORT_SET_MAX
+#define MAX_ALIASES 16
 
 struct opts {
 	const char *file;
@@ -42,6 +52,15 @@ struct opts {
 	bool stats;
 	bool quiet;
 	int loglevel;
+	/* which of the values above were given (the rest come from the file) */
+	bool has_ifindex, has_snaplen, has_active, has_inactive, has_entries, has_ctype, has_speed;
+	const char *conf_file;      /* -f */
+	bool test_only;             /* -t */
+	bool daemon;
+	const char *pid_file, *user, *group;
+	bool syslog;
+	const char *alias[MAX_ALIASES];
+	size_t nalias;
 };
 
 /* The option table drives getopt and the help text. */
@@ -49,6 +68,7 @@ enum {
 	O_SPEED = 1000, O_ACTIVE, O_INACTIVE, O_ENTRIES, O_CTYPE, O_STATS, O_FILTER, O_SNAPLEN,
 	O_IFINDEX, O_DEBUG, O_VERSION, O_MTU, O_TREFRESH, O_TTIMEOUT, O_EXPSTATS, O_SOURCE,
 	O_SOURCEID, O_ENGTYPE, O_ENGID, O_FLUSH, O_USEC,
+	O_DAEMON, O_PIDFILE, O_USER, O_GROUP, O_SYSLOG, O_ALIAS,
 };
 
 
@@ -59,6 +79,8 @@ static const struct optdef {
 	const char *arg;
 	const char *help;
 } optdefs[] = {
+	{ "config", 1, 'f', "FILE", "read the IOS-style configuration FILE (ipflow.conf(5)); flags given too win" },
+	{ "test", 0, 't', NULL, "check the configuration (file and flags) and exit: 0 if valid" },
 	{ "read", 1, 'r', "FILE", "meter a pcap/pcapng file (as fast as possible, on packet time)" },
 	{ "speed", 1, O_SPEED, "X", "replay the file at X times its own pace, on the wall clock" },
 	{ "interface", 1, 'i', "IFACE[:in|:out|:both]", "meter a live interface (repeatable; default ingress)" },
@@ -84,6 +106,12 @@ static const struct optdef {
 	{ "ipfix-usec", 0, O_USEC, NULL, "IPFIX: flowStart/EndMicroseconds instead of Milliseconds" },
 	{ "stats", 0, O_STATS, NULL, "print 'show ip cache flow', 'show ip flow export' and the counters at exit" },
 	{ "control", 1, 'S', "PATH", "control socket for the ipflow CLI (default " CTL_DEFAULT_PATH " when live or paced; 'none' to disable)" },
+	{ "daemon", 0, O_DAEMON, NULL, "run in the background (logs to syslog); the parent exits when ready" },
+	{ "pid-file", 1, O_PIDFILE, "PATH", "write the process id to PATH (removed at exit)" },
+	{ "user", 1, O_USER, "USER", "drop privileges to USER after opening the captures" },
+	{ "group", 1, O_GROUP, "GROUP", "group owning the control socket (mode 0660)" },
+	{ "syslog", 0, O_SYSLOG, NULL, "log to syslog instead of stderr" },
+	{ "alias", 1, O_ALIAS, "IOSNAME=DEV", "the Linux interface an IOS interface name in the file means (repeatable)" },
 	{ "quiet", 0, 'q', NULL, "log errors only" },
 	{ "debug", 0, O_DEBUG, NULL, "log debugging detail" },
 	{ "version", 0, O_VERSION, NULL, "print the version and exit" },
@@ -93,7 +121,7 @@ static const struct optdef {
 
 static void usage(FILE *out)
 {
-	fputs("usage: ipflowd -r FILE [--speed X] | -i IFACE ... [options]\n\n", out);
+	fputs("usage: ipflowd [-f FILE] [-t] -r FILE [--speed X] | -i IFACE ... [options]\n\n", out);
 	for (size_t i = 0; i < NOPTS; i++) {
 		char lhs[64];
 		const struct optdef *o = &optdefs[i];
@@ -144,6 +172,34 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		case 'r':
 			o->file = optarg;
 			break;
+		case 'f':
+			o->conf_file = optarg;
+			break;
+		case 't':
+			o->test_only = true;
+			break;
+		case O_DAEMON:
+			o->daemon = true;
+			break;
+		case O_PIDFILE:
+			o->pid_file = optarg;
+			break;
+		case O_USER:
+			o->user = optarg;
+			break;
+		case O_GROUP:
+			o->group = optarg;
+			break;
+		case O_SYSLOG:
+			o->syslog = true;
+			break;
+		case O_ALIAS:
+			if (o->nalias == MAX_ALIASES || !strchr(optarg, '=') || optarg[0] == '=') {
+				log_err("--alias %s: give IOSNAME=DEV (at most %d)", optarg, MAX_ALIASES);
+				return -1;
+			}
+			o->alias[o->nalias++] = optarg;
+			break;
 		case 'i':
 			if (o->niface == MAX_IFACES) {
 				log_err("at most %d interfaces", MAX_IFACES);
@@ -159,6 +215,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			o->speed = strtod(optarg, &end);
 			if (*end || !(o->speed > 0) || o->speed > 1e6)
 				return bad_value("speed", optarg, "a positive factor");
+			o->has_speed = true;
 			break;
 		}
 		case O_FILTER:
@@ -169,23 +226,28 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			if (!parse_u32(optarg, 64, 262144, &v))
 				return bad_value("snaplen", optarg, "a length from 64 to 262144");
 			o->snaplen = (int)v;
+			o->has_snaplen = true;
 			break;
 		}
 		case O_IFINDEX:
 			if (!parse_u32(optarg, 0, UINT32_MAX, &o->file_ifindex))
 				return bad_value("ifindex", optarg, "an interface index");
+			o->has_ifindex = true;
 			break;
 		case O_ACTIVE:
 			if (!parse_u32(optarg, 1, 86400 * 7, &o->cache.active_s))
 				return bad_value("active", optarg, "a number of seconds from 1 to 604800");
+			o->has_active = true;
 			break;
 		case O_INACTIVE:
 			if (!parse_u32(optarg, 1, 86400 * 7, &o->cache.inactive_s))
 				return bad_value("inactive", optarg, "a number of seconds from 1 to 604800");
+			o->has_inactive = true;
 			break;
 		case O_ENTRIES:
 			if (!parse_u32(optarg, 1, CACHE_ENTRIES_MAX, &o->cache.entries))
 				return bad_value("entries", optarg, "a number of entries from 1 to 67108864");
+			o->has_entries = true;
 			break;
 		case O_CTYPE:
 			if (strcmp(optarg, "normal") == 0)
@@ -196,6 +258,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 				o->cache.type = CACHE_IMMEDIATE;
 			else
 				return bad_value("cache-type", optarg, "normal, permanent or immediate");
+			o->has_ctype = true;
 			break;
 		case O_STATS:
 			o->stats = true;
@@ -275,8 +338,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		log_err("unexpected argument '%s'", argv[optind]);
 		return -1;
 	}
-	if (!o->file && !o->niface) {
-		log_err("nothing to meter: give -r FILE or -i IFACE");
+	if (!o->file && !o->niface && !o->conf_file) {
+		log_err("nothing to meter: give -r FILE or -i IFACE (or -f FILE)");
 		usage(stderr);
 		return -1;
 	}
@@ -287,79 +350,256 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	return 0;
 }
 
-/* The exporter configuration: the version's defaults, then the flags. */
-static void finish_export(struct opts *o)
+/* --- flags as configuration lines ---------------------------------------- */
+
+/* Diagnostics go to a FILE (a terminal, or the `ipflow reload` answer),
+ * and to the log when that is syslog. Notes only when asked for. */
+struct report_ctx {
+	FILE *out;
+	bool notes;
+};
+
+static void report(void *arg, const struct conf_diag *d)
 {
-	int v = o->ex.version ? o->ex.version : 9;
-	exporter_cfg_init(&o->ex, v);
+	struct report_ctx *r = arg;
+	if (d->level == CONF_NOTE && !r->notes)
+		return;
+	if (r->out)
+		conf_diag_print(r->out, d);
+	else if (d->level == CONF_ERROR)
+		log_err("%s:%u:%u: %s", d->source, d->line, d->col, d->text);
+	else if (d->level == CONF_WARNING)
+		log_warn("%s:%u:%u: %s", d->source, d->line, d->col, d->text);
+	else
+		log_note("%s:%u:%u: %s", d->source, d->line, d->col, d->text);
+}
+
+static void line(struct conf_parser *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void line(struct conf_parser *p, const char *fmt, ...)
+{
+	char buf[CONF_LINE_MAX + 1];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	conf_parse_line(p, buf, n < 0 ? 0 : (size_t)n >= sizeof(buf) ? sizeof(buf) - 1 : (size_t)n);
+}
+
+/* -e SPEC as a configuration line. */
+static void export_line(struct conf_parser *p, const char *spec)
+{
+	static const struct { const char *scheme; const char *proto; } tab[] = {
+		{ "udp:", "udp" }, { "tcp:", "tcp" }, { "sctp:", "sctp" },
+	};
+	if (strncmp(spec, "file:", 5) == 0) {
+		line(p, "ip flow-export file %s", spec + 5);
+		return;
+	}
+	for (size_t i = 0; i < sizeof(tab) / sizeof(tab[0]); i++) {
+		size_t l = strlen(tab[i].scheme);
+		if (strncmp(spec, tab[i].scheme, l) != 0)
+			continue;
+		char host[256];
+		const char *port;
+		if (addr_split_hostport(spec + l, host, sizeof(host), &port) != 0)
+			break;
+		line(p, "ip flow-export destination %s %s %s", host, port, tab[i].proto);
+		return;
+	}
+	line(p, "ip flow-export destination %s", spec); /* reported as an error by the parser */
+}
+
+/* The lines the flags stand for, after the file's (so they win). -r/-i
+ * replace the file's interfaces and -e its main-cache destinations. */
+static void flag_lines(const struct opts *o, struct conf_parser *p, const struct conf *file)
+{
+	conf_parser_source(p, "command line", 0, true);
+	static const char *const ctype[] = { "normal", "permanent", "immediate" };
+	if (o->file || o->niface)
+		for (size_t i = 0; i < file->niface; i++)
+			line(p, "no interface %s", file->iface[i].name);
+	if (o->file) {
+		const char *base = strrchr(o->file, '/') ? strrchr(o->file, '/') + 1 : o->file;
+		line(p, "interface %s", strlen(base) < CONF_NAME_MAX && !strpbrk(base, " \t") ? base : "pcap0");
+		if (o->has_ifindex)
+			line(p, " ipflow pcap %s ifindex %u", o->file, o->file_ifindex);
+		else
+			line(p, " ipflow pcap %s", o->file);
+		line(p, " ip flow ingress");
+	}
+	for (size_t i = 0; i < o->niface; i++) {
+		char name[256];
+		snprintf(name, sizeof(name), "%s", o->iface[i]);
+		const char *dir = "in";
+		char *colon = strrchr(name, ':');
+		if (colon) {
+			*colon = 0;
+			dir = colon + 1;
+		}
+		line(p, "interface %s", name);
+		if (!strcmp(dir, "in") || !strcmp(dir, "ingress") || !strcmp(dir, "both"))
+			line(p, " ip flow ingress");
+		if (!strcmp(dir, "out") || !strcmp(dir, "egress") || !strcmp(dir, "both"))
+			line(p, " ip flow egress");
+		if (strcmp(dir, "in") && strcmp(dir, "ingress") && strcmp(dir, "out") && strcmp(dir, "egress") &&
+		    strcmp(dir, "both"))
+			line(p, " ip flow %s", dir); /* reported: not ingress or egress */
+	}
+	if (o->ndest) {
+		for (size_t i = 0; i < file->export.ndest; i++)
+			line(p, "no ip flow-export destination %s %u", file->export.dest[i].host, file->export.dest[i].port);
+		for (size_t i = 0; i < file->export.nfile; i++)
+			line(p, "no ip flow-export file %s", file->export.file[i]);
+		for (size_t i = 0; i < o->ndest; i++)
+			export_line(p, o->dest[i]);
+	}
+	if (o->ex.version)
+		line(p, "ip flow-export version %d", o->ex.version);
+	if (o->has_active)
+		line(p, "ip flow-cache timeout active %u seconds", o->cache.active_s);
+	if (o->has_inactive)
+		line(p, "ip flow-cache timeout inactive %u", o->cache.inactive_s);
+	if (o->has_entries)
+		line(p, "ip flow-cache entries %u", o->cache.entries);
+	if (o->has_ctype)
+		line(p, "ip flow-cache type %s", ctype[o->cache.type]);
 #define SET(opt) (o->ex_set[(opt) - O_MTU])
 #define VAL(opt) (o->ex_val[(opt) - O_MTU])
 	if (SET(O_MTU))
-		o->ex.mtu = VAL(O_MTU);
-	if (SET(O_TREFRESH))
-		o->ex.tmpl_refresh_pkts = o->ex.opt_refresh_pkts = VAL(O_TREFRESH);
-	if (SET(O_TTIMEOUT))
-		o->ex.tmpl_timeout_s = o->ex.opt_timeout_s = VAL(O_TTIMEOUT) * 60;
+		line(p, "ip flow-export mtu %u", VAL(O_MTU));
+	if (SET(O_TREFRESH)) {
+		line(p, "ip flow-export template refresh-rate %u", VAL(O_TREFRESH));
+		line(p, "ip flow-export template options refresh-rate %u", VAL(O_TREFRESH));
+	}
+	if (SET(O_TTIMEOUT)) {
+		line(p, "ip flow-export template timeout-rate %u", VAL(O_TTIMEOUT));
+		line(p, "ip flow-export template options timeout-rate %u", VAL(O_TTIMEOUT));
+	}
 	if (SET(O_SOURCEID))
-		o->ex.domain = VAL(O_SOURCEID);
+		line(p, "ip flow-export source-id %u", VAL(O_SOURCEID));
 	if (SET(O_ENGTYPE))
-		o->ex.engine_type = (uint8_t)VAL(O_ENGTYPE);
+		line(p, "ip flow-export engine-type %u", VAL(O_ENGTYPE));
 	if (SET(O_ENGID))
-		o->ex.engine_id = (uint8_t)VAL(O_ENGID);
+		line(p, "ip flow-export engine-id %u", VAL(O_ENGID));
 	if (SET(O_FLUSH))
-		o->ex.flush_ms = VAL(O_FLUSH);
+		line(p, "ip flow-export flush-timeout %u", VAL(O_FLUSH));
 	if (SET(O_EXPSTATS))
-		o->ex.export_stats = true;
+		line(p, "ip flow-export template options export-stats");
 	if (SET(O_USEC))
-		o->ex.flags |= EXPORTER_F_TIME_US;
+		line(p, "ip flow-export timestamps microseconds");
 #undef SET
 #undef VAL
-	o->ex.exporting_pid = (uint32_t)getpid();
-}
-
-/* A capture filter that leaves out our own export packets, ANDed with
- * the user's filter: per UDP destination "not (udp and dst host H and dst
- * port P)"; per TCP destination both directions of the connection, "not
- * (tcp and host H and port P)" (its ACKs come back). */
-static void build_filter(const struct opts *o, char *buf, size_t len)
-{
-	static const struct {
-		const char *prefix;
-		const char *fmt; /* %s: host, port */
-	} own[] = {
-		{ "udp:", "not (udp and dst host %s and dst port %s)" },
-		{ "tcp:", "not (tcp and host %s and port %s)" },
-	};
-	size_t n = 0;
-	buf[0] = 0;
+	if (o->source)
+		line(p, "ip flow-export source %s", o->source);
+	if (o->flowlog)
+		line(p, "ipflow flow-log %s", o->flowlog);
 	if (o->filter)
-		n += (size_t)snprintf(buf + n, len - n, "(%s)", o->filter);
-	for (size_t i = 0; i < o->ndest && n < len; i++) {
-		const char *sp = o->dest[i];
-		size_t k = 0;
-		while (k < sizeof(own) / sizeof(own[0]) && strncmp(sp, own[k].prefix, strlen(own[k].prefix)) != 0)
-			k++;
-		if (k == sizeof(own) / sizeof(own[0]))
-			continue;
-		char host[128];
-		const char *h = sp + strlen(own[k].prefix), *port = strrchr(h, ':');
-		if (!port || (size_t)(port - h) >= sizeof(host))
-			continue;
-		memcpy(host, h, (size_t)(port - h));
-		host[port - h] = 0;
-		char *hb = host;
-		if (hb[0] == '[') { /* [v6] */
-			hb++;
-			char *rb = strchr(hb, ']');
-			if (rb)
-				*rb = 0;
-		}
-		if (n && n < len)
-			n += (size_t)snprintf(buf + n, len - n, " and ");
-		if (n < len)
-			n += (size_t)snprintf(buf + n, len - n, own[k].fmt, hb, port + 1);
+		line(p, "ipflow capture filter %s", o->filter);
+	if (o->has_snaplen)
+		line(p, "ipflow capture snaplen %d", o->snaplen);
+	if (o->has_speed)
+		line(p, "ipflow replay-speed %.17g", o->speed);
+	if (o->ctl_path || o->group) {
+		const char *path = o->ctl_path ? o->ctl_path : file->host.ctl_path[0] ? file->host.ctl_path : CTL_DEFAULT_PATH;
+		if (o->group)
+			line(p, "ipflow control-socket %s group %s", path, o->group);
+		else
+			line(p, "ipflow control-socket %s", path);
+	}
+	if (o->pid_file)
+		line(p, "ipflow pid-file %s", o->pid_file);
+	if (o->user)
+		line(p, "ipflow user %s", o->user);
+	if (o->syslog || o->daemon)
+		line(p, "ipflow logging syslog");
+	for (size_t i = 0; i < o->nalias; i++) {
+		char a[256];
+		snprintf(a, sizeof(a), "%s", o->alias[i]);
+		char *eq = strchr(a, '=');
+		*eq = 0;
+		line(p, "ipflow alias %s %s", a, eq + 1);
 	}
 }
+
+/* The model: the file (if any), then the flags. NULL after reporting. */
+static struct conf *load_conf(const struct opts *o, struct report_ctx *rc)
+{
+	struct conf_parser *p = conf_parser_new(report, rc);
+	if (!p)
+		return NULL;
+	if (o->conf_file)
+		conf_parse_file(p, o->conf_file);
+	/* the file's model so far: which interfaces and destinations the
+	 * flags replace */
+	struct conf *file = NULL;
+	if (conf_parser_errors(p) == 0) {
+		struct conf_parser *q = conf_parser_new(NULL, NULL);
+		if (q && o->conf_file)
+			conf_parse_file(q, o->conf_file);
+		file = conf_parser_finish(q);
+	}
+	if (!file)
+		file = conf_new();
+	if (!file) {
+		conf_free(conf_parser_finish(p));
+		return NULL;
+	}
+	flag_lines(o, p, file);
+	conf_free(file);
+	return conf_parser_finish(p);
+}
+
+/* --- reload -------------------------------------------------------------- */
+
+struct ipflowd {
+	struct opts *o;
+	struct rt *rt;
+};
+
+static int do_reload(void *arg, FILE *out)
+{
+	struct ipflowd *d = arg;
+	struct report_ctx rc = { .out = out, .notes = false };
+	char err[512];
+	struct conf *c = load_conf(d->o, &rc);
+	if (!c) {
+		rt_reload(d->rt, NULL, err, sizeof(err));
+		fprintf(out, "%% Reload refused: %s has errors; the running configuration is unchanged\n", d->o->conf_file);
+		log_err("reload refused: %s has errors; the running configuration is unchanged", d->o->conf_file);
+		return -1;
+	}
+	if (rt_reload(d->rt, c, err, sizeof(err)) != 0) {
+		fprintf(out, "%% Reload failed: %s; the running configuration is unchanged\n", err);
+		log_err("reload failed: %s; the running configuration is unchanged", err);
+		return -1;
+	}
+	fprintf(out, "Configuration reloaded from %s\n", d->o->conf_file);
+	log_note("configuration reloaded from %s", d->o->conf_file);
+	return 0;
+}
+
+static int hup_fd = -1;
+
+static void on_hup(void *arg)
+{
+	struct signalfd_siginfo si;
+	while (read(hup_fd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+		;
+	struct ipflowd *d = arg;
+	if (!d->o->conf_file) {
+		log_warn("SIGHUP: no configuration file to reload (started without -f)");
+		return;
+	}
+	struct report_ctx rc = { .out = NULL };
+	FILE *sink = fopen("/dev/null", "w");
+	(void)rc;
+	do_reload(d, sink ? sink : stderr);
+	if (sink)
+		fclose(sink);
+}
+
+/* --- daemon -------------------------------------------------------------- */
 
 static volatile sig_atomic_t stop_flag;
 
@@ -369,234 +609,158 @@ static void on_signal(int sig)
 	stop_flag = 1;
 }
 
-/* --- control commands ---------------------------------------------------- */
-
-static int cmd_show_cache(void *arg, FILE *out, int argc, char **argv, bool json)
+/* Fork into the background; the parent waits for the child to say it is
+ * ready (or why it failed) on a pipe and exits with that status, so
+ * startup errors still reach the terminal. Returns the pipe's write end
+ * in the daemon. */
+static int daemonize(void)
 {
-	struct meter *m = arg;
-	if (json)
-		show_ip_cache_flow_json(out, meter_cache(m), 0);
-	else
-		show_ip_cache_flow(out, meter_cache(m), meter_ifname, m, 0);
-	return 0;
-}
-
-static int cmd_show_cache_verbose(void *arg, FILE *out, int argc, char **argv, bool json)
-{
-	struct meter *m = arg;
-	if (json)
-		show_ip_cache_flow_json(out, meter_cache(m), 0);
-	else
-		show_ip_cache_verbose_flow(out, meter_cache(m), meter_ifname, m, 0);
-	return 0;
-}
-
-static int cmd_show_interface(void *arg, FILE *out, int argc, char **argv, bool json)
-{
-	struct meter *m = arg;
-	if (json)
-		fputs("{\"interfaces\":[", out);
-	for (size_t i = 0; i < meter_ncaptures(m); i++) {
-		struct capture *c = meter_capture(m, i);
-		struct capture_stats cs;
-		capture_stats(c, &cs);
-		const char *dir = capture_dir(c) == CAP_IN ? "ingress" : "egress";
-		if (json)
-			fprintf(out, "%s{\"name\":\"%s\",\"ifIndex\":%u,\"direction\":\"%s\",\"received\":%llu,"
-			             "\"droppedKernel\":%llu,\"droppedInterface\":%llu}",
-			        i ? "," : "", capture_name(c), capture_ifindex(c), dir,
-			        (unsigned long long)cs.received, (unsigned long long)cs.dropped,
-			        (unsigned long long)cs.if_dropped);
-		else
-			fprintf(out, "%s\n ip flow %s\n  ifIndex %u, %llu packets received, %llu dropped by kernel, %llu by interface\n",
-			        capture_name(c), dir, capture_ifindex(c), (unsigned long long)cs.received,
-			        (unsigned long long)cs.dropped, (unsigned long long)cs.if_dropped);
+	int pfd[2];
+	if (pipe(pfd) != 0) {
+		log_err("pipe: %s", strerror(errno));
+		exit(1);
 	}
-	if (json)
-		fputs("]}\n", out);
-	return 0;
-}
-
-static int cmd_clear_stats(void *arg, FILE *out, int argc, char **argv, bool json)
-{
-	struct meter *m = arg;
-	cache_stats_clear(meter_cache(m));
-	return 0;
-}
-
-static void log_sink(void *arg, const struct flowrec *r)
-{
-	flowlog_write(arg, r);
-}
-
-struct export_ctx {
-	struct meter *m;
-	struct export_set *set;
-};
-
-/* sysUptime 0 is the cache clock's first reading (a file's first packet):
- * the first tick or record comes only after a batch of packets, and a
- * later base would clamp the earlier packets' flowStartSysUpTime. */
-static void export_begin(struct export_ctx *x)
-{
-	export_set_start(x->set, cache_stats(meter_cache(x->m))->cleared_us);
-}
-
-static void export_sink(void *arg, const struct flowrec *r)
-{
-	struct export_ctx *x = arg;
-	uint64_t now = cache_stats(meter_cache(x->m))->now_us;
-	export_begin(x);
-	export_set_record(x->set, r, now);
-}
-
-static void export_tick(void *arg, uint64_t now)
-{
-	struct export_ctx *x = arg;
-	export_begin(x);
-	export_set_tick(x->set, now);
-}
-
-static struct export_ctx g_export;
-
-static int cmd_show_export(void *arg, FILE *out, int argc, char **argv, bool json)
-{
-	export_set_show(g_export.set, out, json);
-	return 0;
-}
-
-static int cmd_show_export_template(void *arg, FILE *out, int argc, char **argv, bool json)
-{
-	export_set_show_template(g_export.set, out, json);
-	return 0;
-}
-
-static int cmd_clear_export(void *arg, FILE *out, int argc, char **argv, bool json)
-{
-	export_set_clear(g_export.set);
-	return 0;
-}
-
-static const struct ctl_cmd ctl_cmds[] = {
-	{ "show ip cache flow", 0, "flow cache statistics and active flows", cmd_show_cache },
-	{ "show ip cache verbose flow", 0, "flow cache with every field of each flow", cmd_show_cache_verbose },
-	{ "show ip flow interface", 0, "interfaces metered and their capture counters", cmd_show_interface },
-	{ "clear ip flow stats", 0, "clear the flow cache statistics", cmd_clear_stats },
-	{ "show ip flow export", 0, "export destinations and their counters", cmd_show_export },
-	{ "show ip flow export template", 0, "template and options export settings and counters", cmd_show_export_template },
-	{ "clear ip flow export", 0, "clear the export counters", cmd_clear_export },
-};
-
-static void on_ctl(void *arg)
-{
-	ctl_serve(arg);
-}
-
-/* Open the control socket: always with -S PATH, by default when running
- * live or paced (a plain file replay ends before anyone could ask). */
-static struct ctl *open_control(const struct opts *o, struct meter *m)
-{
-	const char *path = o->ctl_path;
-	char err[256];
-	if (path && strcmp(path, "none") == 0)
-		return NULL;
-	if (!path) {
-		if (o->file && o->speed <= 0)
-			return NULL;
-		path = CTL_DEFAULT_PATH;
-		mkdir("/run/ipflow", 0750);
+	pid_t pid = fork();
+	if (pid < 0) {
+		log_err("fork: %s", strerror(errno));
+		exit(1);
 	}
-	struct ctl *c = ctl_open(path, -1, err, sizeof(err));
-	if (!c) {
-		log_warn("%s; the ipflow CLI will not reach this process", err);
-		return NULL;
+	if (pid > 0) {
+		close(pfd[1]);
+		char buf[1024];
+		size_t n = 0;
+		ssize_t r;
+		while (n < sizeof(buf) - 1 && (r = read(pfd[0], buf + n, sizeof(buf) - 1 - n)) > 0)
+			n += (size_t)r;
+		buf[n] = 0;
+		waitpid(pid, NULL, 0); /* the intermediate child */
+		if (strncmp(buf, "OK", 2) == 0)
+			exit(0);
+		fprintf(stderr, "ipflowd: %s\n", n ? buf : "the daemon exited during startup");
+		exit(1);
 	}
-	ctl_set_commands(c, ctl_cmds, sizeof(ctl_cmds) / sizeof(ctl_cmds[0]), m);
-	meter_add_fd(m, ctl_fd(c), on_ctl, c);
-	log_info("control socket %s", path);
-	return c;
+	close(pfd[0]);
+	setsid();
+	pid = fork(); /* never reacquire a terminal */
+	if (pid < 0)
+		_exit(1);
+	if (pid > 0)
+		_exit(0);
+	if (chdir("/") != 0)
+		_exit(1);
+	umask(027);
+	int nul = open("/dev/null", O_RDWR);
+	if (nul >= 0) {
+		dup2(nul, 0);
+		dup2(nul, 1);
+		if (nul > 2)
+			close(nul);
+	}
+	return pfd[1];
 }
 
-/* Open live sources: IFACE, IFACE:in, IFACE:out, IFACE:both. */
-static int open_live(struct meter *m, const struct opts *o, char *err, size_t errlen)
+static void daemon_ready(int fd, const char *err)
 {
-	for (size_t i = 0; i < o->niface; i++) {
-		char name[256];
-		snprintf(name, sizeof(name), "%s", o->iface[i]);
-		bool in = true, out = false;
-		char *colon = strrchr(name, ':');
-		if (colon) {
-			*colon = 0;
-			const char *d = colon + 1;
-			if (strcmp(d, "in") == 0 || strcmp(d, "ingress") == 0)
-				in = true, out = false;
-			else if (strcmp(d, "out") == 0 || strcmp(d, "egress") == 0)
-				in = false, out = true;
-			else if (strcmp(d, "both") == 0)
-				in = out = true;
-			else {
-				snprintf(err, errlen, "-i %s: direction must be in, out or both", o->iface[i]);
-				return -1;
-			}
-		}
-		for (int d = 0; d < 2; d++) {
-			if (!(d == 0 ? in : out))
-				continue;
-			char filter[2048];
-			build_filter(o, filter, sizeof(filter));
-			struct capture *c = capture_open_live(name, d ? CAP_OUT : CAP_IN, filter,
-			                                      o->snaplen ? o->snaplen : 256, 32, err, errlen);
-			if (!c)
-				return -1;
-			meter_add_capture(m, c);
-			log_info("capturing on %s (ifIndex %u, %s)", name, capture_ifindex(c), d ? "egress" : "ingress");
+	if (fd < 0)
+		return;
+	const char *msg = err ? err : "OK";
+	ssize_t w = write(fd, msg, strlen(msg));
+	(void)w;
+	close(fd);
+	if (!err) { /* stderr too from now on: the terminal may be gone */
+		int nul = open("/dev/null", O_RDWR);
+		if (nul >= 0) {
+			dup2(nul, 2);
+			close(nul);
 		}
 	}
+}
+
+/* Refuse to start over a live process's pid file; write ours. */
+static int write_pid_file(const char *path, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "r");
+	if (f) {
+		long pid = 0;
+		if (fscanf(f, "%ld", &pid) == 1 && pid > 0 && pid != getpid() && kill((pid_t)pid, 0) == 0) {
+			fclose(f);
+			snprintf(err, errlen, "pid file %s: ipflowd is already running as process %ld", path, pid);
+			return -1;
+		}
+		fclose(f);
+	}
+	f = fopen(path, "w");
+	if (!f) {
+		snprintf(err, errlen, "pid file %s: %s", path, strerror(errno));
+		return -1;
+	}
+	fprintf(f, "%ld\n", (long)getpid());
+	if (fclose(f) != 0) {
+		snprintf(err, errlen, "pid file %s: %s", path, strerror(errno));
+		return -1;
+	}
 	return 0;
 }
 
-static void print_counters(FILE *out, struct meter *m)
+/* Become user (and its groups) once the captures are open. */
+static int drop_privileges(const char *user, char *err, size_t errlen)
 {
-	const struct pkt_stats *ps = meter_pkt_stats(m);
-	uint64_t not_metered = 0;
-	for (int r = 1; r < PKT_REASON_MAX; r++)
-		not_metered += ps->reason[r];
-	fprintf(out, "\nFrames read %llu, metered %llu, not metered %llu\n", (unsigned long long)ps->frames,
-	        (unsigned long long)(ps->frames - not_metered), (unsigned long long)not_metered);
-	for (int r = 1; r < PKT_REASON_MAX; r++)
-		if (ps->reason[r])
-			fprintf(out, "  %-40s %llu\n", pkt_reason_str((enum pkt_reason)r), (unsigned long long)ps->reason[r]);
-	for (size_t i = 0; i < meter_ncaptures(m); i++) {
-		struct capture_stats cs;
-		struct capture *c = meter_capture(m, i);
-		capture_stats(c, &cs);
-		if (capture_fd(c) >= 0)
-			fprintf(out, "Interface %s (%s): %llu received, %llu dropped by kernel, %llu dropped by interface\n",
-			        capture_name(c), capture_dir(c) == CAP_IN ? "ingress" : "egress",
-			        (unsigned long long)cs.received, (unsigned long long)cs.dropped,
-			        (unsigned long long)cs.if_dropped);
+	struct passwd *pw = getpwnam(user);
+	if (!pw) {
+		snprintf(err, errlen, "user %s does not exist", user);
+		return -1;
 	}
+	if (initgroups(pw->pw_name, pw->pw_gid) != 0 || setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0) {
+		snprintf(err, errlen, "cannot become user %s: %s", user, strerror(errno));
+		return -1;
+	}
+	if (setuid(0) == 0 && pw->pw_uid != 0) { /* must not be able to regain root */
+		snprintf(err, errlen, "privileges could not be dropped for good");
+		return -1;
+	}
+	log_info("running as user %s (uid %u)", user, (unsigned)pw->pw_uid);
+	return 0;
 }
 
 int main(int argc, char **argv)
 {
 	struct opts o = {
 		.file_ifindex = 1,
-		.cache = { .entries = CACHE_ENTRIES_DEFAULT, .active_s = CACHE_ACTIVE_DEFAULT_S,
-		           .inactive_s = CACHE_INACTIVE_DEFAULT_S, .type = CACHE_NORMAL },
 		.loglevel = LOG_LVL_NOTE,
 	};
 	char err[512] = "";
 	int rc = 1;
-	struct meter *m = NULL;
-	struct flowlog *fl = NULL;
-	struct ctl *ctl = NULL;
+	struct rt *rt = NULL;
+	int ready_fd = -1;
+	bool pid_written = false;
 
 	log_init("ipflowd", false, LOG_LVL_NOTE);
 	if (parse_opts(argc, argv, &o) != 0)
 		return 2;
-	finish_export(&o);
 	log_level_cur = o.loglevel;
+
+	struct report_ctx rep = { .out = stderr, .notes = o.test_only || o.loglevel >= LOG_LVL_INFO };
+	struct conf *c = load_conf(&o, &rep);
+	if (o.test_only) {
+		const char *what = o.conf_file ? o.conf_file : "the command line";
+		if (!c) {
+			fprintf(stderr, "ipflowd: configuration %s test failed\n", what);
+			return 1;
+		}
+		unsigned w = apply_check_host(c, stderr);
+		fprintf(stderr, "ipflowd: the configuration %s syntax is ok%s\n", what, w ? " (with warnings about this host)" : "");
+		fprintf(stderr, "ipflowd: configuration %s test is successful\n", what);
+		conf_free(c);
+		return 0;
+	}
+	if (!c) {
+		log_err("%s has errors; not started", o.conf_file ? o.conf_file : "the command line");
+		return 1;
+	}
+	if (o.daemon)
+		ready_fd = daemonize();
+	if (c->host.syslog)
+		log_init("ipflowd", true, o.loglevel);
 
 	struct sigaction sa = { .sa_handler = on_signal };
 	sigemptyset(&sa.sa_mask);
@@ -604,74 +768,54 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	m = meter_new(&o.cache, err, sizeof(err));
-	if (!m)
-		goto out;
-	if (o.flowlog) {
-		fl = flowlog_open(o.flowlog, err, sizeof(err));
-		if (!fl)
+	char pid_path[CONF_PATH_MAX] = "", user[CONF_NAME_MAX] = "";
+	snprintf(pid_path, sizeof(pid_path), "%s", c->host.pid_file);
+	snprintf(user, sizeof(user), "%s", c->host.user);
+	if (pid_path[0]) {
+		if (write_pid_file(pid_path, err, sizeof(err)) != 0)
 			goto out;
-		meter_add_sink(m, log_sink, fl);
+		pid_written = true;
 	}
-	g_export.m = m;
-	g_export.set = export_set_new(&o.ex, "main cache");
-	if (!g_export.set) {
+
+	rt = rt_new();
+	if (!rt) {
 		snprintf(err, sizeof(err), "out of memory");
 		goto out;
 	}
-	for (size_t i = 0; i < o.ndest; i++) {
-		struct transport_opts to = { .source = o.source };
-		if (export_set_add(g_export.set, o.dest[i], &to, err, sizeof(err)) != 0)
-			goto out;
-	}
-	if (o.ndest) {
-		meter_add_sink(m, export_sink, &g_export);
-		meter_add_tick(m, export_tick, &g_export);
-	}
-	if (o.file) {
-		struct capture *c = capture_open_file(o.file, o.file_ifindex, err, sizeof(err));
-		if (!c)
-			goto out;
-		meter_add_capture(m, c);
-		meter_set_speed(m, o.speed);
-	} else if (open_live(m, &o, err, sizeof(err)) != 0) {
+	struct ipflowd d = { .o = &o, .rt = rt };
+	if (o.conf_file)
+		rt_set_reload(rt, do_reload, &d);
+	struct conf *start = c;
+	c = NULL; /* rt owns it now */
+	if (rt_start(rt, start, err, sizeof(err)) != 0)
 		goto out;
-	}
+	/* SIGHUP: reload, delivered through the event loop */
+	sigset_t hup;
+	sigemptyset(&hup);
+	sigaddset(&hup, SIGHUP);
+	sigprocmask(SIG_BLOCK, &hup, NULL);
+	hup_fd = signalfd(-1, &hup, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (hup_fd >= 0)
+		meter_add_fd(rt_meter(rt), hup_fd, on_hup, &d);
+	if (user[0] && drop_privileges(user, err, sizeof(err)) != 0)
+		goto out;
+	daemon_ready(ready_fd, NULL);
+	ready_fd = -1;
 
-	ctl = open_control(&o, m);
-	if (meter_run(m, &stop_flag, true, err, sizeof(err)) != 0)
+	if (rt_run(rt, &stop_flag, err, sizeof(err)) != 0)
 		goto out;
-	if (o.stats)
-		show_ip_cache_flow(stdout, meter_cache(m), meter_ifname, m, 20);
-	uint64_t open_flows = cache_stats(meter_cache(m))->in_use;
-	meter_flush(m);
-	export_set_flush(g_export.set, cache_stats(meter_cache(m))->now_us);
-	if (o.stats) {
-		fputs("\nAfter exporting the flows left in the cache:\n", stdout);
-		show_protocol_table(stdout, meter_cache(m));
-		print_counters(stdout, m);
-		if (o.ndest) {
-			fputc('\n', stdout);
-			export_set_show(g_export.set, stdout, false);
-		}
-		const struct cache_stats *st = cache_stats(meter_cache(m));
-		uint64_t recs = 0;
-		for (int i = 0; i < FLOW_END_MAX; i++)
-			recs += st->records[i];
-		printf("Records exported %llu (%llu flushed from the cache at exit), packets %llu, bytes %llu\n",
-		       (unsigned long long)recs, (unsigned long long)open_flows,
-		       (unsigned long long)st->packets, (unsigned long long)st->bytes);
-	}
+	rt_finish(rt, o.stats ? stdout : NULL);
 	rc = 0;
 out:
-	if (rc && err[0])
+	if (rc && err[0]) {
 		log_err("%s", err);
-	if (fl && flowlog_close(fl, err, sizeof(err)) != 0) {
-		log_err("%s", err);
-		rc = 1;
+		daemon_ready(ready_fd, err);
 	}
-	ctl_close(ctl);
-	export_set_free(g_export.set);
-	meter_free(m);
+	rt_free(rt);
+	conf_free(c);
+	if (hup_fd >= 0)
+		close(hup_fd);
+	if (pid_written)
+		unlink(pid_path);
 	return rc;
 }

@@ -2,6 +2,7 @@
 #include "ctl/ctl.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,9 @@ struct ctl {
 	const struct ctl_cmd *cmds;
 	size_t ncmds;
 	void *arg;
+	int sub[CTL_SUBSCRIBERS_MAX];
+	size_t nsub;
+	uint64_t dropped;
 };
 
 static int sun_of(const char *path, struct sockaddr_un *sun, char *err, size_t errlen)
@@ -80,6 +84,8 @@ void ctl_close(struct ctl *c)
 {
 	if (!c)
 		return;
+	for (size_t i = 0; i < c->nsub; i++)
+		close(c->sub[i]);
 	close(c->fd);
 	unlink(c->path);
 	free(c);
@@ -200,7 +206,8 @@ static void write_all(int fd, const char *p, size_t n)
 	}
 }
 
-static void serve_one(struct ctl *c, int fd)
+/* Returns true if fd became a subscriber (kept open). */
+static bool serve_one(struct ctl *c, int fd)
 {
 	char line[CTL_LINE_MAX + 1];
 	size_t len = 0;
@@ -221,12 +228,59 @@ static void serve_one(struct ctl *c, int fd)
 	size_t blen = 0;
 	FILE *out = open_memstream(&body, &blen);
 	if (!out)
-		return;
+		return false;
 	int rc = ctl_dispatch(c->cmds, c->ncmds, c->arg, line, out);
 	fclose(out);
-	write_all(fd, rc == 0 ? "OK\n" : "ERR\n", rc == 0 ? 3 : 4);
+	if (rc == CTL_STREAM && c->nsub == CTL_SUBSCRIBERS_MAX) {
+		free(body);
+		body = NULL;
+		blen = 0;
+		out = open_memstream(&body, &blen);
+		if (out) {
+			fprintf(out, "%% Too many debug sessions (at most %d)\n", CTL_SUBSCRIBERS_MAX);
+			fclose(out);
+		}
+		rc = -1;
+	}
+	bool ok = rc == 0 || rc == CTL_STREAM;
+	write_all(fd, ok ? "OK\n" : "ERR\n", ok ? 3 : 4);
 	write_all(fd, body, blen);
 	free(body);
+	if (rc != CTL_STREAM)
+		return false;
+	int fl = fcntl(fd, F_GETFL);
+	if (fl >= 0)
+		fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+	c->sub[c->nsub++] = fd;
+	return true;
+}
+
+void ctl_broadcast(struct ctl *c, const char *text)
+{
+	size_t len = strlen(text);
+	for (size_t i = 0; i < c->nsub;) {
+		ssize_t w = send(c->sub[i], text, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			c->dropped++;
+		} else if (w < 0) { /* the client has gone */
+			close(c->sub[i]);
+			c->sub[i] = c->sub[--c->nsub];
+			continue;
+		} else if ((size_t)w < len) {
+			c->dropped++;
+		}
+		i++;
+	}
+}
+
+size_t ctl_subscribers(const struct ctl *c)
+{
+	return c ? c->nsub : 0;
+}
+
+uint64_t ctl_broadcast_dropped(const struct ctl *c)
+{
+	return c ? c->dropped : 0;
 }
 
 void ctl_serve(struct ctl *c)
@@ -239,12 +293,17 @@ void ctl_serve(struct ctl *c)
 		int fl = fcntl(fd, F_GETFL);
 		if (fl >= 0)
 			fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
-		serve_one(c, fd);
-		close(fd);
+		if (!serve_one(c, fd))
+			close(fd);
 	}
 }
 
 int ctl_request(const char *path, const char *line, FILE *out, FILE *errout)
+{
+	return ctl_request_ex(path, line, out, errout, 10);
+}
+
+int ctl_request_ex(const char *path, const char *line, FILE *out, FILE *errout, int timeout_s)
 {
 	struct sockaddr_un sun;
 	char err[256];
@@ -259,7 +318,7 @@ int ctl_request(const char *path, const char *line, FILE *out, FILE *errout)
 			close(fd);
 		return 2;
 	}
-	struct timeval tv = { .tv_sec = 10 };
+	struct timeval tv = { .tv_sec = timeout_s };
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	write_all(fd, line, strlen(line));
 	write_all(fd, "\n", 1);
@@ -280,6 +339,7 @@ int ctl_request(const char *path, const char *line, FILE *out, FILE *errout)
 			}
 		}
 		fwrite(buf + off, 1, (size_t)r - off, out);
+		fflush(out);
 	}
 	close(fd);
 	if (status < 0) {

@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #define CTL_LINE_MAX 1024
@@ -18,7 +19,10 @@
 
 /* A handler prints its answer to out; argv holds the words after the
  * matched command (e.g. the name in "show flow monitor NAME"). Returns 0,
- * or -1 after printing an error message. */
+ * or -1 after printing an error message, or CTL_STREAM: answer OK, then
+ * keep the connection open as a subscriber of ctl_broadcast() (e.g.
+ * "debug ip flow export") until the client closes it. */
+#define CTL_STREAM 1
 typedef int (*ctl_fn)(void *arg, FILE *out, int argc, char **argv, bool json);
 
 struct ctl_cmd {
@@ -47,8 +51,19 @@ void ctl_serve(struct ctl *c);
  * prints the answer to out, returns 0 or -1. */
 int ctl_dispatch(const struct ctl_cmd *cmds, size_t n, void *arg, const char *line, FILE *out);
 
+/* Send text (one or more lines) to every subscriber, without blocking:
+ * a subscriber that cannot take it loses it (counted in *dropped), one
+ * that has gone is closed. At most CTL_SUBSCRIBERS_MAX subscribers. */
+#define CTL_SUBSCRIBERS_MAX 8
+void ctl_broadcast(struct ctl *c, const char *text);
+size_t ctl_subscribers(const struct ctl *c);
+uint64_t ctl_broadcast_dropped(const struct ctl *c);
+
 /* Client side: send line to the socket at path and copy the answer to
  * out. Returns 0 (OK), 1 (command failed), 2 (cannot reach the daemon). */
 int ctl_request(const char *path, const char *line, FILE *out, FILE *errout);
+/* The same, waiting at most timeout_s for each piece of the answer (0:
+ * forever, for streams), flushing out as it arrives. */
+int ctl_request_ex(const char *path, const char *line, FILE *out, FILE *errout, int timeout_s);
 
 #endif

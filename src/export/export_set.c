@@ -17,6 +17,14 @@ struct dest {
 	/* counters as of the last "clear ip flow export" */
 	struct exporter_stats base;
 	struct transport_stats tbase;
+	/* counters of exporters this destination had before a reconfigure */
+	struct exporter_stats carried;
+};
+
+/* A removed destination draining its queue (reload). */
+struct retiring {
+	struct transport *t;
+	uint64_t until_us;
 };
 
 struct export_set {
@@ -25,7 +33,20 @@ struct export_set {
 	struct dest d[EXPORT_SET_MAX];
 	size_t n;
 	bool started;
+	uint64_t start_us;
+	struct retiring r[EXPORT_SET_MAX];
+	size_t nr;
+	struct exporter_stats removed; /* counters of removed destinations */
 };
+
+static void stats_add(struct exporter_stats *a, const struct exporter_stats *b, int sign)
+{
+#define A(f) a->f = sign > 0 ? a->f + b->f : a->f - b->f
+	A(flows); A(records); A(messages); A(bytes); A(flows_failed); A(not_exportable);
+	A(split_records); A(saturated); A(templates); A(options_templates); A(options_records);
+	A(send_errors);
+#undef A
+}
 
 struct export_set *export_set_new(const struct exporter_cfg *cfg, const char *cache_name)
 {
@@ -45,6 +66,8 @@ void export_set_free(struct export_set *s)
 		exporter_free(s->d[i].ex);
 		transport_close(s->d[i].t);
 	}
+	for (size_t i = 0; i < s->nr; i++)
+		transport_close(s->r[i].t);
 	free(s);
 }
 
@@ -88,6 +111,7 @@ void export_set_start(struct export_set *s, uint64_t start_us)
 	if (s->started)
 		return;
 	s->started = true;
+	s->start_us = start_us;
 	for (size_t i = 0; i < s->n; i++)
 		exporter_set_start(s->d[i].ex, start_us);
 }
@@ -98,8 +122,29 @@ void export_set_record(struct export_set *s, const struct flowrec *r, uint64_t n
 		exporter_add(s->d[i].ex, r, now_us);
 }
 
+/* Close the removed transports whose queue has gone, or whose time is up
+ * (what they still held is in their transport counters, logged). */
+static void poll_retiring(struct export_set *s, uint64_t now_us, bool force)
+{
+	for (size_t i = 0; i < s->nr;) {
+		struct retiring *r = &s->r[i];
+		transport_poll(r->t);
+		if (r->t->st.queued && !force && now_us < r->until_us) {
+			i++;
+			continue;
+		}
+		if (r->t->st.queued)
+			log_warn("export destination removed with %llu bytes still queued",
+			         (unsigned long long)r->t->st.queued);
+		transport_close(r->t);
+		s->r[i] = s->r[--s->nr];
+	}
+}
+
 void export_set_tick(struct export_set *s, uint64_t now_us)
 {
+	if (s->nr)
+		poll_retiring(s, now_us, false);
 	for (size_t i = 0; i < s->n; i++) {
 		transport_poll(s->d[i].t);
 		if (exporter_next_deadline(s->d[i].ex) <= now_us)
@@ -114,6 +159,99 @@ void export_set_flush(struct export_set *s, uint64_t now_us)
 		exporter_flush(s->d[i].ex, now_us);
 		transport_drain(s->d[i].t, EXPORT_DRAIN_MS);
 	}
+	for (size_t i = 0; i < s->nr; i++)
+		transport_drain(s->r[i].t, EXPORT_DRAIN_MS);
+	poll_retiring(s, now_us, true);
+}
+
+int export_set_add_open(struct export_set *s, const char *spec, struct transport *t, char *err, size_t errlen)
+{
+	if (s->n == EXPORT_SET_MAX) {
+		snprintf(err, errlen, "%s: at most %d export destinations", spec, EXPORT_SET_MAX);
+		transport_close(t);
+		return -1;
+	}
+	struct dest *d = &s->d[s->n];
+	memset(d, 0, sizeof(*d));
+	snprintf(d->spec, sizeof(d->spec), "%s", spec);
+	d->t = t;
+	d->ex = exporter_new(&s->cfg, d->t, err, errlen);
+	if (!d->ex) {
+		transport_close(d->t);
+		return -1;
+	}
+	if (s->started)
+		exporter_set_start(d->ex, s->start_us);
+	s->n++;
+	return 0;
+}
+
+void export_set_remove(struct export_set *s, size_t i, uint64_t now_us)
+{
+	if (i >= s->n)
+		return;
+	struct dest *d = &s->d[i];
+	exporter_flush(d->ex, now_us);
+	stats_add(&s->removed, exporter_stats(d->ex), 1);
+	stats_add(&s->removed, &d->carried, 1);
+	exporter_free(d->ex);
+	transport_poll(d->t);
+	if (s->nr < EXPORT_SET_MAX && d->t->st.queued) {
+		s->r[s->nr].t = d->t;
+		s->r[s->nr].until_us = now_us + (uint64_t)EXPORT_DRAIN_MS * 1000u;
+		s->nr++;
+	} else {
+		transport_drain(d->t, d->t->st.queued ? EXPORT_DRAIN_MS : 0);
+		transport_close(d->t);
+	}
+	memmove(&s->d[i], &s->d[i + 1], (s->n - i - 1) * sizeof(s->d[0]));
+	s->n--;
+}
+
+int export_set_reconfigure(struct export_set *s, const struct exporter_cfg *cfg, uint64_t now_us, char *err,
+                           size_t errlen)
+{
+	struct exporter *nx[EXPORT_SET_MAX];
+	struct exporter_cfg c = *cfg;
+	if (s->started)
+		c.start_us = s->start_us;
+	for (size_t i = 0; i < s->n; i++) {
+		nx[i] = exporter_new(&c, s->d[i].t, err, errlen);
+		if (!nx[i]) {
+			while (i-- > 0)
+				exporter_free(nx[i]);
+			return -1;
+		}
+	}
+	for (size_t i = 0; i < s->n; i++) {
+		struct dest *d = &s->d[i];
+		exporter_flush(d->ex, now_us);
+		stats_add(&d->carried, exporter_stats(d->ex), 1);
+		exporter_free(d->ex);
+		d->ex = nx[i];
+		if (s->started)
+			exporter_set_start(d->ex, s->start_us);
+	}
+	s->cfg = c;
+	return 0;
+}
+
+const struct exporter_cfg *export_set_config(const struct export_set *s)
+{
+	return &s->cfg;
+}
+
+const char *export_set_spec_of(const struct export_set *s, const struct transport *t)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (s->d[i].t == t)
+			return s->d[i].spec;
+	return NULL;
+}
+
+size_t export_set_retiring(const struct export_set *s)
+{
+	return s->nr;
 }
 
 uint64_t export_set_lost(const struct export_set *s)
@@ -121,15 +259,16 @@ uint64_t export_set_lost(const struct export_set *s)
 	uint64_t n = 0;
 	for (size_t i = 0; i < s->n; i++) {
 		const struct exporter_stats *st = exporter_stats(s->d[i].ex);
-		n += st->flows_failed + st->not_exportable;
+		n += st->flows_failed + st->not_exportable + s->d[i].carried.flows_failed + s->d[i].carried.not_exportable;
 	}
-	return n;
+	return n + s->removed.flows_failed + s->removed.not_exportable;
 }
 
 void export_set_clear(struct export_set *s)
 {
 	for (size_t i = 0; i < s->n; i++) {
 		s->d[i].base = *exporter_stats(s->d[i].ex);
+		stats_add(&s->d[i].base, &s->d[i].carried, 1);
 		s->d[i].tbase = s->d[i].t->st;
 	}
 }
@@ -138,6 +277,7 @@ void export_set_clear(struct export_set *s)
 static struct exporter_stats delta(const struct dest *d)
 {
 	struct exporter_stats st = *exporter_stats(d->ex);
+	stats_add(&st, &d->carried, 1);
 	const struct exporter_stats *b = &d->base;
 #define D(f) st.f -= b->f
 	D(flows); D(records); D(messages); D(bytes); D(flows_failed); D(not_exportable);

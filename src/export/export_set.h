@@ -40,6 +40,31 @@ void export_set_flush(struct export_set *s, uint64_t now_us);
  * losses: what did not reach the wire. */
 uint64_t export_set_lost(const struct export_set *s);
 
+/* --- reload (conf/apply.c): change the set without losing a message ---- */
+
+/* Add a destination over a transport the caller opened (ownership passes
+ * to the set, also on error). 0, or -1 with err. */
+int export_set_add_open(struct export_set *s, const char *spec, struct transport *t, char *err, size_t errlen);
+
+/* Remove destination i: its open message is sent now, and the transport
+ * is kept until what it queued has gone (or EXPORT_DRAIN_MS passed),
+ * polled by export_set_tick; its counters stay in the set's totals. */
+void export_set_remove(struct export_set *s, size_t i, uint64_t now_us);
+
+/* New exporter settings for every destination (version, templates, ...):
+ * each destination's open message is sent under the old settings, then a
+ * new exporter takes over its transport (fresh templates and sequence
+ * numbers, as a router does after "ip flow-export version"). Nothing
+ * changes if cfg is refused (-1 with err). */
+int export_set_reconfigure(struct export_set *s, const struct exporter_cfg *cfg, uint64_t now_us, char *err,
+                           size_t errlen);
+
+const struct exporter_cfg *export_set_config(const struct export_set *s);
+/* The spec of the destination sending through t, or NULL. */
+const char *export_set_spec_of(const struct export_set *s, const struct transport *t);
+/* Destinations removed but still draining. */
+size_t export_set_retiring(const struct export_set *s);
+
 /* "show ip flow export" and "show ip flow export template". */
 void export_set_show(const struct export_set *s, FILE *out, bool json);
 void export_set_show_template(const struct export_set *s, FILE *out, bool json);

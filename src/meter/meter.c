@@ -123,6 +123,16 @@ int meter_add_capture(struct meter *m, struct capture *src)
 	return 0;
 }
 
+struct capture *meter_remove_capture(struct meter *m, size_t i)
+{
+	if (i >= m->ncap)
+		return NULL;
+	struct capture *c = m->cap[i];
+	memmove(&m->cap[i], &m->cap[i + 1], (m->ncap - i - 1) * sizeof(m->cap[0]));
+	m->ncap--;
+	return c;
+}
+
 void meter_set_speed(struct meter *m, double speed)
 {
 	m->speed = speed;
@@ -281,33 +291,39 @@ static int run_file_paced(struct meter *m, struct capture *c, volatile sig_atomi
 static int run_live(struct meter *m, volatile sig_atomic_t *stop, char *err, size_t errlen)
 {
 	struct pollfd pfd[MAX_CAPS + MAX_FDS];
-	for (size_t i = 0; i < m->ncap; i++) {
-		pfd[i].fd = capture_fd(m->cap[i]);
-		pfd[i].events = POLLIN;
-		if (pfd[i].fd < 0) {
-			snprintf(err, errlen, "%s: not selectable", capture_name(m->cap[i]));
-			return -1;
-		}
-	}
-	for (size_t i = 0; i < m->nfds; i++)
-		pfd[m->ncap + i] = (struct pollfd){ .fd = m->fds[i].fd, .events = POLLIN };
+	struct capture *polled[MAX_CAPS];
 	while (!(stop && *stop)) {
-		int n = poll(pfd, m->ncap + m->nfds, 100);
+		/* the poll set is rebuilt each round: a reload may add or remove
+		 * captures from a control-socket or signal callback */
+		size_t ncap = m->ncap, nfds = m->nfds;
+		for (size_t i = 0; i < ncap; i++) {
+			polled[i] = m->cap[i];
+			pfd[i].fd = capture_fd(m->cap[i]);
+			pfd[i].events = POLLIN;
+			pfd[i].revents = 0;
+			if (pfd[i].fd < 0) {
+				snprintf(err, errlen, "%s: not selectable", capture_name(m->cap[i]));
+				return -1;
+			}
+		}
+		for (size_t i = 0; i < nfds; i++)
+			pfd[ncap + i] = (struct pollfd){ .fd = m->fds[i].fd, .events = POLLIN };
+		int n = poll(pfd, ncap + nfds, 100);
 		if (n < 0 && errno != EINTR) {
 			snprintf(err, errlen, "poll: %s", strerror(errno));
 			return -1;
 		}
-		for (size_t i = 0; n > 0 && i < m->ncap; i++) {
+		for (size_t i = 0; n > 0 && i < ncap; i++) {
 			if (!(pfd[i].revents & (POLLIN | POLLERR)))
 				continue;
-			int r = capture_dispatch(m->cap[i], 1024, on_frame, m, err, errlen);
+			int r = capture_dispatch(polled[i], 1024, on_frame, m, err, errlen);
 			batch_flush(m);
 			if (r == CAPTURE_ERR)
 				return -1;
 		}
-		for (size_t i = 0; n > 0 && i < m->nfds; i++)
-			if (pfd[m->ncap + i].revents)
-				m->fds[i].fn(m->fds[i].arg);
+		for (size_t i = 0; n > 0 && i < nfds; i++)
+			if (pfd[ncap + i].revents)
+				m->fds[i].fn(m->fds[i].arg); /* may change m->cap: the next round sees it */
 		cache_expire(m->cache, wall_us());
 		run_ticks(m, cache_stats(m->cache)->now_us, false);
 	}

@@ -30,8 +30,11 @@ int meter_add_tick(struct meter *m, meter_tick_fn fn, void *arg);
  * loop, and between batches of a file replay (control socket, timers). */
 int meter_add_fd(struct meter *m, int fd, void (*fn)(void *arg), void *arg);
 
-/* The meter takes ownership of src. */
+/* The meter takes ownership of src. Live captures may be added and
+ * removed while meter_run runs (reload): the poll set follows. */
 int meter_add_capture(struct meter *m, struct capture *src);
+/* Take capture i out (the caller closes it); its flows stay in the cache. */
+struct capture *meter_remove_capture(struct meter *m, size_t i);
 
 /* Replay files at speed times their own pace on the wall clock (0: as fast
  * as possible, on packet time). */

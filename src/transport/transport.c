@@ -34,9 +34,21 @@ struct transport *transport_open(const char *spec, const struct transport_opts *
 	return NULL;
 }
 
+static transport_observer_fn observer;
+static void *observer_arg;
+
+void transport_set_observer(transport_observer_fn fn, void *arg)
+{
+	observer = fn;
+	observer_arg = arg;
+}
+
 int transport_send(struct transport *t, const void *msg, size_t len, unsigned flags)
 {
-	return t->ops->send(t, msg, len, flags);
+	int rc = t->ops->send(t, msg, len, flags);
+	if (observer)
+		observer(observer_arg, t, msg, len, flags, rc);
+	return rc;
 }
 
 void transport_close(struct transport *t)

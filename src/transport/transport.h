@@ -98,6 +98,13 @@ void transport_close(struct transport *t);
  * connected, the next one otherwise. 0 for datagram and file transports. */
 uint32_t transport_session(const struct transport *t);
 
+/* An observer of every send (`debug ip flow export`): called after each
+ * transport_send with the message and its result. One per process; fn
+ * NULL removes it. The observer must not send. */
+typedef void (*transport_observer_fn)(void *arg, const struct transport *t, const void *msg, size_t len,
+                                      unsigned flags, int rc);
+void transport_set_observer(transport_observer_fn fn, void *arg);
+
 void transport_poll(struct transport *t);       /* no-op where not needed */
 void transport_drain(struct transport *t, int ms);
 

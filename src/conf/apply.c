@@ -1,0 +1,811 @@
+/* apply.c — model → running pipeline, reload by difference, and the
+ * control commands that read them; see apply.h. */
+#include "conf/apply.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <net/if.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "capture/capture.h"
+#include "ctl/ctl.h"
+#include "ctl/show_cache.h"
+#include "ctl/show_conf.h"
+#include "export/export_set.h"
+#include "export/flowlog.h"
+#include "lib/addr.h"
+#include "lib/bytes.h"
+#include "lib/log.h"
+
+#define MAX_SPECS (CONF_DEST_MAX + CONF_FILE_MAX)
+#define MAX_LIVE 64
+
+struct rt {
+	struct conf *conf;
+	struct meter *m;
+	struct export_set *set;
+	struct flowlog *fl;
+	struct ctl *ctl;
+	char ctl_path[CONF_PATH_MAX];
+	bool file_mode;
+	struct rt_hooks hooks;
+	rt_reload_fn reload;
+	void *reload_arg;
+	uint64_t reloads, reload_failures;
+	uint64_t debug_events;
+};
+
+/* --- mapping ------------------------------------------------------------- */
+
+void apply_exporter_cfg(const struct conf_export *e, bool agg, struct exporter_cfg *cfg)
+{
+	exporter_cfg_init(cfg, conf_export_version(e, agg));
+	if (e->set & CONF_EX_MTU)
+		cfg->mtu = e->mtu;
+	if (e->set & CONF_EX_TREFRESH)
+		cfg->tmpl_refresh_pkts = e->tmpl_refresh;
+	if (e->set & CONF_EX_TTIMEOUT)
+		cfg->tmpl_timeout_s = e->tmpl_timeout_min * 60;
+	if (e->set & CONF_EX_OREFRESH)
+		cfg->opt_refresh_pkts = e->opt_refresh;
+	if (e->set & CONF_EX_OTIMEOUT)
+		cfg->opt_timeout_s = e->opt_timeout_min * 60;
+	if (e->set & CONF_EX_SOURCE_ID)
+		cfg->domain = e->source_id;
+	if (e->set & CONF_EX_ENGINE_TYPE)
+		cfg->engine_type = (uint8_t)e->engine_type;
+	if (e->set & CONF_EX_ENGINE_ID)
+		cfg->engine_id = (uint8_t)e->engine_id;
+	if (e->set & CONF_EX_FLUSH)
+		cfg->flush_ms = e->flush_ms;
+	cfg->export_stats = e->opt_export_stats;
+	if (e->usec)
+		cfg->flags |= EXPORTER_F_TIME_US;
+	cfg->exporting_pid = (uint32_t)getpid();
+}
+
+int apply_dest_spec(const struct conf_dest *d, char *spec, size_t len)
+{
+	static const char *const scheme[] = { "udp", "sctp", "tcp" };
+	bool v6 = strchr(d->host, ':') != NULL;
+	int n = snprintf(spec, len, "%s:%s%s%s:%u", scheme[d->proto], v6 ? "[" : "", d->host, v6 ? "]" : "", d->port);
+	return n > 0 && (size_t)n < len ? 0 : -1;
+}
+
+bool apply_sctp_settings(const struct conf_dest *d, struct transport_opts *o)
+{
+	(void)o;
+	const struct conf_sctp *s = &d->sctp;
+	if (d->proto != CONF_SCTP)
+		return false;
+	bool custom = s->reliability != CONF_REL_FULL || s->backup || s->backup_mode != CONF_BACKUP_FAILOVER ||
+	              s->failover_ms != CONF_SCTP_FAILOVER_DEFAULT_MS || s->restore_s != CONF_SCTP_RESTORE_DEFAULT_S;
+	if (custom)
+		log_warn("%s %u sctp: reliability/backup settings are in the configuration but this build's SCTP "
+		         "transport does not take them yet", d->host, d->port);
+	return custom;
+}
+
+/* The export specs a model asks for (network destinations, then files). */
+static size_t export_specs(const struct conf_export *e, char specs[][CONF_PATH_MAX + 8])
+{
+	size_t n = 0;
+	for (size_t i = 0; i < e->ndest; i++)
+		if (apply_dest_spec(&e->dest[i], specs[n], CONF_PATH_MAX + 8) == 0)
+			n++;
+	for (size_t i = 0; i < e->nfile; i++)
+		snprintf(specs[n++], CONF_PATH_MAX + 8, "file:%s", e->file[i]);
+	return n;
+}
+
+static const struct conf_dest *dest_of_spec(const struct conf_export *e, const char *spec)
+{
+	char s[CONF_PATH_MAX + 8];
+	for (size_t i = 0; i < e->ndest; i++)
+		if (apply_dest_spec(&e->dest[i], s, sizeof(s)) == 0 && strcmp(s, spec) == 0)
+			return &e->dest[i];
+	return NULL;
+}
+
+static void transport_opts_of(const struct conf_export *e, struct transport_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->source = e->source[0] ? e->source : NULL;
+}
+
+/* Open the transport of a spec. NULL with err. */
+static struct transport *open_spec(const struct conf_export *e, const char *spec, bool file_mode, char *err,
+                                   size_t errlen)
+{
+	struct transport_opts o;
+	transport_opts_of(e, &o);
+	o.block_ms = file_mode ? 10000 : 0; /* a file replay can wait for a TCP queue; live traffic cannot */
+	const struct conf_dest *d = dest_of_spec(e, spec);
+	if (d)
+		apply_sctp_settings(d, &o);
+	return transport_open(spec, &o, err, errlen);
+}
+
+/* A capture filter that leaves out our own export packets, ANDed with
+ * the configured filter: per UDP destination its datagrams; per TCP
+ * destination both directions of the connection (its ACKs come back). */
+static void build_filter(const struct conf *c, char *buf, size_t len)
+{
+	static const char *const own[] = {
+		[CONF_UDP] = "not (udp and dst host %s and dst port %u)",
+		[CONF_TCP] = "not (tcp and host %s and port %u)",
+	};
+	size_t n = 0;
+	buf[0] = 0;
+	if (c->host.filter[0])
+		n += (size_t)snprintf(buf + n, len - n, "(%s)", c->host.filter);
+	for (size_t i = 0; i < c->export.ndest && n < len; i++) {
+		const struct conf_dest *d = &c->export.dest[i];
+		if ((size_t)d->proto >= sizeof(own) / sizeof(own[0]) || !own[d->proto])
+			continue;
+		if (n && n < len)
+			n += (size_t)snprintf(buf + n, len - n, " and ");
+		if (n < len)
+			n += (size_t)snprintf(buf + n, len - n, own[d->proto], d->host, d->port);
+	}
+}
+
+/* --- captures ------------------------------------------------------------ */
+
+struct want_cap {
+	const char *dev;
+	enum cap_dir dir;
+};
+
+static size_t wanted_live(const struct conf *c, struct want_cap *w, size_t max)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < c->niface && n + 2 <= max; i++) {
+		const struct conf_iface *f = &c->iface[i];
+		if (f->pcap[0])
+			continue;
+		const char *dev = conf_linux_name(c, f->name);
+		if (f->ingress)
+			w[n++] = (struct want_cap){ dev, CAP_IN };
+		if (f->egress)
+			w[n++] = (struct want_cap){ dev, CAP_OUT };
+	}
+	return n;
+}
+
+static bool has_file(const struct conf *c)
+{
+	for (size_t i = 0; i < c->niface; i++)
+		if (c->iface[i].pcap[0])
+			return true;
+	return false;
+}
+
+static struct capture *open_live(const struct conf *c, const struct want_cap *w, char *err, size_t errlen)
+{
+	char filter[2048];
+	build_filter(c, filter, sizeof(filter));
+	struct capture *cap = capture_open_live(w->dev, w->dir, filter, c->host.snaplen ? (int)c->host.snaplen : 256, 32,
+	                                        err, errlen);
+	if (cap)
+		log_info("capturing on %s (ifIndex %u, %s)", w->dev, capture_ifindex(cap), w->dir ? "egress" : "ingress");
+	return cap;
+}
+
+/* --- sinks and ticks ----------------------------------------------------- */
+
+/* sysUptime 0 is the cache clock's first reading (a file's first packet):
+ * the first tick or record comes only after a batch of packets, and a
+ * later base would clamp the earlier packets' flowStartSysUpTime. */
+static void rt_export_begin(struct rt *rt)
+{
+	export_set_start(rt->set, cache_stats(meter_cache(rt->m))->cleared_us);
+}
+
+static void rt_sink(void *arg, const struct flowrec *r)
+{
+	struct rt *rt = arg;
+	if (rt->fl)
+		flowlog_write(rt->fl, r);
+	if (export_set_count(rt->set) || export_set_retiring(rt->set)) {
+		uint64_t now = cache_stats(meter_cache(rt->m))->now_us;
+		rt_export_begin(rt);
+		export_set_record(rt->set, r, now);
+	}
+}
+
+static void rt_tick(void *arg, uint64_t now)
+{
+	struct rt *rt = arg;
+	rt_export_begin(rt);
+	export_set_tick(rt->set, now);
+}
+
+/* `debug ip flow export`: one line per export message sent, IOS style. */
+static void on_send(void *arg, const struct transport *t, const void *msg, size_t len, unsigned flags, int rc)
+{
+	struct rt *rt = arg;
+	if (!ctl_subscribers(rt->ctl))
+		return;
+	const uint8_t *p = msg;
+	unsigned version = len >= 2 ? peek_u16(p) : 0;
+	unsigned count = len >= 4 ? peek_u16(p + 2) : 0;
+	uint32_t seq = 0;
+	if ((version == 5 || version == 7 || version == 8) && len >= 20)
+		seq = peek_u32(p + 16);
+	else if (version == 9 && len >= 16)
+		seq = peek_u32(p + 12);
+	else if (version == 10 && len >= 12)
+		seq = peek_u32(p + 8);
+	const char *spec = export_set_spec_of(rt->set, t);
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	struct tm tm;
+	gmtime_r(&ts.tv_sec, &tm);
+	char vname[16];
+	if (version == 10)
+		snprintf(vname, sizeof(vname), "IPFIX");
+	else
+		snprintf(vname, sizeof(vname), "v%u", version);
+	char line[512];
+	if (rc == 0)
+		snprintf(line, sizeof(line),
+		         "%02d:%02d:%02d.%03ld: IPFLOW: Sending export pak to %s: version %s, %s %u, sequence %u, %zu bytes%s\n",
+		         tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000, spec ? spec : t->ops->scheme, vname,
+		         version == 10 ? "length" : "count", count, seq, len, (flags & TRANSPORT_F_CTRL) ? " (templates)" : "");
+	else
+		snprintf(line, sizeof(line), "%02d:%02d:%02d.%03ld: IPFLOW: Error sending export pak to %s: %s\n",
+		         tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000, spec ? spec : t->ops->scheme, t->err);
+	rt->debug_events++;
+	ctl_broadcast(rt->ctl, line);
+}
+
+/* --- control commands ---------------------------------------------------- */
+
+static int c_show_cache(void *arg, FILE *out, int argc, char **argv, bool json)
+{
+	struct rt *rt = arg;
+	if (json)
+		show_ip_cache_flow_json(out, meter_cache(rt->m), 0);
+	else
+		show_ip_cache_flow(out, meter_cache(rt->m), meter_ifname, rt->m, 0);
+	return 0;
+}
+
+static int c_show_cache_verbose(void *arg, FILE *out, int argc, char **argv, bool json)
+{
+	struct rt *rt = arg;
+	if (json)
+		show_ip_cache_flow_json(out, meter_cache(rt->m), 0);
+	else
+		show_ip_cache_verbose_flow(out, meter_cache(rt->m), meter_ifname, rt->m, 0);
+	return 0;
+}
+
+static int c_show_agg(void *arg, FILE *out, int argc, char **argv, bool json)
+{
+	struct rt *rt = arg;
+	int k = show_conf_scheme(argv[0]);
+	if (k < 0) {
+		fprintf(out, "%% Invalid input detected at '%s': not an aggregation scheme\n", argv[0]);
+		return -1;
+	}
+	const struct conf_agg *a = conf_find_agg(rt->conf, (enum conf_agg_scheme)k);
+	if (a && rt->hooks.show_agg)
+		rt->hooks.show_agg(rt->hooks.arg, out, a, json);
+	else
+		show_conf_agg(out, conf_agg_scheme_name[k], a, json);
+	return 0;
+}
+
+static int c_show_interface(void *arg, FILE *out, int argc, char **argv, bool json)
+{
+	struct rt *rt = arg;
+	show_conf_interfaces(out, rt->conf, rt->m, json);
+	return 0;
+}
+
+static int c_clear_stats(void *arg, FILE *out, int argc, char **argv, bool json)
+{
+	struct rt *rt = arg;
+	cache_stats_clear(meter_cache(rt->m));
+	return 0;
+}
+
+static int c_show_export(void *arg, FILE *out, int argc, char **argv, bool json)
+{
+	struct rt *rt = arg;
+	export_set_show(rt->set, out, json);
+	return 0;
+}
+
+static int c_show_export_template(void *arg, FILE *out, int argc, char **argv, bool json)
+{
+	struct rt *rt = arg;
+	export_set_show_template(rt->set, out, json);
+	return 0;
+}
+
+static int c_clear_export(void *arg, FILE *out, int argc, char **argv, bool json)
+{
+	struct rt *rt = arg;
+	export_set_clear(rt->set);
+	return 0;
+}
+
+static int c_show_running(void *arg, FILE *out, int argc, char **argv, bool json)
+{
+	struct rt *rt = arg;
+	show_conf_running(out, rt->conf, json);
+	return 0;
+}
+
+static int c_show_monitor(void *arg, FILE *out, int argc, char **argv, bool json)
+{
+	struct rt *rt = arg;
+	if (argc < 1 || argc > 2 || (argc == 2 && strncmp("cache", argv[1], strlen(argv[1])) != 0)) {
+		fprintf(out, "%% Usage: show flow monitor NAME [cache]\n");
+		return -1;
+	}
+	const struct conf_monitor *m = conf_find_monitor(rt->conf, argv[0]);
+	if (!m) {
+		fprintf(out, "%% Flow Monitor: Flow Monitor '%s' does not exist\n", argv[0]);
+		return -1;
+	}
+	if (argc == 2 && rt->hooks.show_monitor_cache)
+		rt->hooks.show_monitor_cache(rt->hooks.arg, out, m, json);
+	else
+		show_conf_monitor(out, rt->conf, m, argc == 2, json);
+	return 0;
+}
+
+static int c_show_exporter(void *arg, FILE *out, int argc, char **argv, bool json)
+{
+	struct rt *rt = arg;
+	const struct conf_exporter *x = conf_find_exporter(rt->conf, argv[0]);
+	if (!x) {
+		fprintf(out, "%% Flow Exporter: Flow Exporter '%s' does not exist\n", argv[0]);
+		return -1;
+	}
+	show_conf_exporter(out, x, json);
+	return 0;
+}
+
+static int c_reload(void *arg, FILE *out, int argc, char **argv, bool json)
+{
+	struct rt *rt = arg;
+	if (!rt->reload) {
+		fprintf(out, "%% No configuration file to reload (ipflowd was started without -f)\n");
+		return -1;
+	}
+	return rt->reload(rt->reload_arg, out);
+}
+
+static int c_debug_export(void *arg, FILE *out, int argc, char **argv, bool json)
+{
+	fputs("IP flow export debugging is on (close the connection to stop)\n", out);
+	return CTL_STREAM;
+}
+
+static const struct ctl_cmd rt_cmds[] = {
+	{ "show ip cache flow", 0, "flow cache statistics and active flows", c_show_cache },
+	{ "show ip cache verbose flow", 0, "flow cache with every field of each flow", c_show_cache_verbose },
+	{ "show ip cache flow aggregation", 1, "an aggregation cache (SCHEME: as, prefix, ...)", c_show_agg },
+	{ "show ip flow interface", 0, "interfaces metered, their NetFlow commands and capture counters", c_show_interface },
+	{ "show ip flow export", 0, "export destinations and their counters", c_show_export },
+	{ "show ip flow export template", 0, "template and options export settings and counters", c_show_export_template },
+	{ "show flow monitor", -1, "a Flexible NetFlow monitor: NAME [cache]", c_show_monitor },
+	{ "show flow exporter", 1, "a Flexible NetFlow exporter: NAME", c_show_exporter },
+	{ "show running-config", 0, "the configuration in effect (parses back to itself)", c_show_running },
+	{ "clear ip flow stats", 0, "clear the flow cache statistics", c_clear_stats },
+	{ "clear ip flow export", 0, "clear the export counters", c_clear_export },
+	{ "reload", 0, "re-read the configuration file and apply the difference", c_reload },
+	{ "debug ip flow export", 0, "stream export events (packets sent, errors) until interrupted", c_debug_export },
+};
+
+/* Open the control socket: the configured path; by default (no path) when
+ * running live or paced (a plain file replay ends before anyone could
+ * ask); "none" for no socket. */
+static void open_control(struct rt *rt)
+{
+	const struct conf_host *h = &rt->conf->host;
+	const char *path = h->ctl_path[0] ? h->ctl_path : NULL;
+	char err[256];
+	if (path && strcmp(path, "none") == 0)
+		return;
+	if (!path) {
+		if (rt->file_mode && rt->conf->host.speed <= 0)
+			return;
+		path = CTL_DEFAULT_PATH;
+		mkdir("/run/ipflow", 0750);
+	}
+	int gid = -1;
+	struct group *gr = h->ctl_group[0] ? getgrnam(h->ctl_group) : NULL;
+	if (gr)
+		gid = (int)gr->gr_gid;
+	if (h->ctl_group[0] && !gr) {
+		log_warn("control socket group %s does not exist; the socket keeps the default group", h->ctl_group);
+		gid = -1;
+	}
+	rt->ctl = ctl_open(path, gid, err, sizeof(err));
+	if (!rt->ctl) {
+		log_warn("%s; the ipflow CLI will not reach this process", err);
+		return;
+	}
+	snprintf(rt->ctl_path, sizeof(rt->ctl_path), "%s", path);
+	ctl_set_commands(rt->ctl, rt_cmds, sizeof(rt_cmds) / sizeof(rt_cmds[0]), rt);
+	meter_add_fd(rt->m, ctl_fd(rt->ctl), (void (*)(void *))ctl_serve, rt->ctl);
+	transport_set_observer(on_send, rt);
+	log_info("control socket %s", path);
+}
+
+/* --- life cycle ---------------------------------------------------------- */
+
+struct rt *rt_new(void)
+{
+	return calloc(1, sizeof(struct rt));
+}
+
+void rt_free(struct rt *rt)
+{
+	if (!rt)
+		return;
+	transport_set_observer(NULL, NULL);
+	ctl_close(rt->ctl);
+	if (rt->fl) {
+		char err[256];
+		if (flowlog_close(rt->fl, err, sizeof(err)) != 0)
+			log_err("%s", err);
+	}
+	export_set_free(rt->set);
+	meter_free(rt->m);
+	conf_free(rt->conf);
+	free(rt);
+}
+
+void rt_set_hooks(struct rt *rt, const struct rt_hooks *h)
+{
+	rt->hooks = *h;
+}
+
+void rt_set_reload(struct rt *rt, rt_reload_fn fn, void *arg)
+{
+	rt->reload = fn;
+	rt->reload_arg = arg;
+}
+
+struct meter *rt_meter(struct rt *rt)
+{
+	return rt->m;
+}
+
+const struct conf *rt_conf(const struct rt *rt)
+{
+	return rt->conf;
+}
+
+const char *rt_control_path(const struct rt *rt)
+{
+	return rt->ctl ? rt->ctl_path : NULL;
+}
+
+uint64_t rt_reloads(const struct rt *rt, uint64_t *failed)
+{
+	if (failed)
+		*failed = rt->reload_failures;
+	return rt->reloads;
+}
+
+static void cache_cfg_of(const struct conf *c, struct cache_cfg *cc)
+{
+	static const enum cache_type t[] = { CACHE_NORMAL, CACHE_PERMANENT, CACHE_IMMEDIATE };
+	cc->entries = conf_cache_entries(&c->cache, CACHE_ENTRIES_DEFAULT);
+	cc->active_s = conf_cache_active(&c->cache);
+	cc->inactive_s = conf_cache_inactive(&c->cache);
+	cc->type = t[c->cache.type];
+}
+
+int rt_start(struct rt *rt, struct conf *c, char *err, size_t errlen)
+{
+	rt->conf = c;
+	struct cache_cfg cc;
+	cache_cfg_of(c, &cc);
+	bool files = has_file(c);
+	struct want_cap w[MAX_LIVE];
+	size_t nw = wanted_live(c, w, MAX_LIVE);
+	if (files && nw) {
+		snprintf(err, errlen, "pcap-file interfaces and live interfaces cannot be combined (-r and -i)");
+		return -1;
+	}
+	if (!files && !nw) {
+		snprintf(err, errlen, "nothing to meter: give -r FILE or -i IFACE, or an interface with ip flow ingress/egress");
+		return -1;
+	}
+	rt->file_mode = files;
+	rt->m = meter_new(&cc, err, errlen);
+	if (!rt->m)
+		return -1;
+	if (c->host.flowlog[0] && !(rt->fl = flowlog_open(c->host.flowlog, err, errlen)))
+		return -1;
+	struct exporter_cfg xc;
+	apply_exporter_cfg(&c->export, false, &xc);
+	rt->set = export_set_new(&xc, "main cache");
+	if (!rt->set) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	char specs[MAX_SPECS][CONF_PATH_MAX + 8];
+	size_t ns = export_specs(&c->export, specs);
+	for (size_t i = 0; i < ns; i++) {
+		struct transport *t = open_spec(&c->export, specs[i], files, err, errlen);
+		if (!t || export_set_add_open(rt->set, specs[i], t, err, errlen) != 0)
+			return -1;
+	}
+	meter_add_sink(rt->m, rt_sink, rt);
+	meter_add_tick(rt->m, rt_tick, rt);
+	if (files) {
+		for (size_t i = 0; i < c->niface; i++) {
+			const struct conf_iface *f = &c->iface[i];
+			if (!f->pcap[0])
+				continue;
+			struct capture *cap = capture_open_file(f->pcap, f->ifindex ? f->ifindex : 1, err, errlen);
+			if (!cap)
+				return -1;
+			meter_add_capture(rt->m, cap);
+		}
+		meter_set_speed(rt->m, c->host.speed);
+	} else {
+		for (size_t i = 0; i < nw; i++) {
+			struct capture *cap = open_live(c, &w[i], err, errlen);
+			if (!cap)
+				return -1;
+			meter_add_capture(rt->m, cap);
+		}
+	}
+	if (rt->hooks.apply && rt->hooks.apply(rt->hooks.arg, NULL, c, err, errlen) != 0)
+		return -1;
+	open_control(rt);
+	return 0;
+}
+
+int rt_run(struct rt *rt, volatile sig_atomic_t *stop, char *err, size_t errlen)
+{
+	return meter_run(rt->m, stop, true, err, errlen);
+}
+
+static bool same_exporter_cfg(const struct exporter_cfg *a, const struct exporter_cfg *b)
+{
+	struct exporter_cfg x = *a, y = *b;
+	x.start_us = y.start_us = 0;
+	x.exporting_pid = y.exporting_pid = 0;
+	return memcmp(&x, &y, sizeof(x)) == 0;
+}
+
+/* A note for each setting that a reload cannot change. */
+static void restart_notes(const struct conf *o, const struct conf *n)
+{
+	if (conf_cache_entries(&o->cache, CACHE_ENTRIES_DEFAULT) != conf_cache_entries(&n->cache, CACHE_ENTRIES_DEFAULT))
+		log_note("%%The change in number of entries will take effect after a restart of ipflowd");
+	if (o->cache.type != n->cache.type)
+		log_note("ip flow-cache type: the change takes effect after a restart of ipflowd");
+	const struct conf_host *a = &o->host, *b = &n->host;
+	if (strcmp(a->ctl_path, b->ctl_path) || strcmp(a->ctl_group, b->ctl_group))
+		log_note("ipflow control-socket: the change takes effect after a restart");
+	if (strcmp(a->pid_file, b->pid_file) || strcmp(a->user, b->user) || a->syslog != b->syslog)
+		log_note("ipflow pid-file/user/logging: the change takes effect after a restart");
+	if (a->snaplen != b->snaplen || strcmp(a->filter, b->filter))
+		log_note("ipflow capture: the new snap length and filter apply to interfaces opened from now on");
+	if (a->speed != b->speed)
+		log_note("ipflow replay-speed: the change takes effect after a restart");
+}
+
+int rt_reload(struct rt *rt, struct conf *nc, char *err, size_t errlen)
+{
+	if (!nc) { /* the new configuration did not parse: counted, refused */
+		snprintf(err, errlen, "the configuration has errors");
+		rt->reloads++;
+		rt->reload_failures++;
+		return -1;
+	}
+	struct conf *oc = rt->conf;
+	uint64_t now = cache_stats(meter_cache(rt->m))->now_us;
+	struct transport *added_t[MAX_SPECS] = { 0 };
+	char added_spec[MAX_SPECS][CONF_PATH_MAX + 8];
+	size_t nadded = 0;
+	struct capture *added_c[MAX_LIVE] = { 0 };
+	size_t naddc = 0;
+	struct flowlog *newfl = NULL;
+	int rc = -1;
+
+	/* 1. what the new model needs that can fail, opened first */
+	if (rt->file_mode) {
+		bool same = oc->niface == nc->niface;
+		for (size_t i = 0; same && i < nc->niface; i++)
+			same = strcmp(oc->iface[i].pcap, nc->iface[i].pcap) == 0;
+		if (!same)
+			log_note("interfaces: the input of a running replay is not changed by a reload");
+	}
+	struct exporter_cfg xc;
+	apply_exporter_cfg(&nc->export, false, &xc);
+	bool new_cfg = !same_exporter_cfg(&xc, export_set_config(rt->set));
+	bool new_source = strcmp(oc->export.source, nc->export.source) != 0;
+	char specs[MAX_SPECS][CONF_PATH_MAX + 8];
+	size_t ns = export_specs(&nc->export, specs);
+	bool keep[EXPORT_SET_MAX] = { false };
+	for (size_t i = 0; i < ns; i++) {
+		bool have = false;
+		for (size_t j = 0; !new_source && j < export_set_count(rt->set); j++)
+			if (strcmp(export_set_spec(rt->set, j), specs[i]) == 0)
+				have = keep[j] = true;
+		if (have)
+			continue;
+		added_t[nadded] = open_spec(&nc->export, specs[i], rt->file_mode, err, errlen);
+		if (!added_t[nadded])
+			goto out;
+		memcpy(added_spec[nadded], specs[i], sizeof(added_spec[0]));
+		nadded++;
+	}
+	struct want_cap w[MAX_LIVE];
+	size_t nw = rt->file_mode ? 0 : wanted_live(nc, w, MAX_LIVE);
+	bool keep_c[MAX_LIVE] = { false };
+	if (!rt->file_mode) {
+		if (has_file(nc)) {
+			snprintf(err, errlen, "a running live capture cannot switch to pcap-file interfaces; restart ipflowd");
+			goto out;
+		}
+		if (!nw) {
+			snprintf(err, errlen, "the new configuration meters no interface (no ip flow ingress/egress)");
+			goto out;
+		}
+		for (size_t i = 0; i < nw; i++) {
+			bool have = false;
+			for (size_t j = 0; j < meter_ncaptures(rt->m); j++) {
+				struct capture *cap = meter_capture(rt->m, j);
+				if (strcmp(capture_name(cap), w[i].dev) == 0 && capture_dir(cap) == w[i].dir)
+					have = keep_c[j] = true;
+			}
+			if (have)
+				continue;
+			added_c[naddc] = open_live(nc, &w[i], err, errlen);
+			if (!added_c[naddc])
+				goto out;
+			naddc++;
+		}
+	}
+	if (strcmp(oc->host.flowlog, nc->host.flowlog) != 0 && nc->host.flowlog[0] &&
+	    !(newfl = flowlog_open(nc->host.flowlog, err, errlen)))
+		goto out;
+	if (rt->hooks.apply && rt->hooks.apply(rt->hooks.arg, oc, nc, err, errlen) != 0)
+		goto out;
+	/* the exporter settings last: atomic, and nothing after it can fail */
+	if (new_cfg && export_set_reconfigure(rt->set, &xc, now, err, errlen) != 0)
+		goto out;
+
+	/* 2. commit: nothing below fails */
+	struct cache *cache = meter_cache(rt->m);
+	uint32_t act = conf_cache_active(&nc->cache), inact = conf_cache_inactive(&nc->cache);
+	if (act != cache_config(cache)->active_s || inact != cache_config(cache)->inactive_s)
+		cache_set_timeouts(cache, act, inact);
+	for (size_t j = export_set_count(rt->set); j-- > 0;)
+		if (!keep[j]) {
+			log_info("export destination %s removed", export_set_spec(rt->set, j));
+			export_set_remove(rt->set, j, now);
+		}
+	for (size_t i = 0; i < nadded; i++) {
+		char e2[256];
+		if (export_set_add_open(rt->set, added_spec[i], added_t[i], e2, sizeof(e2)) != 0)
+			log_err("%s", e2); /* the transport is closed by the set */
+		else
+			log_info("export destination %s added", added_spec[i]);
+		added_t[i] = NULL;
+	}
+	for (size_t j = meter_ncaptures(rt->m); !rt->file_mode && j-- > 0;)
+		if (!keep_c[j])
+			capture_close(meter_remove_capture(rt->m, j));
+	for (size_t i = 0; i < naddc; i++) {
+		meter_add_capture(rt->m, added_c[i]);
+		added_c[i] = NULL;
+	}
+	if (strcmp(oc->host.flowlog, nc->host.flowlog) != 0) {
+		char e2[256];
+		if (rt->fl && flowlog_close(rt->fl, e2, sizeof(e2)) != 0)
+			log_err("%s", e2);
+		rt->fl = newfl;
+		newfl = NULL;
+	}
+	restart_notes(oc, nc);
+	rt->conf = nc;
+	nc = NULL;
+	conf_free(oc);
+	rc = 0;
+out:
+	for (size_t i = 0; i < nadded; i++)
+		transport_close(added_t[i]);
+	for (size_t i = 0; i < naddc; i++)
+		capture_close(added_c[i]);
+	if (newfl) {
+		char e2[256];
+		flowlog_close(newfl, e2, sizeof(e2));
+	}
+	conf_free(nc);
+	rt->reloads++;
+	if (rc)
+		rt->reload_failures++;
+	return rc;
+}
+
+void rt_finish(struct rt *rt, FILE *stats)
+{
+	struct meter *m = rt->m;
+	if (stats)
+		show_ip_cache_flow(stats, meter_cache(m), meter_ifname, m, 20);
+	uint64_t open_flows = cache_stats(meter_cache(m))->in_use;
+	meter_flush(m);
+	export_set_flush(rt->set, cache_stats(meter_cache(m))->now_us);
+	if (!stats)
+		return;
+	fputs("\nAfter exporting the flows left in the cache:\n", stats);
+	show_protocol_table(stats, meter_cache(m));
+	const struct pkt_stats *ps = meter_pkt_stats(m);
+	uint64_t not_metered = 0;
+	for (int r = 1; r < PKT_REASON_MAX; r++)
+		not_metered += ps->reason[r];
+	fprintf(stats, "\nFrames read %llu, metered %llu, not metered %llu\n", (unsigned long long)ps->frames,
+	        (unsigned long long)(ps->frames - not_metered), (unsigned long long)not_metered);
+	for (int r = 1; r < PKT_REASON_MAX; r++)
+		if (ps->reason[r])
+			fprintf(stats, "  %-40s %llu\n", pkt_reason_str((enum pkt_reason)r), (unsigned long long)ps->reason[r]);
+	for (size_t i = 0; i < meter_ncaptures(m); i++) {
+		struct capture_stats cs;
+		struct capture *c = meter_capture(m, i);
+		capture_stats(c, &cs);
+		if (capture_fd(c) >= 0)
+			fprintf(stats, "Interface %s (%s): %llu received, %llu dropped by kernel, %llu dropped by interface\n",
+			        capture_name(c), capture_dir(c) == CAP_IN ? "ingress" : "egress",
+			        (unsigned long long)cs.received, (unsigned long long)cs.dropped,
+			        (unsigned long long)cs.if_dropped);
+	}
+	if (export_set_count(rt->set)) {
+		fputc('\n', stats);
+		export_set_show(rt->set, stats, false);
+	}
+	const struct cache_stats *st = cache_stats(meter_cache(m));
+	uint64_t recs = 0;
+	for (int i = 0; i < FLOW_END_MAX; i++)
+		recs += st->records[i];
+	fprintf(stats, "Records exported %llu (%llu flushed from the cache at exit), packets %llu, bytes %llu\n",
+	        (unsigned long long)recs, (unsigned long long)open_flows, (unsigned long long)st->packets,
+	        (unsigned long long)st->bytes);
+	if (rt->reloads)
+		fprintf(stats, "Configuration reloads %llu (%llu refused)\n", (unsigned long long)rt->reloads,
+		        (unsigned long long)rt->reload_failures);
+}
+
+unsigned apply_check_host(const struct conf *c, FILE *out)
+{
+	unsigned n = 0;
+	for (size_t i = 0; i < c->niface; i++) {
+		const struct conf_iface *f = &c->iface[i];
+		if (f->pcap[0]) {
+			if (access(f->pcap, R_OK) != 0) {
+				fprintf(out, "warning: interface %s: pcap file %s: %s\n", f->name, f->pcap, strerror(errno));
+				n++;
+			}
+			continue;
+		}
+		if (!f->ingress && !f->egress)
+			continue;
+		const char *dev = conf_linux_name(c, f->name);
+		if (if_nametoindex(dev) == 0) {
+			fprintf(out, "warning: interface %s%s%s%s does not exist on this host (an error when capture starts on it)\n",
+			        f->name, strcmp(dev, f->name) ? " (" : "", strcmp(dev, f->name) ? dev : "",
+			        strcmp(dev, f->name) ? ")" : "");
+			n++;
+		}
+	}
+	return n;
+}

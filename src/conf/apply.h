@@ -1,0 +1,107 @@
+/* apply.h — the configuration model (conf.h) made into a running
+ * pipeline, and changed in place on reload.
+ *
+ *   struct rt *rt = rt_new();
+ *   rt_start(rt, conf, err, sizeof(err));   // cache, exporters, flow log, captures, control socket
+ *   rt_run(rt, &stop, err, sizeof(err));    // until the input ends or stop
+ *   rt_finish(rt, stats ? stdout : NULL);   // export what the cache holds
+ *   rt_free(rt);
+ *
+ * Reload (SIGHUP, `ipflow reload`): the caller parses the file again and
+ * hands the new model to rt_reload(), which diffs it against the running
+ * one and applies the difference without losing a flow in the cache or a
+ * message in flight: timeouts are changed in the running cache (its
+ * flows stay), a removed destination sends its open message and drains
+ * its queue before it closes, an added one gets templates first, a
+ * changed version or template setting flushes each destination's open
+ * message and continues on the same transport with a new exporter, live
+ * captures are opened before old ones close. Everything that can fail
+ * (opening transports, captures, the flow log; exporter settings) is
+ * done first; any failure undoes it and leaves the running configuration
+ * untouched. Settings that need a restart (cache entries and type, the
+ * control socket, user, pid file, replay input) are reported as notes.
+ *
+ * The aggregation caches, Flexible NetFlow monitors and SCTP settings are
+ * parsed into the model; their behaviour belongs to other modules, which
+ * connect through struct rt_hooks and apply_sctp_settings() below. */
+#ifndef IPFLOW_APPLY_H
+#define IPFLOW_APPLY_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "conf/conf.h"
+#include "export/exporter.h"
+#include "meter/meter.h"
+#include "transport/transport.h"
+
+struct rt;
+
+/* Layers that are merged later. Each may be NULL. */
+struct rt_hooks {
+	/* start and reload: old is NULL at start. 0, or -1 with err (the
+	 * reload is then refused). */
+	int (*apply)(void *arg, const struct conf *old, const struct conf *cur, char *err, size_t errlen);
+	/* `show ip cache flow aggregation SCHEME` for a configured scheme */
+	void (*show_agg)(void *arg, FILE *out, const struct conf_agg *a, bool json);
+	/* `show flow monitor NAME cache` */
+	void (*show_monitor_cache)(void *arg, FILE *out, const struct conf_monitor *m, bool json);
+	void *arg;
+};
+
+/* Re-read the configuration (file and flags) for `ipflow reload`: the
+ * caller's function builds a model and calls rt_reload. 0 or -1 (the
+ * messages already printed to out). */
+typedef int (*rt_reload_fn)(void *arg, FILE *out);
+
+struct rt *rt_new(void);
+void rt_free(struct rt *rt); /* closes everything; NULL is a no-op */
+
+void rt_set_hooks(struct rt *rt, const struct rt_hooks *h);
+void rt_set_reload(struct rt *rt, rt_reload_fn fn, void *arg);
+
+/* Build the pipeline from c (rt takes c, also on failure). 0, or -1 with
+ * err. The control socket is opened here (see conf_host). */
+int rt_start(struct rt *rt, struct conf *c, char *err, size_t errlen);
+
+/* Apply c in place of the running model (rt takes c). 0 (c runs now),
+ * or -1 with err (the old configuration keeps running; c is freed). c
+ * NULL: the new configuration did not parse (counted as refused).
+ * Notes about what needs a restart go to the log. */
+int rt_reload(struct rt *rt, struct conf *c, char *err, size_t errlen);
+
+int rt_run(struct rt *rt, volatile sig_atomic_t *stop, char *err, size_t errlen);
+
+/* Export what the cache holds and drain the exporters; with stats, print
+ * the --stats report to it. */
+void rt_finish(struct rt *rt, FILE *stats);
+
+struct meter *rt_meter(struct rt *rt);
+const struct conf *rt_conf(const struct rt *rt);
+/* The control socket in use, or NULL. */
+const char *rt_control_path(const struct rt *rt);
+uint64_t rt_reloads(const struct rt *rt, uint64_t *failed);
+
+/* --- the mapping from model to modules (also for tests) ------------------ */
+
+/* Exporter settings of a cache's export: the version's defaults, then
+ * what the configuration sets. */
+void apply_exporter_cfg(const struct conf_export *e, bool agg, struct exporter_cfg *cfg);
+
+/* "udp:HOST:PORT" / "tcp:..." / "sctp:..." (IPv6 literals in brackets). */
+int apply_dest_spec(const struct conf_dest *d, char *spec, size_t len);
+
+/* SCTP settings of a destination (reliability, backup, fail-over,
+ * restore) for the SCTP destination manager. MERGE POINT: the SCTP
+ * module (src/transport/sctp*.c, dest.[ch]) defines the struct it takes;
+ * connect it here. Until then returns false when the settings are all
+ * defaults, true if they ask for something not yet applied (logged). */
+bool apply_sctp_settings(const struct conf_dest *d, struct transport_opts *o);
+
+/* Check what can be checked without opening anything: interfaces that do
+ * not exist on this host, pcap files that cannot be read. Warnings to
+ * out; returns their number (ipflowd -t). */
+unsigned apply_check_host(const struct conf *c, FILE *out);
+
+#endif
