@@ -19,7 +19,7 @@ need_cmd nfcapd nfdump
 need_cmd tshark tshark
 need_cmd dumpcap wireshark-common
 
-gen -o "$T/in.pcap" -n 30000 -c 1000 -s 15 --truth "$T/truth.csv" || fail "ipflow-gen"
+gen -o "$T/in.pcap" -n 20000 -c 700 -s 15 --truth "$T/truth.csv" || fail "ipflow-gen"
 
 # collected DIR NAME FLOWS: nfcapd's store NAME in DIR equals the truth
 collected() {

@@ -19,7 +19,7 @@ need_bins
 need_cmd tshark tshark
 need_cmd dumpcap wireshark-common
 
-gen -o "$T/in.pcap" -n 40000 -c 1200 -s 13 --truth "$T/truth.csv" || fail "ipflow-gen"
+gen -o "$T/in.pcap" -n 25000 -c 800 -s 13 --truth "$T/truth.csv" || fail "ipflow-gen"
 
 # A sink so the datagrams are received (no ICMP port unreachable).
 sink_start() {
