@@ -40,7 +40,10 @@ static const struct tmpl_field nf9_f6[] = {
 	F(bgpDestinationAsNumber, 4), F(sourceIPv6PrefixLength, 1),
 	F(destinationIPv6PrefixLength, 1), F(minimumTTL, 1), F(maximumTTL, 1),
 	F(minimumIpTotalLength, 2), F(maximumIpTotalLength, 2), F(flowDirection, 1),
-	F(flowEndReason, 1), F(icmpTypeCodeIPv6, 2),
+	/* ICMPv6 type/code in ICMP_TYPE (32), the one ICMP field RFC 3954 §8
+	 * defines, as v9 exporters send it: nfdump 1.7 reads no other in v9
+	 * (IPFIX, ipfix.c, uses icmpTypeCodeIPv6, 139) */
+	F(flowEndReason, 1), F(icmpTypeCodeIPv4, 2),
 };
 
 static const struct tmpl_field nf9_fopt[] = {
@@ -172,7 +175,7 @@ static int nf9_iter_init(struct nf_iter *it, const uint8_t *msg, size_t len, con
 }
 
 const struct nf_codec nf9_codec = {
-	.version = 9, .name = "v9", .hdr_len = 20, .v6 = 1, .sets = 1,
+	.version = 9, .name = "v9", .hdr_len = 20, .time_res_us = 1000000, .v6 = 1, .sets = 1,
 	.seq = NF_SEQ_PACKETS, .set_align = 4, .tmpl_set_id = 0, .opt_set_id = 1,
 	.put_hdr = nf9_put_hdr, .get_hdr = nf9_get_hdr, .put_tmpl = nf9_put_tmpl,
 	.get_tmpl = nf9_get_tmpl, .build_tmpls = nf9_build_tmpls,

@@ -152,7 +152,8 @@ static void put_field(uint8_t *p, uint16_t ie, unsigned len, const struct flowre
 		return;
 	case IE_sourceTransportPort: v = r->key.sport; break;
 	case IE_destinationTransportPort: v = r->key.dport; break;
-	case IE_icmpTypeCodeIPv4: v = r->key.proto == 1 ? r->key.dport : 0; break;
+	/* 32 is also v9's ICMP_TYPE for either family (nf9.c) */
+	case IE_icmpTypeCodeIPv4: v = r->key.proto == 1 || r->key.proto == 58 ? r->key.dport : 0; break;
 	case IE_icmpTypeCodeIPv6: v = r->key.proto == 58 ? r->key.dport : 0; break;
 	case IE_protocolIdentifier: v = r->key.proto; break;
 	case IE_ipClassOfService: v = r->key.tos; break;
@@ -249,10 +250,16 @@ static enum flow_end end_from_ipfix(uint64_t v)
 	return v >= 1 && v < sizeof(map) ? (enum flow_end)map[v] : FLOW_END_SHUTDOWN;
 }
 
+/* Absolute time of a sysUptime value: header time - (sysUptime - v).
+ * The difference is taken modulo 2^32 and read as signed, so a record
+ * time a little after the header's sysUptime (a v9 header names whole
+ * seconds) or across a sysUptime wrap comes out right. */
 static uint64_t from_sysup(const struct rec_dec *c, uint32_t v)
 {
-	uint64_t back = (uint64_t)(uint32_t)(c->sysup_ms - v) * 1000;
-	return c->export_us > back ? c->export_us - back : 0;
+	int64_t back = (int64_t)(int32_t)(c->sysup_ms - v) * 1000;
+	if (back > 0 && c->export_us < (uint64_t)back)
+		return 0;
+	return (uint64_t)((int64_t)c->export_us - back);
 }
 
 int tmpl_get_flowrec(const struct tmpl *t, const uint8_t *p, size_t len, const struct rec_dec *c,
