@@ -1,7 +1,10 @@
 /* pcapread.c — export messages out of a capture file; see pcapread.h. */
 #include "collect/pcapread.h"
 
+#include <errno.h>
 #include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "capture/capture.h"
@@ -13,10 +16,66 @@ static bool is_export_version(uint16_t v)
 	return v == 1 || v == 5 || v == 7 || v == 8 || v == 9 || v == 10;
 }
 
+/* An IPFIX File (RFC 5655): IPFIX messages back to back, each framed by
+ * its length. No exporter address is recorded: 0.0.0.0. The message time
+ * is its export time. */
+static int ipfix_file_run(FILE *f, const char *path, const struct pcapread_cb *cb, struct pcapread_stats *st,
+                          char *err, size_t errlen)
+{
+	uint8_t *buf = malloc(65536);
+	int rc = 0;
+	if (!buf) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (;;) {
+		size_t n = fread(buf, 1, 16, f);
+		if (n == 0)
+			break;
+		st->frames++;
+		uint16_t len = n >= 4 ? peek_u16(buf + 2) : 0;
+		if (n < 16 || peek_u16(buf) != 10 || len < 16) {
+			snprintf(err, errlen, "%s: message %llu: not an IPFIX message header (IPFIX File, RFC 5655)",
+			         path, (unsigned long long)st->frames);
+			rc = -1;
+			break;
+		}
+		if (fread(buf + 16, 1, len - 16u, f) != len - 16u) {
+			snprintf(err, errlen, "%s: message %llu cut short (%s)", path, (unsigned long long)st->frames,
+			         ferror(f) ? strerror(errno) : "end of file");
+			st->truncated++;
+			rc = -1;
+			break;
+		}
+		struct lsn_msg m = { .transport = LSN_T_FILE, .p = buf, .len = len,
+		                     .recv_us = (uint64_t)peek_u32(buf + 4) * 1000000u };
+		m.peer.af = 4;
+		st->messages++;
+		cb->msg(cb->arg, &m);
+	}
+	free(buf);
+	return rc;
+}
+
 int pcapread_run(const char *path, const uint16_t *ports, size_t nports, const struct pcapread_cb *cb,
                  struct pcapread_stats *st, char *err, size_t errlen)
 {
 	memset(st, 0, sizeof(*st));
+	if (strcmp(path, "-") != 0) {
+		FILE *f = fopen(path, "rb");
+		uint8_t magic[2];
+		if (!f) {
+			snprintf(err, errlen, "%s: %s", path, strerror(errno));
+			return -1;
+		}
+		if (fread(magic, 1, 2, f) == 2 && peek_u16(magic) == 10) {
+			rewind(f);
+			int rc = ipfix_file_run(f, path, cb, st, err, errlen);
+			fclose(f);
+			return rc;
+		}
+		fclose(f);
+	}
 	struct capture *cap = capture_open_file(path, 0, err, errlen);
 	if (!cap)
 		return -1;

@@ -10,7 +10,11 @@
  * the message time (recv_us, and the collector's clock) is the frame's
  * capture time. Frames that are not UDP, IP fragments (not reassembled),
  * UDP cut short by the snap length, and datagrams on other ports are
- * counted, never decoded. */
+ * counted, never decoded.
+ *
+ * A file that starts with an IPFIX message header instead is read as an
+ * IPFIX File (RFC 5655: messages back to back); its exporter is 0.0.0.0
+ * and the message time its export time. */
 #ifndef IPFLOW_PCAPREAD_H
 #define IPFLOW_PCAPREAD_H
 
