@@ -30,6 +30,7 @@ struct ctmpl {
 	int16_t i_sampler;  /* samplerId or selectorId */
 	int16_t i_interval; /* samplingInterval or samplerRandomInterval */
 	int16_t i_pint, i_pspace, i_size, i_pop;
+	bool has_reason;    /* flowEndReason present */
 };
 
 /* A data set held until its template comes. */
@@ -368,6 +369,7 @@ static void ctmpl_index(struct ctmpl *ct)
 {
 	ct->i_sampler = ct->i_interval = ct->i_pint = ct->i_pspace = ct->i_size = ct->i_pop = -1;
 	bool v9 = ct->t.flags & TMPL_F_V9;
+	ct->has_reason = tmpl_find(&ct->t, IE_flowEndReason) >= (int)ct->t.scope_count;
 	for (unsigned i = 0; i < ct->t.nfields; i++) {
 		const struct tmpl_field *f = &ct->t.f[i];
 		if (f->pen || (v9 && i < ct->t.scope_count))
@@ -644,6 +646,8 @@ static void emit(struct coll *c, struct cstream *s, const struct tmpl *t, const 
 			return;
 		}
 		s->st.records++;
+		if (ct ? !ct->has_reason : tmpl_find(t, IE_flowEndReason) < 0)
+			r.f.end = FLOW_END_MAX; /* unknown, not "idle" */
 		r.sampling = data_rate(s, ct, p, len, mc->hdr_rate);
 		if (c->cfg.unsample && r.sampling > 1) {
 			r.f.packets = scale(r.f.packets, r.sampling);
