@@ -249,9 +249,16 @@ static enum flow_end end_from_ipfix(uint64_t v)
 	return v >= 1 && v < sizeof(map) ? (enum flow_end)map[v] : FLOW_END_SHUTDOWN;
 }
 
+/* The difference is taken as signed 32-bit ms: across a sysUpTime wrap
+ * it is still small, and a time a little after the header's (exporters
+ * whose clocks disagree, e.g. softflowd reading a file) stays after it
+ * instead of landing 49.7 days earlier. */
 static uint64_t from_sysup(const struct rec_dec *c, uint32_t v)
 {
-	uint64_t back = (uint64_t)(uint32_t)(c->sysup_ms - v) * 1000;
+	int32_t d = (int32_t)(c->sysup_ms - v);
+	if (d < 0)
+		return c->export_us + (uint64_t)(-(int64_t)d) * 1000;
+	uint64_t back = (uint64_t)d * 1000;
 	return c->export_us > back ? c->export_us - back : 0;
 }
 
@@ -261,8 +268,10 @@ int tmpl_get_flowrec(const struct tmpl *t, const uint8_t *p, size_t len, const s
 	memset(r, 0, sizeof(*r));
 	struct rec_iter ri;
 	struct rec_field f;
-	int rc, v6 = 0, have_icmp = 0;
+	int rc, v6 = 0, have_icmp = 0, up = 0;
 	uint16_t icmp = 0;
+	uint32_t up_start = 0, up_end = 0;
+	uint64_t init_us = c->init_us;
 	rec_iter_init(&ri, t, p, len);
 	while ((rc = rec_iter_next(&ri, &f)) == ERR_OK) {
 		if (f.pen || f.scope)
@@ -305,8 +314,9 @@ int tmpl_get_flowrec(const struct tmpl *t, const uint8_t *p, size_t len, const s
 		case IE_minimumIpTotalLength: r->min_len = v > 0xffff ? 0xffff : (uint16_t)v; break;
 		case IE_maximumIpTotalLength: r->max_len = v > 0xffff ? 0xffff : (uint16_t)v; break;
 		case IE_flowEndReason: r->end = (uint8_t)end_from_ipfix(v); break;
-		case IE_flowStartSysUpTime: if (n == 4) r->first_us = from_sysup(c, (uint32_t)v); break;
-		case IE_flowEndSysUpTime: if (n == 4) r->last_us = from_sysup(c, (uint32_t)v); break;
+		case IE_flowStartSysUpTime: if (n == 4) { up_start = (uint32_t)v; up |= 1; } break;
+		case IE_flowEndSysUpTime: if (n == 4) { up_end = (uint32_t)v; up |= 2; } break;
+		case IE_systemInitTimeMilliseconds: if (n == 8) init_us = v * 1000; break;
 		case IE_flowStartSeconds: if (n == 4) r->first_us = v * 1000000; break;
 		case IE_flowEndSeconds: if (n == 4) r->last_us = v * 1000000; break;
 		case IE_flowStartMilliseconds: if (n == 8) r->first_us = v * 1000; break;
@@ -320,6 +330,19 @@ int tmpl_get_flowrec(const struct tmpl *t, const uint8_t *p, size_t len, const s
 	}
 	if (rc != ERR_END)
 		return rc;
+	/* sysUpTime times, resolved last: the record's own init time may
+	 * follow them (IPFIX systemInitTimeMilliseconds, RFC 5102) */
+	if (up && init_us) {
+		if ((up & 1) && !r->first_us)
+			r->first_us = init_us + (uint64_t)up_start * 1000;
+		if ((up & 2) && !r->last_us)
+			r->last_us = init_us + (uint64_t)up_end * 1000;
+	} else if (up && !c->no_sysup) {
+		if ((up & 1) && !r->first_us)
+			r->first_us = from_sysup(c, up_start);
+		if ((up & 2) && !r->last_us)
+			r->last_us = from_sysup(c, up_end);
+	}
 	r->key.af = v6 ? 6 : 4;
 	if (have_icmp && r->key.dport == 0)
 		r->key.dport = icmp;

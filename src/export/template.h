@@ -105,12 +105,20 @@ int rec_iter_next(struct rec_iter *ri, struct rec_field *f);
 struct rec_dec {
 	uint64_t export_us; /* header export time, us since 1970 */
 	uint32_t sysup_ms;  /* header sysUpTime (0 for IPFIX) */
+	uint64_t init_us;   /* IPFIX: the exporter's systemInitTimeMilliseconds (RFC 5102), us;
+	                     * 0 if unknown. When set, or when the record carries IE 160, a
+	                     * flowStart/EndSysUpTime value v is init + v ms (no wrap) */
+	uint8_t no_sysup;   /* IPFIX: the header has no sysUpTime: without an init time,
+	                     * flowStart/EndSysUpTime give no time (left 0) */
 };
 
 /* Map one record to a flowrec (zeroed first): every field whose IE the
  * flowrec carries is set, the rest ignored. af is 6 if an IPv6 address IE
  * is present, else 4. A flowStart/EndSysUpTime value v becomes
- * export_us - (uint32_t)(sysup_ms - v) * 1000 (modulo-2^32 safe).
+ * export_us - (int32_t)(sysup_ms - v) * 1000 (modulo-2^32 safe: a
+ * difference within ±24.8 days, either side of the header's time), or
+ * init + v ms with an init time (rec_dec); absolute time fields
+ * (flowStart/EndSeconds ... Nanoseconds) win over sysUpTime ones.
  * flowEndReason maps back through flow_end_ipfix() (forcedEnd → shutdown).
  * icmpTypeCode fills dport if the port field is absent or 0. ERR_TRUNC if
  * the record is shorter than its template says. */
