@@ -30,6 +30,7 @@ struct ctmpl {
 	int16_t i_sampler;  /* samplerId or selectorId */
 	int16_t i_interval; /* samplingInterval or samplerRandomInterval */
 	int16_t i_pint, i_pspace, i_size, i_pop;
+	int16_t i_init;     /* systemInitTimeMilliseconds */
 	bool has_reason;    /* flowEndReason present */
 };
 
@@ -46,6 +47,13 @@ struct pend {
 	uint8_t data[];
 };
 
+/* What a records sequence number counts (export.h NF_SEQ_RECORDS):
+ * RFC 7011 §3.1 / the v5 layout say the data records sent before this
+ * message; some exporters count the message's own records too (softflowd's
+ * IPFIX), or leave options data records out. */
+enum { SEQM_RFC = 0, SEQM_FLOWS, SEQM_INCL, SEQM_INCL_FLOWS, SEQM_N };
+#define SEQ_SWITCH_STREAK 4 /* messages a model must predict before the stream adopts it */
+
 struct cexp;
 
 struct cstream {
@@ -57,8 +65,15 @@ struct cstream {
 	uint32_t session;
 	struct ctmpl **tab;           /* open addressing on template id; NULL = empty */
 	unsigned tcap, tn;
-	uint32_t seq_next;
+	uint32_t seq_next;            /* per model: the next normalised sequence value expected */
 	uint8_t seq_valid;
+	uint8_t seq_model;            /* SEQM_*: how this exporter counts (see seq_update) */
+	uint32_t seq_mnext[SEQM_N];
+	uint8_t seq_streak[SEQM_N];   /* consecutive messages each model predicted */
+	uint8_t seq_judged;           /* messages judged so far (saturates) */
+	uint8_t boot_valid;
+	int64_t boot_ms;              /* v9: exporter boot time, ms since 1970 (see v9_export_us) */
+	uint64_t init_ms;             /* IPFIX: systemInitTimeMilliseconds from options data; 0 unknown */
 	unsigned nsamp;
 	struct { uint64_t id; uint32_t rate; } samp[SAMPLERS_MAX];
 	struct pend *p_head;
@@ -326,6 +341,16 @@ struct cstream *coll_stream_get(struct coll *c, uint8_t af, const uint8_t *addr,
 	return e ? stream_find(c, e, version, domain, session, create) : NULL;
 }
 
+uint64_t coll_stream_init_ms(const struct cstream *s)
+{
+	return s->init_ms;
+}
+
+void coll_stream_set_init_ms(struct cstream *s, uint64_t init_ms)
+{
+	s->init_ms = init_ms;
+}
+
 const struct coll_stats *coll_stream_stats(const struct cstream *s)
 {
 	return &s->st;
@@ -367,7 +392,7 @@ int coll_stream_set_sampler(struct cstream *s, uint64_t id, uint32_t rate)
 
 static void ctmpl_index(struct ctmpl *ct)
 {
-	ct->i_sampler = ct->i_interval = ct->i_pint = ct->i_pspace = ct->i_size = ct->i_pop = -1;
+	ct->i_sampler = ct->i_interval = ct->i_pint = ct->i_pspace = ct->i_size = ct->i_pop = ct->i_init = -1;
 	bool v9 = ct->t.flags & TMPL_F_V9;
 	ct->has_reason = tmpl_find(&ct->t, IE_flowEndReason) >= (int)ct->t.scope_count;
 	for (unsigned i = 0; i < ct->t.nfields; i++) {
@@ -384,6 +409,7 @@ static void ctmpl_index(struct ctmpl *ct)
 		case IE_ID_PKT_SPACE: slot = &ct->i_pspace; break;
 		case IE_ID_SAMPLING_SIZE: slot = &ct->i_size; break;
 		case IE_ID_SAMPLING_POP: slot = &ct->i_pop; break;
+		case IE_systemInitTimeMilliseconds: slot = &ct->i_init; break;
 		default: break;
 		}
 		if (slot && *slot < 0)
@@ -577,6 +603,12 @@ static uint32_t rec_rate(const struct ctmpl *ct, const uint8_t *p, size_t len)
 static void learn_sampling(struct coll *c, struct cstream *s, const struct ctmpl *ct, const uint8_t *p,
                            size_t len)
 {
+	uint64_t init;
+	if (rec_uint(&ct->t, p, len, ct->i_init, &init) && init && init != s->init_ms) {
+		s->init_ms = init; /* RFC 5102: what flowStart/EndSysUpTime count from */
+		if (s->session == 0)
+			c->dirty = true;
+	}
 	uint32_t rate = rec_rate(ct, p, len);
 	if (!rate)
 		return;
@@ -641,7 +673,10 @@ static void emit(struct coll *c, struct cstream *s, const struct tmpl *t, const 
 		memset(&r.f, 0, sizeof(r.f));
 		r.sampling = 1;
 	} else {
-		if (tmpl_get_flowrec(t, p, len, &mc->dec, &r.f) != ERR_OK) {
+		struct rec_dec dec = mc->dec;
+		if (dec.no_sysup)
+			dec.init_us = s->init_ms * 1000; /* as learnt so far, this message included */
+		if (tmpl_get_flowrec(t, p, len, &dec, &r.f) != ERR_OK) {
 			bad(c, s->ex, &s->st, COLL_E_RECORD, "data record");
 			return;
 		}
@@ -808,25 +843,64 @@ static void pend_drop_stream(struct coll *c, struct cstream *s, bool at_end)
 
 /* ---- sequence numbers ---- */
 
-static void seq_update(struct cstream *s, uint32_t seq, uint32_t units, bool known)
+/* Judge one message's sequence number. units: the data records (or
+ * packets) it carries; flows: its non-options data records; known: false
+ * if some could not be decoded yet (the count is unknown: resynchronise).
+ *
+ * For NF_SEQ_RECORDS the stream tracks the four counting models side by
+ * side (normalised value = seq, minus the message's own count for the
+ * inclusive ones); it judges by its current model (the RFC's at first),
+ * and adopts another when that one predicted the last SEQ_SWITCH_STREAK
+ * messages exactly while the current one failed (counted in seq_quirk;
+ * the message that shows it is not judged lost). */
+static void seq_update(struct cstream *s, uint32_t seq, uint32_t units, uint32_t flows, bool known)
 {
 	if (s->codec->seq == NF_SEQ_NONE)
 		return;
+	uint32_t norm[SEQM_N] = { seq, seq, seq - units, seq - flows };
+	uint32_t cnt[SEQM_N] = { units, flows, units, flows };
+	unsigned nm = s->codec->seq == NF_SEQ_RECORDS ? SEQM_N : 1;
+	if (nm == 1)
+		s->seq_model = SEQM_RFC;
+	for (unsigned k = 0; k < nm; k++) {
+		bool hit = s->seq_valid && norm[k] == s->seq_mnext[k];
+		s->seq_streak[k] = hit ? (uint8_t)(s->seq_streak[k] < 255 ? s->seq_streak[k] + 1 : 255) : 0;
+	}
+	unsigned m = s->seq_model;
+	if (s->seq_valid && norm[m] != s->seq_mnext[m]) {
+		/* a model that predicted every message since the stream began
+		 * wins at once (the exporter's habit shows on its second
+		 * message); later, only after SEQ_SWITCH_STREAK in a row */
+		unsigned need = s->seq_judged < 16 ? s->seq_judged + 1u : SEQ_SWITCH_STREAK;
+		if (need > SEQ_SWITCH_STREAK)
+			need = SEQ_SWITCH_STREAK;
+		for (unsigned k = 0; k < nm; k++)
+			if (k != m && s->seq_streak[k] >= need && s->seq_streak[k] > s->seq_streak[m]) {
+				s->seq_model = (uint8_t)k;
+				s->st.seq_quirk++;
+				m = k;
+				break;
+			}
+	}
 	if (s->seq_valid) {
-		uint32_t d = seq - s->seq_next;
+		if (s->seq_judged < 255)
+			s->seq_judged++;
+		uint32_t d = norm[m] - s->seq_mnext[m];
 		if (d != 0 && d < 0x80000000u) {
 			s->st.seq_lost += d;
 		} else if (d != 0) {
-			uint32_t back = s->seq_next - seq;
+			uint32_t back = s->seq_mnext[m] - norm[m];
 			if (back <= SEQ_WINDOW) {
 				s->st.seq_ooo++;
-				s->st.seq_late += units;
-				return; /* the expected value stays */
+				s->st.seq_late += cnt[m];
+				return; /* the expected values stay */
 			}
 			s->st.seq_resets++;
 		}
 	}
-	s->seq_next = seq + units;
+	for (unsigned k = 0; k < nm; k++)
+		s->seq_mnext[k] = norm[k] + cnt[k];
+	s->seq_next = s->seq_mnext[m];
 	s->seq_valid = known;
 }
 
@@ -846,6 +920,26 @@ static const char *msg_what(uint16_t version)
 	case 10: return what_msg[6];
 	default: return what_msg[0];
 	}
+}
+
+/* v9 headers give the export time in whole seconds (unix_secs) beside
+ * sysUptime in ms, so a record's sysUptime times come out up to a second
+ * early if taken from unix_secs alone. Each header bounds the exporter's
+ * boot time: boot is in [unix_secs*1000 - sysUptime, +1000 ms). The
+ * stream keeps the latest lower bound that every header since agrees
+ * with (the maximum, converging to the true boot within a millisecond as
+ * headers arrive at different sub-second phases); a header whose range
+ * excludes it (a reboot, a clock step) restarts it. The export time used
+ * is boot + sysUptime: always inside the header's own second. */
+static uint64_t v9_export_us(struct cstream *s, const struct nf_hdr *h)
+{
+	int64_t est = (int64_t)(h->export_us / 1000) - (int64_t)h->sysup_ms;
+	if (!s->boot_valid || est > s->boot_ms || s->boot_ms - est >= 1000) {
+		s->boot_ms = est;
+		s->boot_valid = 1;
+	}
+	int64_t t = s->boot_ms + (int64_t)h->sysup_ms;
+	return t > 0 ? (uint64_t)t * 1000u : h->export_us;
 }
 
 /* Flowsets in a v9 message (its sets were checked by the decoder). */
@@ -898,10 +992,13 @@ void coll_message(struct coll *c, const struct lsn_msg *m, uint64_t now_us)
 	d.s = s;
 	s->st.msgs++;
 	s->st.bytes += m->len;
-	struct msgctx mc = { { it.hdr.export_us, it.hdr.sysup_ms }, m->recv_us, 0 };
+	struct msgctx mc = { .dec = { .export_us = it.hdr.export_us, .sysup_ms = it.hdr.sysup_ms }, .recv_us = m->recv_us };
+	if (version == 9)
+		mc.dec.export_us = v9_export_us(s, &it.hdr);
+	mc.dec.no_sysup = version == 10;
 	if (version == 5 && (it.hdr.sampling & 0x3fff) > 1)
 		mc.hdr_rate = it.hdr.sampling & 0x3fff; /* mode:2 | interval:14 */
-	uint32_t data = 0, items = 0;
+	uint32_t data = 0, items = 0, flows = 0;
 	bool unknown = false, err = false;
 	struct nf_item item;
 	while ((rc = nf_iter_next(&it, &item)) == ERR_OK) {
@@ -911,6 +1008,7 @@ void coll_message(struct coll *c, const struct lsn_msg *m, uint64_t now_us)
 			emit(c, s, item.t, ct, item.p, item.len, &mc);
 			data++;
 			items++;
+			flows += !item.t->scope_count;
 			break;
 		}
 		case NF_ITEM_TMPL:
@@ -951,11 +1049,13 @@ void coll_message(struct coll *c, const struct lsn_msg *m, uint64_t now_us)
 	if (err)
 		s->st.malformed++;
 	uint32_t units = codec->seq == NF_SEQ_PACKETS ? 1 : codec->sets ? data : it.hdr.count;
-	seq_update(s, it.hdr.seq, units, codec->seq == NF_SEQ_PACKETS || !unknown);
+	uint32_t uflows = codec->seq == NF_SEQ_PACKETS ? 1 : codec->sets ? flows : it.hdr.count;
+	seq_update(s, it.hdr.seq, units, uflows, codec->seq == NF_SEQ_PACKETS || !unknown);
 	if (version == 9 && !unknown && it.hdr.count != items) {
 		/* RFC 3954 §5.1: records of every kind. Some exporters count
-		 * flowsets, or data records only: tolerated, counted. */
-		if (it.hdr.count == data || it.hdr.count == v9_sets(m->p, m->len)) {
+		 * flowsets, data records, or flow records only (softflowd):
+		 * tolerated, counted. */
+		if (it.hdr.count == data || it.hdr.count == flows || it.hdr.count == v9_sets(m->p, m->len)) {
 			s->st.v9_count_mismatch++;
 		} else {
 			bad(c, e, &s->st, COLL_E_V9_COUNT, msg_what(version));
@@ -1076,6 +1176,8 @@ void coll_walk_persistent(const struct coll *c, coll_tmpl_fn tf, coll_sampler_fn
 						   s->tab[i]->seen_us);
 				for (unsigned i = 0; sf && i < s->nsamp; i++)
 					sf(arg, s, e->af, e->addr, s->version, s->domain, s->samp[i].id, s->samp[i].rate);
+				if (sf && s->init_ms)
+					sf(arg, s, e->af, e->addr, s->version, s->domain, COLL_INIT_TIME, (uint32_t)0);
 			}
 }
 
@@ -1194,9 +1296,14 @@ static void show_stream(FILE *out, const struct cstream *s)
 	        (unsigned long long)st->templates, (unsigned long long)st->opt_templates, s->tn,
 	        (unsigned long long)st->tmpl_changed, (unsigned long long)st->withdrawals,
 	        (unsigned long long)st->tmpl_expired);
+	static const char *const model[SEQM_N] = {
+		[SEQM_RFC] = "records", [SEQM_FLOWS] = "flow records, options left out",
+		[SEQM_INCL] = "records, the message's own included",
+		[SEQM_INCL_FLOWS] = "flow records, the message's own included",
+	};
 	if (s->codec->seq != NF_SEQ_NONE)
 		fprintf(out, "    sequence (%s): lost %llu, out-of-order %llu messages (%llu late), resets %llu\n",
-		        s->codec->seq == NF_SEQ_PACKETS ? "packets" : "records", (unsigned long long)st->seq_lost,
+		        s->codec->seq == NF_SEQ_PACKETS ? "packets" : model[s->seq_model], (unsigned long long)st->seq_lost,
 		        (unsigned long long)st->seq_ooo, (unsigned long long)st->seq_late,
 		        (unsigned long long)st->seq_resets);
 	if (st->pend_sets)
@@ -1260,6 +1367,27 @@ void coll_show(const struct coll *c, FILE *out)
 	COLL_STATS(COLL_X)
 #undef COLL_X
 	fputc('\n', out);
+}
+
+void coll_clear(struct coll *c)
+{
+	for (unsigned b = 0; b < c->hcap; b++) {
+		struct cexp *e = c->htab[b], *en;
+		for (; e; e = en) {
+			en = e->hnext;
+			struct cstream *s = e->streams, *sn;
+			for (; s; s = sn) {
+				sn = s->next;
+				stream_free(c, s, false);
+			}
+			free(e);
+		}
+		c->htab[b] = NULL;
+	}
+	c->nexp = 0;
+	c->last_ex = NULL;
+	c->last_st = NULL;
+	memset(&c->orphan, 0, sizeof(c->orphan));
 }
 
 void coll_free(struct coll *c)

@@ -36,7 +36,12 @@
  * those were counted lost when the gap opened); further behind is an
  * exporter restart (seq_resets) and the count restarts there. An IPFIX
  * message with a data set we could not decode yet has an unknown record
- * count: the next message resynchronises without judging.
+ * count: the next message resynchronises without judging. Exporters that
+ * count otherwise — the message's own records included (softflowd's
+ * IPFIX), or options data left out — are recognised when that reading
+ * predicts SEQ_SWITCH_STREAK messages in a row while the RFC's fails; the
+ * stream then judges by it (seq_quirk counts the switch, --stats names
+ * the reading).
  *
  * Sampling: an options record carrying samplingInterval (34),
  * samplerRandomInterval (50), samplingPacketInterval/Space (305/306) or
@@ -46,6 +51,15 @@
  * takes the header's sampling_interval. crec.sampling is the rate found
  * (1 if none); with cfg.unsample, packet and octet counts in crec.f are
  * multiplied by it (saturating).
+ *
+ * Times: IPFIX flowStart/EndSysUpTime count from the exporter's
+ * systemInitTimeMilliseconds (RFC 5102), learnt from options data (or
+ * carried in the record); until it is known they give no time. v9 headers
+ * carry the export time in whole seconds; the stream
+ * narrows the exporter's boot time from successive headers so sysUpTime
+ * times decode to the millisecond, never outside the header's second
+ * (v9_export_us in session.c). crec.f.end is FLOW_END_MAX when the
+ * record has no flowEndReason.
  *
  * Persistence (cfg.tmpl_dir): the templates and sampler rates of every
  * session-0 stream are written to DIR/templates.bin (temp file, fsync,
@@ -111,6 +125,7 @@ const char *coll_reason_str(int reason);
 	X(seq_late, "sequence late") /* units that arrived late (also in seq_lost) */ \
 	X(seq_ooo, "out-of-order") /* messages that arrived late */ \
 	X(seq_resets, "sequence resets") /* sequence restarted (exporter restart) */ \
+	X(seq_quirk, "sequence model changes") /* the exporter counts otherwise than the RFC (see below) */ \
 	X(pend_sets, "pending held") /* data sets held for their template */ \
 	X(pend_decoded, "pending decoded") /* held sets decoded when the template came */ \
 	X(pend_records, "pending records") /* records from those (also in records) */ \
@@ -118,7 +133,7 @@ const char *coll_reason_str(int reason);
 	X(pend_dropped, "pending dropped") /* pushed out (cfg.pending_bytes) or session closed */ \
 	X(pend_left, "pending left") /* still waiting at coll_finish */ \
 	X(pend_bytes_lost, "pending bytes lost") /* bytes of expired + dropped + left sets */ \
-	X(v9_count_mismatch, "v9 count mismatch") /* header count is the flowsets or data records only */ \
+	X(v9_count_mismatch, "v9 count mismatch") /* header count is the flowsets, data or flow records only */ \
 	X(malformed, "malformed") /* messages with at least one error */
 
 struct coll_stats {
@@ -179,6 +194,8 @@ size_t coll_pending_bytes(const struct coll *c);
 /* Templates loaded from the file at coll_new. */
 size_t coll_loaded_templates(const struct coll *c);
 
+/* Forget every exporter, stream, template and held set (counters too). */
+void coll_clear(struct coll *c);
 void coll_free(struct coll *c);
 
 /* --- for session_persist.c and tests ----------------------------------- */
@@ -198,13 +215,18 @@ const struct tmpl *coll_stream_tmpl(const struct cstream *s, uint16_t id);
 /* Sampler rate of a stream: id 0 is the stream default. 0 if unknown. */
 uint32_t coll_stream_sampler(const struct cstream *s, uint64_t sampler_id);
 int coll_stream_set_sampler(struct cstream *s, uint64_t sampler_id, uint32_t rate);
+/* IPFIX systemInitTimeMilliseconds learnt from options data (0: unknown). */
+uint64_t coll_stream_init_ms(const struct cstream *s);
+void coll_stream_set_init_ms(struct cstream *s, uint64_t init_ms);
 const struct coll_stats *coll_stream_stats(const struct cstream *s);
 
 /* Persistence, in session_persist.c: write / read the file (the format is
  * described there). load returns templates loaded, or -1 with err. */
 int coll_persist_save(struct coll *c, const char *path, char *err, size_t errlen);
 int coll_persist_load(struct coll *c, const char *path, uint64_t now_us, char *err, size_t errlen);
-/* Parse a templates file image (also the fuzz entry): like load, from memory. */
+/* Parse a templates file image (also the fuzz entry): like load, from
+ * memory, into a collector that holds nothing yet; on any error it is
+ * left holding nothing again. */
 int coll_persist_parse(struct coll *c, const uint8_t *p, size_t len, uint64_t now_us, char *err, size_t errlen);
 
 /* Iterate session-0 streams and their templates / samplers (for save). */
@@ -212,6 +234,8 @@ typedef void (*coll_tmpl_fn)(void *arg, const struct cstream *s, uint8_t af, con
                              uint16_t version, uint32_t domain, const struct tmpl *t, uint64_t seen_us);
 typedef void (*coll_sampler_fn)(void *arg, const struct cstream *s, uint8_t af, const uint8_t *addr,
                                 uint16_t version, uint32_t domain, uint64_t id, uint32_t rate);
+/* coll_sampler_fn's id for the stream's init time (coll_stream_init_ms). */
+#define COLL_INIT_TIME UINT64_MAX
 void coll_walk_persistent(const struct coll *c, coll_tmpl_fn tf, coll_sampler_fn sf, void *arg);
 
 #endif

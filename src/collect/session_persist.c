@@ -22,6 +22,7 @@
  *            n  × (2 IE / v9 type, 2 length, 4 enterprise number)
  *      'S':  8  sampler id (0: the stream default)
  *            4  rate (1 in N, N >= 1)
+ *      'I':  8  IPFIX systemInitTimeMilliseconds of the stream (> 0)
  *   trailer  8  XXH3-64 (seed 0) of everything before it
  *
  * Written whole to PATH.tmp, fsync'd and renamed over PATH. Read in two
@@ -62,7 +63,7 @@ static void size_samp(void *arg, const struct cstream *s, uint8_t af, const uint
                       uint32_t domain, uint64_t id, uint32_t rate)
 {
 	struct sizer *z = arg;
-	z->bytes += TP_ENTRY + 12;
+	z->bytes += TP_ENTRY + (id == COLL_INIT_TIME ? 8 : 12);
 	z->n++;
 }
 
@@ -89,6 +90,11 @@ static void put_samp(void *arg, const struct cstream *s, uint8_t af, const uint8
                      uint32_t domain, uint64_t id, uint32_t rate)
 {
 	struct wbuf *w = arg;
+	if (id == COLL_INIT_TIME) {
+		put_key(w, 'I', af, addr, version, domain);
+		(void)wbuf_put_u64(w, coll_stream_init_ms(s));
+		return;
+	}
 	put_key(w, 'S', af, addr, version, domain);
 	(void)(wbuf_put_u64(w, id) || wbuf_put_u32(w, rate));
 }
@@ -228,6 +234,20 @@ static int parse_entries(struct coll *c, struct rbuf *r, uint32_t n, int apply, 
 				}
 				coll_stream_set_sampler(s, id, rate);
 			}
+		} else if (kind == 'I') {
+			uint64_t init = 0;
+			if (rbuf_get_u64(r, &init) || init == 0 || version != 10) {
+				snprintf(err, errlen, "entry %u: init time not valid", i + 1);
+				return -1;
+			}
+			if (apply) {
+				struct cstream *s = coll_stream_get(c, af, addr, version, domain, 0, true);
+				if (!s) {
+					snprintf(err, errlen, "entry %u: a limit refused a stream", i + 1);
+					return -1;
+				}
+				coll_stream_set_init_ms(s, init);
+			}
 		} else {
 			snprintf(err, errlen, "entry %u: unknown kind 0x%02x", i + 1, kind);
 			return -1;
@@ -264,7 +284,10 @@ int coll_persist_parse(struct coll *c, const uint8_t *p, size_t len, uint64_t no
 	struct rbuf r2 = r;
 	if (parse_entries(c, &r, n, 0, now_us, err, errlen) < 0)
 		return -1;
-	return parse_entries(c, &r2, n, 1, now_us, err, errlen);
+	int loaded = parse_entries(c, &r2, n, 1, now_us, err, errlen);
+	if (loaded < 0)
+		coll_clear(c); /* a limit refused part of it: not half-loaded */
+	return loaded;
 }
 
 int coll_persist_load(struct coll *c, const char *path, uint64_t now_us, char *err, size_t errlen)

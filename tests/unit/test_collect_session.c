@@ -595,6 +595,95 @@ static void test_seq_ipfix(void **state)
 	coll_free(c);
 }
 
+/* softflowd's IPFIX: the sequence counts the message's own flow records
+ * (and no options data). Recognised on the second message; a real gap
+ * is still a loss under that reading. */
+static void test_seq_exporter_quirk(void **state)
+{
+	(void)state;
+	struct got g;
+	struct coll *c = mk(NULL, &g);
+	struct mb m;
+	uint32_t seq = 0;
+	unsigned counts[] = { 3, 5, 2, 2, 7, 1, 4 };
+	for (size_t i = 0; i < sizeof(counts) / sizeof(counts[0]); i++) {
+		seq += counts[i];
+		if (i == 5)
+			seq += 10; /* 10 flow records lost before message 5 */
+		mb_init(&m);
+		mb_ipfix_begin(&m, 1700000000, seq, 0);
+		if (i == 0) {
+			ipfix_tmpl(&m, 256);
+			mb_set_begin(&m, 3); /* an options template and record, not counted by the exporter */
+			mb_u16(&m, 260); mb_u16(&m, 2); mb_u16(&m, 1);
+			mb_u16(&m, 149); mb_u16(&m, 4);
+			mb_u16(&m, 41); mb_u16(&m, 8);
+			mb_set_end(&m, 1);
+			mb_set_begin(&m, 260);
+			mb_u32(&m, 0); mb_u64(&m, 99);
+			mb_set_end(&m, 1);
+		}
+		ipfix_data(&m, 256, counts[i], 0);
+		mb_ipfix_end(&m);
+		feed(c, &m, 0, T0);
+	}
+	struct coll_stats st = totals(c);
+	assert_int_equal(st.records, 24);
+	assert_int_equal(st.seq_lost, 10);
+	assert_int_equal(st.seq_ooo, 0);
+	assert_true(st.seq_quirk >= 1);
+	coll_free(c);
+}
+
+/* IPFIX flowStart/EndSysUpTime count from systemInitTimeMilliseconds
+ * (RFC 5102): learnt from options data, or in the record itself; without
+ * it they give no time rather than an invented one. */
+static void ipfix_sysup_data(struct mb *m, uint32_t start, uint32_t end)
+{
+	mb_set_begin(m, 2);
+	mb_u16(m, 270); mb_u16(m, 4);
+	mb_u16(m, 8); mb_u16(m, 4);
+	mb_u16(m, 2); mb_u16(m, 4);
+	mb_u16(m, 22); mb_u16(m, 4);
+	mb_u16(m, 21); mb_u16(m, 4);
+	mb_set_end(m, 1);
+	mb_set_begin(m, 270);
+	mb_ipv4(m, 10, 2, 2, 2); mb_u32(m, 1); mb_u32(m, start); mb_u32(m, end);
+	mb_set_end(m, 1);
+}
+
+static void test_ipfix_init_time(void **state)
+{
+	(void)state;
+	struct got g;
+	struct coll *c = mk(NULL, &g);
+	struct mb m;
+	mb_init(&m);
+	mb_ipfix_begin(&m, 1700000000, 0, 0);
+	ipfix_sysup_data(&m, 5000, 6000);
+	mb_ipfix_end(&m);
+	feed(c, &m, 0, T0);
+	assert_int_equal(g.n, 1);
+	assert_int_equal(g.r[0].f.first_us, 0); /* unknown, not made up */
+	mb_init(&m);
+	mb_ipfix_begin(&m, 1700000000, 1, 0);
+	mb_set_begin(&m, 3);
+	mb_u16(&m, 271); mb_u16(&m, 2); mb_u16(&m, 1);
+	mb_u16(&m, 149); mb_u16(&m, 4);
+	mb_u16(&m, 160); mb_u16(&m, 8);
+	mb_set_end(&m, 1);
+	mb_set_begin(&m, 271);
+	mb_u32(&m, 0); mb_u64(&m, 1600000000000ull); /* booted 2020-09-13 */
+	mb_set_end(&m, 1);
+	ipfix_sysup_data(&m, 3000000000u, 3000000500u); /* 34.7 days up: no wrap */
+	mb_ipfix_end(&m);
+	feed(c, &m, 0, T0);
+	assert_int_equal(g.n, 2);
+	assert_int_equal(g.r[1].f.first_us, (1600000000000ull + 3000000000ull) * 1000);
+	assert_int_equal(g.r[1].f.last_us, (1600000000000ull + 3000000500ull) * 1000);
+	coll_free(c);
+}
+
 static void test_sampling(void **state)
 {
 	(void)state;
@@ -874,18 +963,30 @@ static void test_persistence(void **state)
 	v9_sampler(&m, 5, 64);
 	v9_tmpl(&m);
 	feed(c, &m, 0, T0);
+	mb_init(&m); /* an IPFIX init time (options data) */
+	mb_ipfix_begin(&m, 1700000000, 0, 4);
+	mb_set_begin(&m, 3);
+	mb_u16(&m, 271); mb_u16(&m, 2); mb_u16(&m, 1);
+	mb_u16(&m, 149); mb_u16(&m, 4);
+	mb_u16(&m, 160); mb_u16(&m, 8);
+	mb_set_end(&m, 1);
+	mb_set_begin(&m, 271);
+	mb_u32(&m, 4); mb_u64(&m, 1690000000000ull);
+	mb_set_end(&m, 1);
+	mb_ipfix_end(&m);
+	feed_from(c, m.buf, m.len, "2001:db8::9", 0, T0);
 	mb_init(&m); /* a TCP session's template: not persisted */
 	mb_ipfix_begin(&m, 1700000000, 0, 4);
 	ipfix_tmpl(&m, 500);
 	mb_ipfix_end(&m);
 	feed(c, &m, 3, T0);
-	assert_int_equal(coll_template_count(c), 4);
+	assert_int_equal(coll_template_count(c), 5);
 	coll_finish(c, T0);
 	coll_free(c);
 
 	cfg.unsample = true;
 	c = mk(&cfg, &g);
-	assert_int_equal(coll_loaded_templates(c), 3); /* IPFIX 256, v9 256 and options 300 */
+	assert_int_equal(coll_loaded_templates(c), 4); /* IPFIX 256 and 271, v9 256 and options 300 */
 	assert_int_equal(totals(c).templates, 0);     /* loaded is not received */
 	mb_init(&m);
 	mb_ipfix_begin(&m, 1700000100, 0, 4);
@@ -901,6 +1002,13 @@ static void test_persistence(void **state)
 	assert_int_equal(g.r[2].sampling, 64); /* the sampler rate came back too */
 	assert_int_equal(g.r[2].f.packets, 128);
 	assert_int_equal(totals(c).pend_sets, 0);
+	mb_init(&m); /* the init time came back too */
+	mb_ipfix_begin(&m, 1700000100, 2, 4);
+	ipfix_sysup_data(&m, 1000, 2000);
+	mb_ipfix_end(&m);
+	feed_from(c, m.buf, m.len, "2001:db8::9", 0, T0 + 100 * SEC);
+	assert_int_equal(g.n, 4);
+	assert_int_equal(g.r[3].f.first_us, (1690000000000ull + 1000) * 1000);
 	coll_free(c);
 
 	/* every truncation and a flipped byte in every position: refused whole */
@@ -951,6 +1059,8 @@ int main(void)
 		cmocka_unit_test(test_seq_v5),
 		cmocka_unit_test(test_seq_v9),
 		cmocka_unit_test(test_seq_ipfix),
+		cmocka_unit_test(test_seq_exporter_quirk),
+		cmocka_unit_test(test_ipfix_init_time),
 		cmocka_unit_test(test_sampling),
 		cmocka_unit_test(test_limits_and_isolation),
 		cmocka_unit_test(test_v9_quirks),
