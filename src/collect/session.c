@@ -32,6 +32,8 @@ struct ctmpl {
 	int16_t i_pint, i_pspace, i_size, i_pop;
 	int16_t i_init;     /* systemInitTimeMilliseconds */
 	bool has_reason;    /* flowEndReason present */
+	bool has_rate;      /* a sampling rate field present */
+	struct tmpl_plan plan; /* compiled reader (fixed-length templates) */
 };
 
 /* A data set held until its template comes. */
@@ -77,6 +79,8 @@ struct cstream {
 	unsigned nsamp;
 	struct { uint64_t id; uint32_t rate; } samp[SAMPLERS_MAX];
 	struct pend *p_head;
+	struct tmpl_plan fplan;       /* v1/v5/v7/v8: the fixed layout, compiled */
+	bool fixed_reason;            /* ... and it has flowEndReason */
 	struct coll_stats st;
 };
 
@@ -323,6 +327,10 @@ static struct cstream *stream_find(struct coll *c, struct cexp *e, uint16_t vers
 		return NULL;
 	s->ex = e;
 	s->codec = codec;
+	if (codec->fixed) {
+		(void)tmpl_plan_init(&s->fplan, codec->fixed);
+		s->fixed_reason = tmpl_find(codec->fixed, IE_flowEndReason) >= 0;
+	}
 	s->version = version;
 	s->domain = domain;
 	s->session = session;
@@ -394,6 +402,8 @@ static void ctmpl_index(struct ctmpl *ct)
 {
 	ct->i_sampler = ct->i_interval = ct->i_pint = ct->i_pspace = ct->i_size = ct->i_pop = ct->i_init = -1;
 	bool v9 = ct->t.flags & TMPL_F_V9;
+	(void)tmpl_plan_init(&ct->plan, &ct->t); /* varlen: plan.usable 0 */
+	ct->has_rate = false;
 	ct->has_reason = tmpl_find(&ct->t, IE_flowEndReason) >= (int)ct->t.scope_count;
 	for (unsigned i = 0; i < ct->t.nfields; i++) {
 		const struct tmpl_field *f = &ct->t.f[i];
@@ -415,6 +425,7 @@ static void ctmpl_index(struct ctmpl *ct)
 		if (slot && *slot < 0)
 			*slot = (int16_t)i;
 	}
+	ct->has_rate = ct->i_sampler >= 0 || ct->i_interval >= 0 || ct->i_pint >= 0 || ct->i_size >= 0;
 }
 
 static bool same_layout(const struct tmpl *a, const struct tmpl *b)
@@ -625,7 +636,7 @@ static uint32_t data_rate(const struct cstream *s, const struct ctmpl *ct, const
                           uint32_t hdr_rate)
 {
 	uint32_t r;
-	if (ct) {
+	if (ct && ct->has_rate) {
 		if ((r = rec_rate(ct, p, len)) != 0)
 			return r;
 		uint64_t id;
@@ -676,12 +687,15 @@ static void emit(struct coll *c, struct cstream *s, const struct tmpl *t, const 
 		struct rec_dec dec = mc->dec;
 		if (dec.no_sysup)
 			dec.init_us = s->init_ms * 1000; /* as learnt so far, this message included */
-		if (tmpl_get_flowrec(t, p, len, &dec, &r.f) != ERR_OK) {
+		const struct tmpl_plan *pl = ct ? &ct->plan : s->codec->fixed == t ? &s->fplan : NULL;
+		int rc = pl && pl->usable ? tmpl_plan_flowrec(pl, p, len, &dec, &r.f)
+		                          : tmpl_get_flowrec(t, p, len, &dec, &r.f);
+		if (rc != ERR_OK) {
 			bad(c, s->ex, &s->st, COLL_E_RECORD, "data record");
 			return;
 		}
 		s->st.records++;
-		if (ct ? !ct->has_reason : tmpl_find(t, IE_flowEndReason) < 0)
+		if (ct ? !ct->has_reason : s->codec->fixed == t ? !s->fixed_reason : tmpl_find(t, IE_flowEndReason) < 0)
 			r.f.end = FLOW_END_MAX; /* unknown, not "idle" */
 		r.sampling = data_rate(s, ct, p, len, mc->hdr_rate);
 		if (c->cfg.unsample && r.sampling > 1) {

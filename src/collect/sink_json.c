@@ -50,6 +50,9 @@
 
 enum { FMT_JSON, FMT_CSV };
 
+#define JPLAN_SLOTS 32 /* templates whose JSON plan is kept (see struct jplan) */
+struct jplan;
+
 struct jsink {
 	struct sink base;
 	FILE *f;
@@ -58,6 +61,7 @@ struct jsink {
 	char *buf;
 	size_t len;
 	uint64_t pending;    /* records in buf */
+	struct jplan *plans[JPLAN_SLOTS];
 	char path[512];
 };
 
@@ -92,13 +96,34 @@ static void put_c(struct out *o, char c)
 
 static void put_u64(struct out *o, uint64_t v)
 {
+	static const char d2[] = "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+	                         "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+	                         "8081828384858687888990919293949596979899";
 	char tmp[20];
-	size_t n = 0;
-	do {
-		tmp[sizeof(tmp) - 1 - n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	put(o, tmp + sizeof(tmp) - n, n);
+	size_t i = sizeof(tmp);
+	/* 32-bit arithmetic for all but the top digits: times in us have 16 */
+	while (v > 0xffffffffu) {
+		uint32_t lo = (uint32_t)(v % 100000000u);
+		v /= 100000000u;
+		for (int k = 0; k < 4; k++, lo /= 100) {
+			tmp[--i] = d2[2 * (lo % 100) + 1];
+			tmp[--i] = d2[2 * (lo % 100)];
+		}
+	}
+	uint32_t w = (uint32_t)v;
+	while (w >= 100) {
+		uint32_t r = w % 100;
+		w /= 100;
+		tmp[--i] = d2[2 * r + 1];
+		tmp[--i] = d2[2 * r];
+	}
+	if (w >= 10) {
+		tmp[--i] = d2[2 * w + 1];
+		tmp[--i] = d2[2 * w];
+	} else {
+		tmp[--i] = (char)('0' + w);
+	}
+	put(o, tmp + i, sizeof(tmp) - i);
 }
 
 static void put_i64(struct out *o, int64_t v)
@@ -340,7 +365,107 @@ static bool is_abs_end(uint16_t id)
 	       id == IE_flowEndNanoseconds;
 }
 
-static size_t format_json(const struct crec *r, char *buf, size_t cap)
+/* The part of a record's JSON that depends on its template only — each
+ * field's key text, catalog row, whether it is left out or shows the
+ * collector's counter — worked out once per template and kept in a small
+ * cache (direct-mapped on the template's address, checked against a copy
+ * of its fields, so a template redefined in place is noticed). */
+#define JPLAN_KEYS (TMPL_MAX_FIELDS * 48)
+
+enum { JF_SHOW = 0, JF_SKIP, JF_PACKETS, JF_BYTES };
+
+struct jplan {
+	const struct tmpl *key;
+	struct tmpl copy;
+	struct jfield {
+		uint16_t koff, klen;
+		const struct ie_info *e;
+		uint8_t what; /* JF_* */
+	} fld[TMPL_MAX_FIELDS];
+	bool has_start, has_end, has_rate;
+	char keys[JPLAN_KEYS];
+};
+
+static bool same_tmpl(const struct tmpl *a, const struct tmpl *b)
+{
+	return a->nfields == b->nfields && a->scope_count == b->scope_count && a->flags == b->flags &&
+	       memcmp(a->f, b->f, a->nfields * sizeof(a->f[0])) == 0;
+}
+
+/* Build the plan of t into pl; false if its keys do not fit (then the
+ * record is formatted field by field). */
+static bool plan_build(struct jplan *pl, const struct tmpl *t)
+{
+	struct out o = { .p = pl->keys, .cap = sizeof(pl->keys) };
+	bool data = !t->scope_count;
+	pl->key = NULL;
+	pl->has_start = pl->has_end = pl->has_rate = false;
+	for (unsigned i = 0; i < t->nfields; i++) {
+		const struct tmpl_field *tf = &t->f[i];
+		struct rec_field f = { .idx = (uint16_t)i, .ie = tf->ie, .pen = tf->pen, .scope = i < t->scope_count };
+		struct jfield *j = &pl->fld[i];
+		bool iana = !f.pen && !((t->flags & TMPL_F_V9) && f.scope);
+		j->what = JF_SHOW;
+		j->e = NULL;
+		if (iana && f.ie == IE_paddingOctets) {
+			j->what = JF_SKIP;
+			continue;
+		}
+		unsigned dup = 1;
+		for (unsigned k = 0; k < i; k++)
+			if (t->f[k].ie == f.ie && t->f[k].pen == f.pen && (k < t->scope_count) == f.scope)
+				dup++;
+		j->koff = (uint16_t)o.len;
+		put_c(&o, ',');
+		put_key(&o, t, &f, &j->e, dup);
+		j->klen = (uint16_t)(o.len - j->koff);
+		if (iana) {
+			pl->has_start |= is_abs_start(f.ie);
+			pl->has_end |= is_abs_end(f.ie);
+			pl->has_rate |= f.ie == IE_samplingInterval;
+			if (data && dup == 1 && tf->len >= 1 && tf->len <= 8 && f.ie == IE_packetDeltaCount)
+				j->what = JF_PACKETS;
+			if (data && dup == 1 && tf->len >= 1 && tf->len <= 8 && f.ie == IE_octetDeltaCount)
+				j->what = JF_BYTES;
+		}
+	}
+	if (o.over)
+		return false;
+	pl->copy.nfields = t->nfields;
+	pl->copy.scope_count = t->scope_count;
+	pl->copy.flags = t->flags;
+	memcpy(pl->copy.f, t->f, t->nfields * sizeof(t->f[0]));
+	pl->key = t;
+	return true;
+}
+
+static const struct jplan *plan_get(struct jplan **cache, const struct tmpl *t)
+{
+	unsigned slot = (unsigned)(((uintptr_t)t >> 4) ^ ((uintptr_t)t >> 12)) % JPLAN_SLOTS;
+	struct jplan *pl = cache[slot];
+	if (pl && pl->key == t && same_tmpl(&pl->copy, t))
+		return pl;
+	if (!pl && !(pl = cache[slot] = malloc(sizeof(*pl))))
+		return NULL;
+	return plan_build(pl, t) ? pl : NULL;
+}
+
+static void put_field(struct out *o, const struct jplan *pl, const struct crec *r, unsigned i, const uint8_t *p,
+                      size_t n)
+{
+	const struct jfield *j = &pl->fld[i];
+	if (j->what == JF_SKIP)
+		return;
+	put(o, pl->keys + j->koff, j->klen);
+	if (j->what == JF_PACKETS)
+		put_u64(o, r->f.packets);
+	else if (j->what == JF_BYTES)
+		put_u64(o, r->f.bytes);
+	else
+		put_value(o, j->e, p, n);
+}
+
+static size_t format_json(const struct crec *r, struct jplan **cache, char *buf, size_t cap)
 {
 	struct out o = { .p = buf, .cap = cap };
 	bool data = r->t && !r->t->scope_count;
@@ -357,40 +482,19 @@ static size_t format_json(const struct crec *r, char *buf, size_t cap)
 	PUT_LIT(&o, ",\"netflowVersion\":");
 	put_u64(&o, r->version);
 	bool has_start = false, has_end = false, has_rate = false;
-	if (r->t) {
-		struct rec_iter ri;
-		struct rec_field f;
-		uint64_t seen = 0; /* bloom of names so far: dup check only on a hit */
-		rec_iter_init(&ri, r->t, r->raw, r->rawlen);
-		while (rec_iter_next(&ri, &f) == ERR_OK) {
-			bool iana = !f.pen && !((r->t->flags & TMPL_F_V9) && f.scope);
-			if (iana && f.ie == IE_paddingOctets)
-				continue;
-			unsigned dup = 1;
-			uint64_t bit = 1ull << ((f.ie ^ f.pen ^ (f.scope ? 0x20 : 0)) & 63);
-			if (seen & bit) {
-				struct rec_iter rj;
-				struct rec_field g;
-				rec_iter_init(&rj, r->t, r->raw, r->rawlen);
-				while (rec_iter_next(&rj, &g) == ERR_OK && g.idx < f.idx)
-					if (g.ie == f.ie && g.pen == f.pen && g.scope == f.scope)
-						dup++;
-			}
-			seen |= bit;
-			put_c(&o, ',');
-			const struct ie_info *e;
-			put_key(&o, r->t, &f, &e, dup);
-			if (iana) {
-				has_start |= is_abs_start(f.ie);
-				has_end |= is_abs_end(f.ie);
-				has_rate |= f.ie == IE_samplingInterval;
-			}
-			if (data && iana && dup == 1 && f.len >= 1 && f.len <= 8 &&
-			    (f.ie == IE_packetDeltaCount || f.ie == IE_octetDeltaCount)) {
-				put_u64(&o, f.ie == IE_packetDeltaCount ? r->f.packets : r->f.bytes);
-				continue;
-			}
-			put_value(&o, e, f.p, f.len);
+	const struct jplan *pl = r->t ? plan_get(cache, r->t) : NULL;
+	if (pl) {
+		const struct tmpl *t = r->t;
+		has_start = pl->has_start, has_end = pl->has_end, has_rate = pl->has_rate;
+		if (!t->varlen && r->rawlen >= t->minlen) {
+			for (unsigned i = 0; i < t->nfields; i++)
+				put_field(&o, pl, r, i, r->raw + t->f[i].off, t->f[i].len);
+		} else {
+			struct rec_iter ri;
+			struct rec_field f;
+			rec_iter_init(&ri, t, r->raw, r->rawlen);
+			while (rec_iter_next(&ri, &f) == ERR_OK)
+				put_field(&o, pl, r, f.idx, f.p, f.len);
 		}
 	}
 	if (data && !has_start && r->f.first_us) {
@@ -412,10 +516,12 @@ static size_t format_json(const struct crec *r, char *buf, size_t cap)
 static size_t format_csv(const struct crec *r, char *buf, size_t cap)
 {
 	struct out o = { .p = buf, .cap = cap };
-	char a[INET6_ADDRSTRLEN];
-	if (!inet_ntop(r->exporter_af == 6 ? AF_INET6 : AF_INET, r->exporter, a, sizeof(a)))
-		a[0] = 0;
-	put(&o, a, strlen(a));
+	size_t m = o.len;
+	put_ip(&o, r->exporter_af == 6 ? 6 : 4, r->exporter); /* quoted: take the quotes off */
+	if (!o.over && o.len - m >= 2) {
+		memmove(o.p + m, o.p + m + 1, o.len - m - 2);
+		o.len -= 2;
+	}
 	put_c(&o, ',');
 	put_u64(&o, r->version);
 	put_c(&o, ',');
@@ -462,7 +568,7 @@ static int j_write(struct sink *s, const struct crec *r)
 	if (OUT_BUF - j->len < REC_MAX)
 		(void)flush_buf(j); /* a failure is counted there */
 	size_t n = j->fmt == FMT_CSV ? format_csv(r, j->buf + j->len, OUT_BUF - j->len)
-	                             : format_json(r, j->buf + j->len, OUT_BUF - j->len);
+	                             : format_json(r, j->plans, j->buf + j->len, OUT_BUF - j->len);
 	if (!n) { /* cannot happen below REC_MAX; count it rather than cut a line */
 		s->st.dropped++;
 		return -1;
@@ -484,6 +590,8 @@ static void j_close(struct sink *s)
 	flush_buf(j);
 	if (!j->is_stdout && j->f)
 		fclose(j->f);
+	for (unsigned i = 0; i < JPLAN_SLOTS; i++)
+		free(j->plans[i]);
 	free(j->buf);
 	free(j);
 }

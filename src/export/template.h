@@ -125,6 +125,27 @@ struct rec_dec {
 int tmpl_get_flowrec(const struct tmpl *t, const uint8_t *p, size_t len, const struct rec_dec *c,
                      struct flowrec *r);
 
+/* The same mapping compiled for one fixed-length template (no varlen
+ * field): the fields a flowrec has, with their offsets, so that a record
+ * costs one pass over those fields only (collectors: once per template,
+ * then per record). tmpl_plan_init: ERR_UNSUPP for a varlen template
+ * (use tmpl_get_flowrec). tmpl_plan_flowrec gives exactly what
+ * tmpl_get_flowrec gives for the same template and record; ERR_TRUNC if
+ * len is below the template's record length. */
+struct tmpl_plan {
+	uint16_t n;       /* ops */
+	uint16_t minlen;  /* record length */
+	uint8_t usable;
+	struct tmpl_op {
+		uint16_t off;
+		uint16_t len;
+		uint8_t kind; /* private */
+	} op[TMPL_MAX_FIELDS];
+};
+int tmpl_plan_init(struct tmpl_plan *pl, const struct tmpl *t);
+int tmpl_plan_flowrec(const struct tmpl_plan *pl, const uint8_t *p, size_t len, const struct rec_dec *c,
+                      struct flowrec *r);
+
 /* Template store used by the v9 and IPFIX decoders, keyed by (domain:
  * v9 source id or IPFIX observation domain, template id). add copies the
  * template (replacing one of the same key); lookup's pointer stays valid

@@ -235,6 +235,31 @@ static void test_json_floats_bools_signed(void **state)
 		assert_non_null(strstr(s, ":-2"));
 }
 
+/* Decimal formatting at the edges (the fast path splits at 2^32 and 10^8). */
+static void test_numbers(void **state)
+{
+	(void)state;
+	static const struct tmpl_field f[] = { F(IE_octetDeltaCount, 8) };
+	struct tmpl t;
+	assert_int_equal(tmpl_init(&t, 303, f, 1, 0), ERR_OK);
+	static const struct { uint64_t v; const char *s; } cases[] = {
+		{ 0, "0" }, { 9, "9" }, { 10, "10" }, { 99, "99" }, { 100, "100" }, { 4294967295u, "4294967295" },
+		{ 4294967296ull, "4294967296" }, { 100000000ull, "100000000" }, { 10000000000000000ull, "10000000000000000" },
+		{ 18446744073709551615ull, "18446744073709551615" }, { 1700000000654321ull, "1700000000654321" },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		uint8_t raw[8] = { 0 };
+		struct crec r;
+		base(&r, &t, raw, 8);
+		r.f.bytes = cases[i].v;
+		char want[256];
+		snprintf(want, sizeof(want),
+		         "{\"exporterIPv4Address\":\"192.0.2.1\",\"observationDomainId\":7,\"templateId\":303,"
+		         "\"netflowVersion\":10,\"octetDeltaCount\":%s}\n", cases[i].s);
+		assert_string_equal(one("jsonl", &r), want);
+	}
+}
+
 static void test_csv_and_null(void **state)
 {
 	(void)state;
@@ -325,6 +350,7 @@ int main(void)
 		cmocka_unit_test(test_json_strings_and_floats),
 		cmocka_unit_test(test_json_v9_and_derived),
 		cmocka_unit_test(test_json_floats_bools_signed),
+		cmocka_unit_test(test_numbers),
 		cmocka_unit_test(test_csv_and_null),
 		cmocka_unit_test(test_write_errors),
 	};
