@@ -26,9 +26,9 @@ need_bins
 COLLCHECK="$PYTHON $SRC_DIR/tests/e2e/collcheck.py"
 
 START=1700000000
-gen -o "$T/v4.pcap" --start-time $START -n 60000 -c 400 -s 11 --v4-only \
+gen -o "$T/v4.pcap" --start-time $START -n 30000 -c 300 -s 11 --v4-only \
 	--truth "$T/v4.flows.csv" --truth-packets "$T/v4.pk.csv" || fail "ipflow-gen"
-gen -o "$T/mix.pcap" --start-time $START -n 60000 -c 400 -s 12 \
+gen -o "$T/mix.pcap" --start-time $START -n 30000 -c 300 -s 12 \
 	--truth "$T/mix.flows.csv" --truth-packets "$T/mix.pk.csv" || fail "ipflow-gen"
 
 # run NAME PCAP-BASE TRANSPORT VERSION [IPFLOWD-ARGS...]: export and collect.
@@ -93,7 +93,7 @@ t_v9_tcp_refused() {
 	coll_start v9tcp -l "tcp:127.0.0.1:$port" -o "csv:$T/v9tcp.csv" || return 1
 	gen -o "$T/small.pcap" --start-time $START -n 2000 -c 50 -s 13 --v4-only || return 1
 	# ipflowd keeps reconnecting and would drain for seconds at exit: stop it
-	timeout -s KILL 4 "$IPFLOWD" -r "$T/small.pcap" -e "tcp:127.0.0.1:$port" -v 9 >/dev/null 2>&1
+	timeout -s KILL 2 "$IPFLOWD" -r "$T/small.pcap" -e "tcp:127.0.0.1:$port" -v 9 >/dev/null 2>&1
 	coll_wait v9tcp msgs 0 || return 1
 	coll_stop v9tcp || return 1
 	grep -q "not IPFIX" "$T/v9tcp.err" || { echo "no log line naming the reason"; cat "$T/v9tcp.err"; return 1; }
