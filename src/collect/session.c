@@ -13,6 +13,8 @@
 #include "lib/log.h"
 
 #define SAMPLERS_MAX 16
+#define PEND_BUCKET_BITS 6
+#define PEND_BUCKETS (1u << PEND_BUCKET_BITS)
 #define SAVE_EVERY_US 1000000u
 
 /* IEs the sampling logic reads that the catalog may not name. */
@@ -67,6 +69,7 @@ struct cstream {
 	uint32_t session;
 	struct ctmpl **tab;           /* open addressing on template id; NULL = empty */
 	unsigned tcap, tn;
+	uint32_t tmul;                /* odd, random: template ids come from the network */
 	uint32_t seq_next;            /* per model: the next normalised sequence value expected */
 	uint8_t seq_valid;
 	uint8_t seq_model;            /* SEQM_*: how this exporter counts (see seq_update) */
@@ -78,7 +81,8 @@ struct cstream {
 	uint64_t init_ms;             /* IPFIX: systemInitTimeMilliseconds from options data; 0 unknown */
 	unsigned nsamp;
 	struct { uint64_t id; uint32_t rate; } samp[SAMPLERS_MAX];
-	struct pend *p_head;
+	struct pbucket { struct pend *head, *tail; } *pb; /* PEND_BUCKETS, made on first use */
+	size_t npend;                 /* sets held */
 	struct tmpl_plan fplan;       /* v1/v5/v7/v8: the fixed layout, compiled */
 	bool fixed_reason;            /* ... and it has flowEndReason */
 	struct coll_stats st;
@@ -165,16 +169,22 @@ static const char *addr_str(uint8_t af, const uint8_t *a, char *buf, size_t len)
 
 /* ---- template table of a stream (linear probing, backward-shift delete) ---- */
 
-static unsigned tslot(uint16_t id, unsigned cap)
+/* Home slot of a template id: multiplicative hashing with the stream's
+ * random odd multiplier, top bits (cap is a power of two), so a sender
+ * cannot choose ids that pile onto one slot. */
+static unsigned tslot(const struct cstream *s, uint16_t id, unsigned cap)
 {
-	return (unsigned)(id * 40503u) & (cap - 1);
+	unsigned bits = 0;
+	while ((1u << bits) < cap)
+		bits++;
+	return bits ? (unsigned)(((uint32_t)id * s->tmul) >> (32 - bits)) : 0;
 }
 
 static struct ctmpl *tab_get(const struct cstream *s, uint16_t id)
 {
 	if (!s->tcap)
 		return NULL;
-	for (unsigned i = tslot(id, s->tcap);; i = (i + 1) & (s->tcap - 1)) {
+	for (unsigned i = tslot(s, id, s->tcap);; i = (i + 1) & (s->tcap - 1)) {
 		struct ctmpl *ct = s->tab[i];
 		if (!ct)
 			return NULL;
@@ -193,7 +203,7 @@ static int tab_grow(struct cstream *s)
 		struct ctmpl *ct = s->tab[i];
 		if (!ct)
 			continue;
-		unsigned j = tslot(ct->t.id, ncap);
+		unsigned j = tslot(s, ct->t.id, ncap);
 		while (n[j])
 			j = (j + 1) & (ncap - 1);
 		n[j] = ct;
@@ -209,7 +219,7 @@ static int tab_put(struct cstream *s, struct ctmpl *ct)
 {
 	if ((s->tn + 1) * 2 > s->tcap && tab_grow(s) != ERR_OK)
 		return ERR_NOMEM;
-	unsigned i = tslot(ct->t.id, s->tcap);
+	unsigned i = tslot(s, ct->t.id, s->tcap);
 	while (s->tab[i])
 		i = (i + 1) & (s->tcap - 1);
 	s->tab[i] = ct;
@@ -224,7 +234,7 @@ static void tab_del_at(struct cstream *s, unsigned i)
 	s->tab[i] = NULL;
 	s->tn--;
 	for (unsigned j = (i + 1) & mask; s->tab[j]; j = (j + 1) & mask) {
-		unsigned home = tslot(s->tab[j]->t.id, s->tcap);
+		unsigned home = tslot(s, s->tab[j]->t.id, s->tcap);
 		/* move j back to i if its home is not in (i, j] cyclically */
 		if ((j > i && (home <= i || home > j)) || (j < i && (home <= i && home > j))) {
 			s->tab[i] = s->tab[j];
@@ -247,7 +257,7 @@ static int tab_find_slot(const struct cstream *s, uint16_t id)
 {
 	if (!s->tcap)
 		return -1;
-	for (unsigned i = tslot(id, s->tcap);; i = (i + 1) & (s->tcap - 1)) {
+	for (unsigned i = tslot(s, id, s->tcap);; i = (i + 1) & (s->tcap - 1)) {
 		if (!s->tab[i])
 			return -1;
 		if (s->tab[i]->t.id == id)
@@ -327,6 +337,7 @@ static struct cstream *stream_find(struct coll *c, struct cexp *e, uint16_t vers
 		return NULL;
 	s->ex = e;
 	s->codec = codec;
+	s->tmul = (uint32_t)(c->seed >> 32) | 1u;
 	if (codec->fixed) {
 		(void)tmpl_plan_init(&s->fplan, codec->fixed);
 		s->fixed_reason = tmpl_find(codec->fixed, IE_flowEndReason) >= 0;
@@ -738,7 +749,19 @@ static unsigned decode_set(struct coll *c, struct cstream *s, const struct ctmpl
 	return n;
 }
 
-/* ---- pending buffer ---- */
+/* ---- pending buffer ----
+ *
+ * Every held set is on two lists: the collector's, in arrival order (for
+ * the age and size bounds), and one of its stream's PEND_BUCKETS
+ * buckets, chosen by the template id through the stream's random
+ * multiplier, also in arrival order (so a template's arrival walks only
+ * its bucket, and a sender cannot put every set in one). The oldest set
+ * of the collector is the oldest of its bucket too. */
+
+static unsigned pend_bucket(const struct cstream *s, uint16_t id)
+{
+	return (unsigned)(((uint32_t)id * s->tmul) >> (32 - PEND_BUCKET_BITS));
+}
 
 static void pend_unlink_global(struct coll *c, struct pend *p)
 {
@@ -750,26 +773,19 @@ static void pend_unlink_global(struct coll *c, struct pend *p)
 		p->g_next->g_prev = p->g_prev;
 	else
 		c->g_tail = p->g_prev;
-	c->pend_bytes -= p->len;
+	c->pend_bytes -= sizeof(*p) + p->len;
+	p->st->npend--;
 }
 
-/* Drop the oldest held set of the collector (the head of its stream too:
- * both lists are in arrival order). */
 static void pend_drop_oldest(struct coll *c, bool expired)
 {
 	struct pend *p = c->g_head;
 	struct cstream *s = p->st;
+	struct pbucket *b = &s->pb[pend_bucket(s, p->tmpl_id)];
 	pend_unlink_global(c, p);
-	/* p is s's oldest held set */
-	if (s->p_head == p) {
-		s->p_head = p->s_next;
-	} else {
-		struct pend *q = s->p_head;
-		while (q && q->s_next != p)
-			q = q->s_next;
-		if (q)
-			q->s_next = p->s_next;
-	}
+	b->head = p->s_next; /* p is its bucket's oldest */
+	if (!b->head)
+		b->tail = NULL;
 	if (expired)
 		s->st.pend_expired++;
 	else
@@ -781,13 +797,14 @@ static void pend_drop_oldest(struct coll *c, bool expired)
 static void pend_add(struct coll *c, struct cstream *s, uint16_t id, const uint8_t *body, size_t len,
                      const struct msgctx *mc, uint64_t now)
 {
+	size_t charge = sizeof(struct pend) + len; /* the bound counts the bookkeeping too */
 	s->st.pend_sets++;
-	if (len > c->cfg.pending_bytes) {
+	if (charge > c->cfg.pending_bytes || (!s->pb && !(s->pb = calloc(PEND_BUCKETS, sizeof(*s->pb))))) {
 		s->st.pend_dropped++;
 		s->st.pend_bytes_lost += len;
 		return;
 	}
-	while (c->g_head && c->pend_bytes + len > c->cfg.pending_bytes)
+	while (c->g_head && c->pend_bytes + charge > c->cfg.pending_bytes)
 		pend_drop_oldest(c, false);
 	struct pend *p = malloc(sizeof(*p) + len);
 	if (!p) {
@@ -803,11 +820,12 @@ static void pend_add(struct coll *c, struct cstream *s, uint16_t id, const uint8
 	p->tmpl_id = id;
 	p->len = len;
 	memcpy(p->data, body, len);
-	/* stream FIFO tail */
-	struct pend **pp = &s->p_head;
-	while (*pp)
-		pp = &(*pp)->s_next;
-	*pp = p;
+	struct pbucket *b = &s->pb[pend_bucket(s, id)];
+	if (b->tail)
+		b->tail->s_next = p;
+	else
+		b->head = p;
+	b->tail = p;
 	p->g_next = NULL;
 	p->g_prev = c->g_tail;
 	if (c->g_tail)
@@ -815,22 +833,28 @@ static void pend_add(struct coll *c, struct cstream *s, uint16_t id, const uint8
 	else
 		c->g_head = p;
 	c->g_tail = p;
-	c->pend_bytes += len;
+	c->pend_bytes += charge;
+	s->npend++;
 }
 
 /* Template id of stream s has arrived: decode its held sets, oldest first. */
 static void pend_replay(struct coll *c, struct cstream *s, uint16_t id)
 {
 	const struct ctmpl *ct = tab_get(s, id);
-	if (!ct)
+	if (!ct || !s->pb)
 		return;
-	for (struct pend **pp = &s->p_head; *pp;) {
+	struct pbucket *b = &s->pb[pend_bucket(s, id)];
+	struct pend *prev = NULL;
+	for (struct pend **pp = &b->head; *pp;) {
 		struct pend *p = *pp;
 		if (p->tmpl_id != id) {
+			prev = p;
 			pp = &p->s_next;
 			continue;
 		}
 		*pp = p->s_next;
+		if (b->tail == p)
+			b->tail = prev;
 		pend_unlink_global(c, p);
 		struct msgctx mc = { p->dec, p->recv_us, 0 };
 		unsigned n = decode_set(c, s, ct, p->data, p->len, &mc);
@@ -842,16 +866,20 @@ static void pend_replay(struct coll *c, struct cstream *s, uint16_t id)
 
 static void pend_drop_stream(struct coll *c, struct cstream *s, bool at_end)
 {
-	while (s->p_head) {
-		struct pend *p = s->p_head;
-		s->p_head = p->s_next;
-		pend_unlink_global(c, p);
-		if (at_end)
-			s->st.pend_left++;
-		else
-			s->st.pend_dropped++;
-		s->st.pend_bytes_lost += p->len;
-		free(p);
+	for (unsigned k = 0; s->pb && s->npend && k < PEND_BUCKETS; k++) {
+		struct pbucket *b = &s->pb[k];
+		while (b->head) {
+			struct pend *p = b->head;
+			b->head = p->s_next;
+			pend_unlink_global(c, p);
+			if (at_end)
+				s->st.pend_left++;
+			else
+				s->st.pend_dropped++;
+			s->st.pend_bytes_lost += p->len;
+			free(p);
+		}
+		b->tail = NULL;
 	}
 }
 
@@ -1027,7 +1055,7 @@ void coll_message(struct coll *c, const struct lsn_msg *m, uint64_t now_us)
 		}
 		case NF_ITEM_TMPL:
 			items++;
-			if (s->p_head)
+			if (s->npend)
 				pend_replay(c, s, item.tmpl_id);
 			break;
 		case NF_ITEM_WITHDRAW:
@@ -1082,6 +1110,7 @@ void coll_message(struct coll *c, const struct lsn_msg *m, uint64_t now_us)
 static void stream_free(struct coll *c, struct cstream *s, bool at_end)
 {
 	pend_drop_stream(c, s, at_end);
+	free(s->pb);
 	for (unsigned i = 0; i < s->tcap; i++)
 		if (s->tab[i]) {
 			free(s->tab[i]);
@@ -1236,6 +1265,11 @@ void coll_set_output(struct coll *c, coll_out_fn fn, void *arg)
 size_t coll_template_count(const struct coll *c)
 {
 	return c->ntmpl;
+}
+
+size_t coll_pending_charge(size_t setlen)
+{
+	return sizeof(struct pend) + setlen;
 }
 
 size_t coll_pending_bytes(const struct coll *c)

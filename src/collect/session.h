@@ -22,7 +22,8 @@
  * 0 keeps templates until replaced. Session templates never expire.
  *
  * Data before its template: a data set whose template the stream does not
- * know is copied into a bounded buffer (cfg.pending_bytes in all, each set
+ * know is copied into a bounded buffer (cfg.pending_bytes in all, with
+ * the bookkeeping of each (coll_pending_charge); each set
  * at most cfg.pending_s seconds) and decoded when that template arrives,
  * in arrival order; sets that age out, are pushed out by newer ones, or
  * remain at coll_finish are counted (pend_expired, pend_dropped,
@@ -189,8 +190,10 @@ void coll_totals(const struct coll *c, struct coll_stats *out);
 void coll_show(const struct coll *c, FILE *out);
 /* Templates known now (all streams). */
 size_t coll_template_count(const struct coll *c);
-/* Pending bytes held now. */
+/* Pending bytes held now: for each set, coll_pending_charge(its length),
+ * its bytes plus the bookkeeping, which cfg.pending_bytes bounds too. */
 size_t coll_pending_bytes(const struct coll *c);
+size_t coll_pending_charge(size_t setlen);
 /* Templates loaded from the file at coll_new. */
 size_t coll_loaded_templates(const struct coll *c);
 

@@ -267,7 +267,7 @@ static void test_pending_later_and_expiry(void **state)
 	mb_ipfix_end(&m);
 	feed(c, &m, 0, T0);
 	assert_int_equal(g.n, 0);
-	assert_int_equal(coll_pending_bytes(c), 3 * 17 + 2 * 17);
+	assert_int_equal(coll_pending_bytes(c), coll_pending_charge(3 * 17) + coll_pending_charge(2 * 17));
 	coll_tick(c, T0 + 5 * SEC); /* not yet */
 	mb_init(&m);
 	mb_ipfix_begin(&m, 1700000005, 5, 0);
@@ -305,7 +305,8 @@ static void test_pending_bounds(void **state)
 	struct got g;
 	struct coll_cfg cfg;
 	coll_cfg_init(&cfg);
-	cfg.pending_bytes = 120; /* two 51-byte sets fit, three do not */
+	size_t lim = 2 * coll_pending_charge(51) + 10; /* two 51-byte sets fit, three do not */
+	cfg.pending_bytes = lim;
 	struct coll *c = mk(&cfg, &g);
 	struct mb m;
 	for (unsigned k = 0; k < 3; k++) {
@@ -314,20 +315,20 @@ static void test_pending_bounds(void **state)
 		ipfix_data(&m, 300, 3, 10 * k);
 		mb_ipfix_end(&m);
 		feed(c, &m, 0, T0 + k);
-		assert_true(coll_pending_bytes(c) <= 120);
+		assert_true(coll_pending_bytes(c) <= lim);
 	}
 	struct coll_stats st = totals(c);
 	assert_int_equal(st.pend_dropped, 1); /* the oldest went */
-	assert_int_equal(coll_pending_bytes(c), 102);
+	assert_int_equal(coll_pending_bytes(c), 2 * coll_pending_charge(51));
 	/* a set larger than the whole buffer is dropped at once */
 	mb_init(&m);
 	mb_ipfix_begin(&m, 1700000000, 0, 0);
-	ipfix_data(&m, 300, 8, 0);
+	ipfix_data(&m, 300, 20, 0);
 	mb_ipfix_end(&m);
 	feed(c, &m, 0, T0 + 3);
 	st = totals(c);
 	assert_int_equal(st.pend_dropped, 2);
-	assert_int_equal(coll_pending_bytes(c), 102);
+	assert_int_equal(coll_pending_bytes(c), 2 * coll_pending_charge(51));
 	mb_init(&m);
 	mb_ipfix_begin(&m, 1700000000, 0, 0);
 	ipfix_tmpl(&m, 300);
@@ -347,6 +348,36 @@ static void test_pending_bounds(void **state)
 	feed(c, &m, 0, T0);
 	assert_int_equal(g.n, 0);
 	assert_int_equal(totals(c).pend_dropped, 1);
+	coll_free(c);
+}
+
+/* Many tiny sets for templates never sent: the buffer stays within its
+ * bound, bookkeeping included, and holding them costs O(1) each. */
+static void test_pending_flood(void **state)
+{
+	(void)state;
+	struct got g;
+	struct coll *c = mk(NULL, &g);
+	struct coll_cfg cfg;
+	coll_cfg_init(&cfg);
+	struct mb m;
+	for (unsigned k = 0; k < 20; k++) {
+		mb_init(&m);
+		mb_ipfix_begin(&m, 1700000000, 0, 0);
+		for (unsigned i = 0; i < 8000; i++) {
+			mb_set_begin(&m, (uint16_t)(256 + i % 60000));
+			mb_u32(&m, i);
+			mb_set_end(&m, 1);
+		}
+		mb_ipfix_end(&m);
+		feed(c, &m, 0, T0 + k);
+		assert_true(coll_pending_bytes(c) <= cfg.pending_bytes);
+	}
+	struct coll_stats st = totals(c);
+	assert_int_equal(st.pend_sets, 160000);
+	assert_true(st.pend_dropped > 0);
+	assert_int_equal(st.pend_sets - st.pend_dropped,
+	                 coll_pending_bytes(c) / coll_pending_charge(4));
 	coll_free(c);
 }
 
@@ -1054,6 +1085,7 @@ int main(void)
 		cmocka_unit_test(test_pending_same_message),
 		cmocka_unit_test(test_pending_later_and_expiry),
 		cmocka_unit_test(test_pending_bounds),
+		cmocka_unit_test(test_pending_flood),
 		cmocka_unit_test(test_template_lifetime),
 		cmocka_unit_test(test_withdrawal_and_sessions),
 		cmocka_unit_test(test_seq_v5),
