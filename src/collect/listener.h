@@ -26,6 +26,11 @@
  * peers are reported as IPv4). Port 0 binds a port the kernel picks
  * (listener_port() tells which).
  *
+ * A new scheme (SCTP: one association = one transport session, its
+ * stream ids in lsn_msg.stream) is a struct listener_ops in lsn_NAME.c,
+ * named in schemes[] in listener.c and declared below; nothing in the
+ * session layer changes.
+ *
  * Ownership: listener_open()'s result belongs to the caller
  * (listener_close, NULL-safe). Not thread-safe. */
 #ifndef IPFLOW_LISTENER_H
