@@ -184,7 +184,7 @@ size_t flowlog_format_json(const struct flowrec *r, char *buf, size_t cap)
  * columns (the IPv4 one, then the IPv6 one), and a record fills the one of
  * its family and leaves the other empty, so a column never holds a value
  * its name does not describe. ICMP type/code is empty for non-ICMP. */
-static size_t format_csv(const struct flowrec *r, char *buf, size_t cap)
+size_t flowlog_format_csv(const struct flowrec *r, char *buf, size_t cap)
 {
 	struct out o = { .p = buf, .cap = cap };
 	for (size_t i = 0; i < NFIELDS; i++) {
@@ -199,6 +199,21 @@ static size_t format_csv(const struct flowrec *r, char *buf, size_t cap)
 			continue;
 		}
 		put_value(&o, r, fields[i].kind, false);
+	}
+	return o.over ? 0 : o.len;
+}
+
+size_t flowlog_csv_header(char *buf, size_t cap)
+{
+	struct out o = { .p = buf, .cap = cap };
+	for (size_t i = 0; i < NFIELDS; i++) {
+		if (i)
+			PUT_LIT(&o, ",");
+		put_str(&o, fields[i].v4, strlen(fields[i].v4));
+		if (fields[i].v6) {
+			PUT_LIT(&o, ",");
+			put_str(&o, fields[i].v6, strlen(fields[i].v6));
+		}
 	}
 	return o.over ? 0 : o.len;
 }
@@ -230,11 +245,9 @@ struct flowlog *flowlog_open(const char *spec, char *err, size_t errlen)
 		setvbuf(fl->f, NULL, _IOFBF, 1 << 20);
 	}
 	if (fl->fmt == FMT_CSV) {
-		for (size_t i = 0; i < NFIELDS; i++) {
-			fprintf(fl->f, "%s%s", i ? "," : "", fields[i].v4);
-			if (fields[i].v6)
-				fprintf(fl->f, ",%s", fields[i].v6);
-		}
+		char hdr[2048];
+		size_t n = flowlog_csv_header(hdr, sizeof(hdr));
+		fwrite(hdr, 1, n, fl->f);
 		fputc('\n', fl->f);
 	}
 	return fl;
@@ -243,7 +256,7 @@ struct flowlog *flowlog_open(const char *spec, char *err, size_t errlen)
 void flowlog_write(struct flowlog *fl, const struct flowrec *r)
 {
 	char buf[2048];
-	size_t n = fl->fmt == FMT_CSV ? format_csv(r, buf, sizeof(buf) - 1)
+	size_t n = fl->fmt == FMT_CSV ? flowlog_format_csv(r, buf, sizeof(buf) - 1)
 	                              : flowlog_format_json(r, buf, sizeof(buf) - 1);
 	buf[n++] = '\n';
 	if (fwrite(buf, 1, n, fl->f) != n && !fl->failed) {

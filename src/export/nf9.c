@@ -204,6 +204,17 @@ static int is_tmpl_set(const struct nf_codec *c, uint16_t id)
 	return id == c->tmpl_set_id || id == c->opt_set_id;
 }
 
+/* Real exporters (Palo Alto, Cisco ACI) fill the datagram after the last
+ * set with zeros: a tail of zero bytes is not a set, and not an error. */
+static int all_zero(const struct rbuf *m)
+{
+	const uint8_t *p = rbuf_cur(m);
+	for (size_t i = 0, n = rbuf_left(m); i < n; i++)
+		if (p[i])
+			return 0;
+	return 1;
+}
+
 int nfs_iter_next(struct nf_iter *it, struct nf_item *item)
 {
 	const struct nf_codec *c = it->priv.codec;
@@ -214,13 +225,22 @@ int nfs_iter_next(struct nf_iter *it, struct nf_item *item)
 	for (;;) {
 		if (!it->priv.in_set) {
 			struct rbuf *m = &it->priv.msg;
-			uint16_t id, len;
+			uint16_t id = 0, len = 0;
 			if (rbuf_left(m) == 0)
 				return ERR_END;
-			if (rbuf_get_u16(m, &id) || rbuf_get_u16(m, &len))
+			if (rbuf_left(m) < 4) {
+				if (all_zero(m))
+					return ERR_END; /* zero fill after the last set */
 				return nf_iter_fail(it, ERR_TRUNC, NF_E_SET_SHORT);
-			if (len < 4 || len - 4u > rbuf_left(m))
+			}
+			(void)(rbuf_get_u16(m, &id) || rbuf_get_u16(m, &len));
+			if (len < 4 || len - 4u > rbuf_left(m)) {
+				m->off -= 4;
+				if (all_zero(m))
+					return ERR_END;
+				m->off += 4;
 				return nf_iter_fail(it, ERR_FORMAT, NF_E_SET_LEN);
+			}
 			rbuf_sub(m, len - 4u, &it->priv.set);
 			it->priv.set_id = id;
 			item->set_id = id;
