@@ -15,6 +15,7 @@
 #include "collect/listener.h"
 #include "collect/pcapread.h"
 #include "collect/session.h"
+#include "collect/ch_schema.h"
 #include "collect/sink.h"
 #include "lib/log.h"
 
@@ -39,7 +40,7 @@ struct opts {
 
 enum {
 	O_STATS = 1000, O_UNSAMPLE, O_TDIR, O_TREFRESH, O_TLIFE, O_PBYTES, O_PSECS, O_MAXEXP, O_MAXSTR,
-	O_MAXTMPL, O_RCVBUF, O_TCPMAX, O_TCPIDLE, O_TCPMSG, O_OPTIONS, O_DEBUG, O_VERSION,
+	O_MAXTMPL, O_RCVBUF, O_TCPMAX, O_TCPIDLE, O_TCPMSG, O_OPTIONS, O_DEBUG, O_VERSION, O_CHINIT,
 };
 
 /* The option table drives getopt, the ranges and the help text. */
@@ -54,7 +55,8 @@ static const struct optdef {
 	{ "listen", 1, 'l', "udp:[ADDR:]PORT|tcp:[ADDR:]PORT", "receive export messages (repeatable)", 0, 0 },
 	{ "read", 1, 'r', "FILE [PORTS]", "decode export packets from a capture (UDP to PORTS, or any export-looking UDP)", 0, 0 },
 	{ "store", 1, 'w', "DIR", "store flows in the file store under DIR (sink dir:DIR)", 0, 0 },
-	{ "output", 1, 'o', "jsonl:PATH|csv:PATH|null:", "also write records there ('-' = stdout; repeatable)", 0, 0 },
+	{ "output", 1, 'o', "jsonl:PATH|csv:PATH|null:|clickhouse:URL|kafka:BROKERS/TOPIC", "also write records there ('-' = stdout; repeatable; doc/clickhouse.md)", 0, 0 },
+	{ "clickhouse-init", 1, O_CHINIT, "URL", "create the ClickHouse database, flows table and rollups at http://HOST:PORT/DB.TABLE, then exit", 0, 0 },
 	{ "stats", 0, O_STATS, NULL, "print the counters at exit (and on SIGUSR1 always)", 0, 0 },
 	{ "unsample", 0, O_UNSAMPLE, NULL, "multiply packet and byte counts by the sampling rate learnt", 0, 0 },
 	{ "options", 0, O_OPTIONS, NULL, "write options data records to -o jsonl outputs too", 0, 0 },
@@ -196,6 +198,14 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		case O_VERSION:
 			printf("ipflow-collect 0.1.0\n");
 			exit(0);
+		case O_CHINIT: {
+			char err[512];
+			if (ch_schema_init(optarg, stdout, err, sizeof(err)) != 0) {
+				log_err("--clickhouse-init: %s", err);
+				exit(1);
+			}
+			exit(0);
+		}
 		case 'h':
 			usage(stdout);
 			exit(0);
