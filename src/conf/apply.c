@@ -167,20 +167,29 @@ static void watch_sctp(struct rt *rt)
 	}
 }
 
-/* A capture filter that leaves out our own UDP export packets, ANDed
- * with the configured filter. */
+/* A capture filter that leaves out our own export packets, ANDed with
+ * the configured filter: per UDP destination its datagrams; per TCP
+ * destination both directions of the connection (its ACKs come back);
+ * per SCTP destination both directions of its UDP encapsulation (SACKs). */
 static void build_filter(const struct conf *c, char *buf, size_t len)
 {
+	static const char *const own[] = {
+		[CONF_UDP] = "not (udp and dst host %s and dst port %u)",
+		[CONF_TCP] = "not (tcp and host %s and port %u)",
+		[CONF_SCTP] = "not (udp and host %s and port %u)",
+	};
 	size_t n = 0;
 	buf[0] = 0;
 	if (c->host.filter[0])
 		n += (size_t)snprintf(buf + n, len - n, "(%s)", c->host.filter);
 	for (size_t i = 0; i < c->export.ndest && n < len; i++) {
 		const struct conf_dest *d = &c->export.dest[i];
-		if (d->proto != CONF_UDP)
+		if ((size_t)d->proto >= sizeof(own) / sizeof(own[0]) || !own[d->proto])
 			continue;
-		n += (size_t)snprintf(buf + n, len - n, "%snot (udp and dst host %s and dst port %u)", n ? " and " : "",
-		                      d->host, d->port);
+		if (n && n < len)
+			n += (size_t)snprintf(buf + n, len - n, " and ");
+		if (n < len)
+			n += (size_t)snprintf(buf + n, len - n, own[d->proto], d->host, d->port);
 	}
 }
 
@@ -228,6 +237,14 @@ static struct capture *open_live(const struct conf *c, const struct want_cap *w,
 
 /* --- sinks and ticks ----------------------------------------------------- */
 
+/* sysUptime 0 is the cache clock's first reading (a file's first packet):
+ * the first tick or record comes only after a batch of packets, and a
+ * later base would clamp the earlier packets' flowStartSysUpTime. */
+static void rt_export_begin(struct rt *rt)
+{
+	export_set_start(rt->set, cache_stats(meter_cache(rt->m))->cleared_us);
+}
+
 static void rt_sink(void *arg, const struct flowrec *r)
 {
 	struct rt *rt = arg;
@@ -235,7 +252,7 @@ static void rt_sink(void *arg, const struct flowrec *r)
 		flowlog_write(rt->fl, r);
 	if (export_set_count(rt->set) || export_set_retiring(rt->set)) {
 		uint64_t now = cache_stats(meter_cache(rt->m))->now_us;
-		export_set_start(rt->set, now);
+		rt_export_begin(rt);
 		export_set_record(rt->set, r, now);
 	}
 }
@@ -243,7 +260,7 @@ static void rt_sink(void *arg, const struct flowrec *r)
 static void rt_tick(void *arg, uint64_t now)
 {
 	struct rt *rt = arg;
-	export_set_start(rt->set, now);
+	rt_export_begin(rt);
 	export_set_tick(rt->set, now);
 }
 

@@ -79,6 +79,6 @@ int nf_item_flowrec(const struct nf_iter *it, const struct nf_item *item, struct
 {
 	if (item->kind != NF_ITEM_DATA || !item->t)
 		return ERR_ARG;
-	struct rec_dec c = { it->hdr.export_us, it->hdr.sysup_ms };
+	struct rec_dec c = { .export_us = it->hdr.export_us, .sysup_ms = it->hdr.sysup_ms };
 	return tmpl_get_flowrec(item->t, item->p, item->len, &c, r);
 }

@@ -122,6 +122,12 @@ struct nf_codec {
 	uint8_t set_align;     /* sets padded to a multiple of this (v9: 4) */
 	uint16_t tmpl_set_id;  /* v9 0, IPFIX 2 */
 	uint16_t opt_set_id;   /* v9 1, IPFIX 3 */
+	/* Resolution of the header's wall clock, in us: v1/v5/v7 1000 (ms:
+	 * sysUptime), v9 1000000 (unix_secs only), IPFIX 1 (records carry
+	 * absolute times). The exporter aligns its sysUptime base and each
+	 * header's time to it, so that a collector's unix time - sysUptime +
+	 * flowStart/EndSysUpTime gives the record's times exactly. */
+	uint32_t time_res_us;
 	const struct tmpl *fixed; /* v1/5/7 record layout */
 	int (*put_hdr)(struct wbuf *w, const struct nf_hdr *h);
 	int (*get_hdr)(struct rbuf *r, struct nf_hdr *h, int *ecode);

@@ -137,6 +137,14 @@ static size_t worst_case(const struct exporter *ex)
 	return n + pad_to(4 + rec, a);
 }
 
+/* The sysUptime base: the start aligned down to the header clock's
+ * resolution (export.h time_res_us), so header times and record times
+ * reconstruct exactly at the collector. */
+static uint64_t boot_of(const struct nf_codec *c, uint64_t start_us)
+{
+	return c->time_res_us > 1 ? start_us - start_us % c->time_res_us : start_us;
+}
+
 static uint64_t counter_max(const struct tmpl *t)
 {
 	uint64_t m = UINT64_MAX;
@@ -186,7 +194,7 @@ struct exporter *exporter_new(const struct exporter_cfg *cfg, struct transport *
 	t->hold_for_ctrl = c->sets != 0;
 	ex->pad_reserve = pad;
 	ex->cap = cap - pad;
-	ex->enc.boot_us = cfg->start_us;
+	ex->enc.boot_us = boot_of(c, cfg->start_us);
 	ex->enc.router_sc = cfg->router_sc;
 	if (c->sets) {
 		if (c->build_tmpls(&ex->t4, &ex->t6, &ex->topt,
@@ -383,12 +391,18 @@ static void send_msg(struct exporter *ex, uint64_t now)
 	ex->open = false;
 	if (ex->m.recs == 0)
 		return; /* nothing in it */
+	/* The header's clock at its own resolution: a v9 header names whole
+	 * seconds only, so its sysUptime is the uptime at that second, and
+	 * unix_secs * 1000 - sysUptime is the base exactly (a record that
+	 * ended in the last second may then end after sysUptime). */
+	uint64_t hnow = c->time_res_us > 1 ? now - now % c->time_res_us : now;
+	uint64_t boot = ex->enc.boot_us;
 	struct nf_hdr h = {
 		.version = c->version,
 		.count = (uint16_t)ex->m.recs,
 		.length = (uint16_t)ex->w.len,
-		.sysup_ms = now > ex->cfg.start_us ? (uint32_t)((now - ex->cfg.start_us) / 1000) : 0,
-		.export_us = now,
+		.sysup_ms = hnow > boot ? (uint32_t)((hnow - boot) / 1000) : 0,
+		.export_us = hnow,
 		.seq = c->seq == NF_SEQ_RECORDS ? ex->seq_recs : c->seq == NF_SEQ_PACKETS ? ex->seq_msgs : 0,
 		.domain = ex->cfg.domain,
 		.engine_type = ex->cfg.engine_type,
@@ -554,7 +568,7 @@ uint64_t exporter_next_deadline(const struct exporter *ex)
 void exporter_set_start(struct exporter *ex, uint64_t start_us)
 {
 	ex->cfg.start_us = start_us;
-	ex->enc.boot_us = start_us;
+	ex->enc.boot_us = boot_of(ex->c, start_us);
 }
 
 const struct exporter_cfg *exporter_config(const struct exporter *ex)

@@ -31,6 +31,12 @@
  * data record (messages, flow records and bytes exported so far) follow
  * the same way at their own rates.
  *
+ * Header clock: sysUptime counts from start_us aligned down to the
+ * header's resolution (a whole ms for v1/v5/v7, a whole second for v9,
+ * whose header has unix_secs only), and each header's time is the send
+ * time aligned the same way, so a collector's unix time - sysUptime +
+ * flowStartSysUpTime is the record's first packet time to the ms.
+ *
  * Sequence numbers: v5/v7 count flow records before the message, v9 counts
  * messages, IPFIX counts data records (options data included) before the
  * message in the observation domain. A message whose send fails still

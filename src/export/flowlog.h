@@ -25,4 +25,10 @@ int flowlog_close(struct flowlog *fl, char *err, size_t errlen);
  * length, or 0 if it does not fit. Used by the flow log and the CLI. */
 size_t flowlog_format_json(const struct flowrec *r, char *buf, size_t cap);
 
+/* The CSV row of one record (no newline), and the header row naming its
+ * columns; length, or 0 if it does not fit. Used by the flow log and the
+ * collector's csv: sink. */
+size_t flowlog_format_csv(const struct flowrec *r, char *buf, size_t cap);
+size_t flowlog_csv_header(char *buf, size_t cap);
+
 #endif

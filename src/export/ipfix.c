@@ -184,7 +184,7 @@ static int ipfix_iter_init(struct nf_iter *it, const uint8_t *msg, size_t len, c
 }
 
 const struct nf_codec ipfix_codec = {
-	.version = 10, .name = "ipfix", .hdr_len = IPFIX_HDR_LEN, .v6 = 1, .sets = 1,
+	.version = 10, .name = "ipfix", .hdr_len = IPFIX_HDR_LEN, .time_res_us = 1, .v6 = 1, .sets = 1,
 	.seq = NF_SEQ_RECORDS, .set_align = 1, .tmpl_set_id = 2, .opt_set_id = 3,
 	.put_hdr = ipfix_put_hdr, .get_hdr = ipfix_get_hdr, .put_tmpl = ipfix_put_tmpl,
 	.get_tmpl = ipfix_get_tmpl, .build_tmpls = ipfix_build_tmpls,

@@ -67,7 +67,7 @@ static int nf1_iter_init(struct nf_iter *it, const uint8_t *msg, size_t len, con
 }
 
 const struct nf_codec nf1_codec = {
-	.version = 1, .name = "v1", .hdr_len = 16, .max_recs = 24,
+	.version = 1, .name = "v1", .hdr_len = 16, .time_res_us = 1000, .max_recs = 24,
 	.seq = NF_SEQ_NONE, .fixed = &nf1_tmpl,
 	.put_hdr = nf1_put_hdr, .get_hdr = nf1_get_hdr,
 	.iter_init = nf1_iter_init, .iter_next = nfx_iter_next,

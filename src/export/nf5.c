@@ -80,7 +80,7 @@ static int nf5_iter_init(struct nf_iter *it, const uint8_t *msg, size_t len, con
 }
 
 const struct nf_codec nf5_codec = {
-	.version = 5, .name = "v5", .hdr_len = 24, .max_recs = 30,
+	.version = 5, .name = "v5", .hdr_len = 24, .time_res_us = 1000, .max_recs = 30,
 	.seq = NF_SEQ_RECORDS, .fixed = &nf5_tmpl,
 	.put_hdr = nf5_put_hdr, .get_hdr = nf5_get_hdr,
 	.iter_init = nf5_iter_init, .iter_next = nfx_iter_next,
@@ -102,11 +102,20 @@ int nfx_iter_init(struct nf_iter *it, const struct nf_codec *c, const uint8_t *m
 	int rc = c->get_hdr(&it->priv.msg, &it->hdr, &ecode);
 	if (rc != ERR_OK)
 		return nf_iter_fail(it, rc, ecode);
-	if (it->hdr.count > c->max_recs)
-		return nf_iter_fail(it, ERR_FORMAT, NF_E_COUNT);
-	if (rbuf_left(&it->priv.msg) / c->fixed->minlen < it->hdr.count)
-		return nf_iter_fail(it, ERR_TRUNC, NF_E_RECS_SHORT);
-	it->priv.left = it->hdr.count;
+	/* A count above the maximum or past the datagram is an error, but
+	 * the records that are there are returned first (real exporters send
+	 * such headers: decode what is valid, then report). The error waits
+	 * in priv.ecode until the last of them. */
+	size_t avail = rbuf_left(&it->priv.msg) / c->fixed->minlen;
+	unsigned n = it->hdr.count;
+	if (n > c->max_recs)
+		it->priv.ecode = NF_E_COUNT;
+	if (avail < n) {
+		if (it->priv.ecode == NF_E_NONE)
+			it->priv.ecode = NF_E_RECS_SHORT;
+		n = (unsigned)avail;
+	}
+	it->priv.left = n;
 	return ERR_OK;
 }
 
@@ -114,8 +123,11 @@ int nfx_iter_next(struct nf_iter *it, struct nf_item *item)
 {
 	if (it->priv.rc != ERR_OK)
 		return it->priv.rc;
-	if (it->priv.left == 0)
+	if (it->priv.left == 0) {
+		if (it->priv.ecode != NF_E_NONE) /* deferred by init */
+			return nf_iter_fail(it, it->priv.ecode == NF_E_COUNT ? ERR_FORMAT : ERR_TRUNC, it->priv.ecode);
 		return ERR_END;
+	}
 	const uint8_t *p = rbuf_take(&it->priv.msg, it->priv.t->minlen);
 	if (!p) /* init checked the length: a broken invariant, not bad input */
 		return nf_iter_fail(it, ERR_TRUNC, NF_E_RECS_SHORT);

@@ -75,7 +75,7 @@ static int nf7_iter_init(struct nf_iter *it, const uint8_t *msg, size_t len, con
 }
 
 const struct nf_codec nf7_codec = {
-	.version = 7, .name = "v7", .hdr_len = 24, .max_recs = 28,
+	.version = 7, .name = "v7", .hdr_len = 24, .time_res_us = 1000, .max_recs = 28,
 	.seq = NF_SEQ_RECORDS, .fixed = &nf7_tmpl,
 	.put_hdr = nf7_put_hdr, .get_hdr = nf7_get_hdr,
 	.iter_init = nf7_iter_init, .iter_next = nfx_iter_next,

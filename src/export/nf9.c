@@ -40,7 +40,10 @@ static const struct tmpl_field nf9_f6[] = {
 	F(bgpDestinationAsNumber, 4), F(sourceIPv6PrefixLength, 1),
 	F(destinationIPv6PrefixLength, 1), F(minimumTTL, 1), F(maximumTTL, 1),
 	F(minimumIpTotalLength, 2), F(maximumIpTotalLength, 2), F(flowDirection, 1),
-	F(flowEndReason, 1), F(icmpTypeCodeIPv6, 2),
+	/* ICMPv6 type/code in ICMP_TYPE (32), the one ICMP field RFC 3954 §8
+	 * defines, as v9 exporters send it: nfdump 1.7 reads no other in v9
+	 * (IPFIX, ipfix.c, uses icmpTypeCodeIPv6, 139) */
+	F(flowEndReason, 1), F(icmpTypeCodeIPv4, 2),
 };
 
 static const struct tmpl_field nf9_fopt[] = {
@@ -172,7 +175,7 @@ static int nf9_iter_init(struct nf_iter *it, const uint8_t *msg, size_t len, con
 }
 
 const struct nf_codec nf9_codec = {
-	.version = 9, .name = "v9", .hdr_len = 20, .v6 = 1, .sets = 1,
+	.version = 9, .name = "v9", .hdr_len = 20, .time_res_us = 1000000, .v6 = 1, .sets = 1,
 	.seq = NF_SEQ_PACKETS, .set_align = 4, .tmpl_set_id = 0, .opt_set_id = 1,
 	.put_hdr = nf9_put_hdr, .get_hdr = nf9_get_hdr, .put_tmpl = nf9_put_tmpl,
 	.get_tmpl = nf9_get_tmpl, .build_tmpls = nf9_build_tmpls,
@@ -204,6 +207,17 @@ static int is_tmpl_set(const struct nf_codec *c, uint16_t id)
 	return id == c->tmpl_set_id || id == c->opt_set_id;
 }
 
+/* Real exporters (Palo Alto, Cisco ACI) fill the datagram after the last
+ * set with zeros: a tail of zero bytes is not a set, and not an error. */
+static int all_zero(const struct rbuf *m)
+{
+	const uint8_t *p = rbuf_cur(m);
+	for (size_t i = 0, n = rbuf_left(m); i < n; i++)
+		if (p[i])
+			return 0;
+	return 1;
+}
+
 int nfs_iter_next(struct nf_iter *it, struct nf_item *item)
 {
 	const struct nf_codec *c = it->priv.codec;
@@ -214,13 +228,22 @@ int nfs_iter_next(struct nf_iter *it, struct nf_item *item)
 	for (;;) {
 		if (!it->priv.in_set) {
 			struct rbuf *m = &it->priv.msg;
-			uint16_t id, len;
+			uint16_t id = 0, len = 0;
 			if (rbuf_left(m) == 0)
 				return ERR_END;
-			if (rbuf_get_u16(m, &id) || rbuf_get_u16(m, &len))
+			if (rbuf_left(m) < 4) {
+				if (all_zero(m))
+					return ERR_END; /* zero fill after the last set */
 				return nf_iter_fail(it, ERR_TRUNC, NF_E_SET_SHORT);
-			if (len < 4 || len - 4u > rbuf_left(m))
+			}
+			(void)(rbuf_get_u16(m, &id) || rbuf_get_u16(m, &len));
+			if (len < 4 || len - 4u > rbuf_left(m)) {
+				m->off -= 4;
+				if (all_zero(m))
+					return ERR_END;
+				m->off += 4;
 				return nf_iter_fail(it, ERR_FORMAT, NF_E_SET_LEN);
+			}
 			rbuf_sub(m, len - 4u, &it->priv.set);
 			it->priv.set_id = id;
 			item->set_id = id;

@@ -152,7 +152,8 @@ static void put_field(uint8_t *p, uint16_t ie, unsigned len, const struct flowre
 		return;
 	case IE_sourceTransportPort: v = r->key.sport; break;
 	case IE_destinationTransportPort: v = r->key.dport; break;
-	case IE_icmpTypeCodeIPv4: v = r->key.proto == 1 ? r->key.dport : 0; break;
+	/* 32 is also v9's ICMP_TYPE for either family (nf9.c) */
+	case IE_icmpTypeCodeIPv4: v = r->key.proto == 1 || r->key.proto == 58 ? r->key.dport : 0; break;
 	case IE_icmpTypeCodeIPv6: v = r->key.proto == 58 ? r->key.dport : 0; break;
 	case IE_protocolIdentifier: v = r->key.proto; break;
 	case IE_ipClassOfService: v = r->key.tos; break;
@@ -249,10 +250,164 @@ static enum flow_end end_from_ipfix(uint64_t v)
 	return v >= 1 && v < sizeof(map) ? (enum flow_end)map[v] : FLOW_END_SHUTDOWN;
 }
 
+/* The difference is taken as signed 32-bit ms: across a sysUpTime wrap
+ * it is still small, and a time a little after the header's (exporters
+ * whose clocks disagree, e.g. softflowd reading a file) stays after it
+ * instead of landing 49.7 days earlier. */
 static uint64_t from_sysup(const struct rec_dec *c, uint32_t v)
 {
-	uint64_t back = (uint64_t)(uint32_t)(c->sysup_ms - v) * 1000;
+	int32_t d = (int32_t)(c->sysup_ms - v);
+	if (d < 0)
+		return c->export_us + (uint64_t)(-(int64_t)d) * 1000;
+	uint64_t back = (uint64_t)d * 1000;
 	return c->export_us > back ? c->export_us - back : 0;
+}
+
+/* What a field becomes in a flowrec: the one place that knows which
+ * flowrec field an IE carries (reading). FK_NONE: not mapped. */
+enum fkind {
+	FK_NONE = 0, FK_SRC4, FK_DST4, FK_NH4, FK_SRC6, FK_DST6, FK_NH6, FK_SPORT, FK_DPORT, FK_ICMP,
+	FK_PROTO, FK_TOS, FK_DIR, FK_IN, FK_OUT, FK_PKTS, FK_BYTES, FK_SRCAS, FK_DSTAS, FK_FLAGS,
+	FK_MINTTL, FK_MAXTTL, FK_SRCMASK, FK_DSTMASK, FK_MINLEN, FK_MAXLEN, FK_REASON, FK_UP_START,
+	FK_UP_END, FK_INIT, FK_S_START, FK_S_END, FK_MS_START, FK_MS_END, FK_NTP_START, FK_NTP_END,
+};
+
+static enum fkind field_kind(uint16_t ie)
+{
+	switch (ie) {
+	case IE_sourceIPv4Address: return FK_SRC4;
+	case IE_destinationIPv4Address: return FK_DST4;
+	case IE_ipNextHopIPv4Address: return FK_NH4;
+	case IE_sourceIPv6Address: return FK_SRC6;
+	case IE_destinationIPv6Address: return FK_DST6;
+	case IE_ipNextHopIPv6Address: return FK_NH6;
+	case IE_sourceTransportPort: return FK_SPORT;
+	case IE_destinationTransportPort: return FK_DPORT;
+	case IE_icmpTypeCodeIPv4:
+	case IE_icmpTypeCodeIPv6: return FK_ICMP;
+	case IE_protocolIdentifier: return FK_PROTO;
+	case IE_ipClassOfService: return FK_TOS;
+	case IE_flowDirection: return FK_DIR;
+	case IE_ingressInterface: return FK_IN;
+	case IE_egressInterface: return FK_OUT;
+	case IE_packetDeltaCount: return FK_PKTS;
+	case IE_octetDeltaCount: return FK_BYTES;
+	case IE_bgpSourceAsNumber: return FK_SRCAS;
+	case IE_bgpDestinationAsNumber: return FK_DSTAS;
+	case IE_tcpControlBits: return FK_FLAGS;
+	case IE_minimumTTL: return FK_MINTTL;
+	case IE_maximumTTL: return FK_MAXTTL;
+	case IE_sourceIPv4PrefixLength:
+	case IE_sourceIPv6PrefixLength: return FK_SRCMASK;
+	case IE_destinationIPv4PrefixLength:
+	case IE_destinationIPv6PrefixLength: return FK_DSTMASK;
+	case IE_minimumIpTotalLength: return FK_MINLEN;
+	case IE_maximumIpTotalLength: return FK_MAXLEN;
+	case IE_flowEndReason: return FK_REASON;
+	case IE_flowStartSysUpTime: return FK_UP_START;
+	case IE_flowEndSysUpTime: return FK_UP_END;
+	case IE_systemInitTimeMilliseconds: return FK_INIT;
+	case IE_flowStartSeconds: return FK_S_START;
+	case IE_flowEndSeconds: return FK_S_END;
+	case IE_flowStartMilliseconds: return FK_MS_START;
+	case IE_flowEndMilliseconds: return FK_MS_END;
+	case IE_flowStartMicroseconds:
+	case IE_flowStartNanoseconds: return FK_NTP_START;
+	case IE_flowEndMicroseconds:
+	case IE_flowEndNanoseconds: return FK_NTP_END;
+	default: return FK_NONE;
+	}
+}
+
+/* State of one record being read: what needs the whole record to settle. */
+struct rdstate {
+	int v6, have_icmp, up;
+	uint16_t icmp;
+	uint32_t up_start, up_end;
+	uint64_t init_us;
+};
+
+/* Unsigned big-endian value of n bytes, the common widths unrolled
+ * (this runs once per mapped field of every record). */
+static inline uint64_t load_uint(const uint8_t *q, unsigned n)
+{
+	switch (n) {
+	case 1: return q[0];
+	case 2: return peek_u16(q);
+	case 4: return peek_u32(q);
+	case 8: return peek_u64(q);
+	default: return n >= 1 && n <= 8 ? peek_uint(q, n) : 0;
+	}
+}
+
+static inline __attribute__((always_inline)) void apply(struct flowrec *r, struct rdstate *st, enum fkind k,
+                                                        const uint8_t *q, unsigned n)
+{
+	uint64_t v = k >= FK_SPORT ? load_uint(q, n) : 0;
+	switch (k) {
+	case FK_NONE: break;
+	case FK_SRC4: if (n == 4) memcpy(r->key.src, q, 4); break;
+	case FK_DST4: if (n == 4) memcpy(r->key.dst, q, 4); break;
+	case FK_NH4: if (n == 4) memcpy(r->nexthop, q, 4); break;
+	case FK_SRC6: if (n == 16) { memcpy(r->key.src, q, 16); st->v6 = 1; } break;
+	case FK_DST6: if (n == 16) { memcpy(r->key.dst, q, 16); st->v6 = 1; } break;
+	case FK_NH6: if (n == 16) memcpy(r->nexthop, q, 16); break;
+	case FK_SPORT: r->key.sport = (uint16_t)v; break;
+	case FK_DPORT: r->key.dport = (uint16_t)v; break;
+	case FK_ICMP:
+		if (v) {
+			st->icmp = (uint16_t)v;
+			st->have_icmp = 1;
+		}
+		break;
+	case FK_PROTO: r->key.proto = (uint8_t)v; break;
+	case FK_TOS: r->key.tos = (uint8_t)v; break;
+	case FK_DIR: r->key.dir = (uint8_t)v; break;
+	case FK_IN: r->key.ifindex = (uint32_t)v; break;
+	case FK_OUT: r->if_out = (uint32_t)v; break;
+	case FK_PKTS: r->packets = v; break;
+	case FK_BYTES: r->bytes = v; break;
+	case FK_SRCAS: r->src_as = (uint32_t)v; break;
+	case FK_DSTAS: r->dst_as = (uint32_t)v; break;
+	case FK_FLAGS: r->tcp_flags = (uint8_t)v; break;
+	case FK_MINTTL: r->min_ttl = (uint8_t)v; break;
+	case FK_MAXTTL: r->max_ttl = (uint8_t)v; break;
+	case FK_SRCMASK: r->src_mask = (uint8_t)v; break;
+	case FK_DSTMASK: r->dst_mask = (uint8_t)v; break;
+	case FK_MINLEN: r->min_len = v > 0xffff ? 0xffff : (uint16_t)v; break;
+	case FK_MAXLEN: r->max_len = v > 0xffff ? 0xffff : (uint16_t)v; break;
+	case FK_REASON: r->end = (uint8_t)end_from_ipfix(v); break;
+	case FK_UP_START: if (n == 4) { st->up_start = (uint32_t)v; st->up |= 1; } break;
+	case FK_UP_END: if (n == 4) { st->up_end = (uint32_t)v; st->up |= 2; } break;
+	case FK_INIT: if (n == 8) st->init_us = v * 1000; break;
+	case FK_S_START: if (n == 4) r->first_us = v * 1000000; break;
+	case FK_S_END: if (n == 4) r->last_us = v * 1000000; break;
+	case FK_MS_START: if (n == 8) r->first_us = v * 1000; break;
+	case FK_MS_END: if (n == 8) r->last_us = v * 1000; break;
+	case FK_NTP_START: if (n == 8) r->first_us = ie_ntp_to_us(v); break;
+	case FK_NTP_END: if (n == 8) r->last_us = ie_ntp_to_us(v); break;
+	}
+}
+
+/* What needs the whole record: sysUpTime times (the record's own init
+ * time may follow them: IPFIX systemInitTimeMilliseconds, RFC 5102), the
+ * address family, ICMP type/code. */
+static void finish(struct flowrec *r, const struct rdstate *st, const struct rec_dec *c)
+{
+	if (st->up && st->init_us) {
+		if ((st->up & 1) && !r->first_us)
+			r->first_us = st->init_us + (uint64_t)st->up_start * 1000;
+		if ((st->up & 2) && !r->last_us)
+			r->last_us = st->init_us + (uint64_t)st->up_end * 1000;
+	} else if (st->up && !c->no_sysup) {
+		if ((st->up & 1) && !r->first_us)
+			r->first_us = from_sysup(c, st->up_start);
+		if ((st->up & 2) && !r->last_us)
+			r->last_us = from_sysup(c, st->up_end);
+	}
+	r->key.af = st->v6 ? 6 : 4;
+	if (st->have_icmp && r->key.dport == 0)
+		r->key.dport = st->icmp;
 }
 
 int tmpl_get_flowrec(const struct tmpl *t, const uint8_t *p, size_t len, const struct rec_dec *c,
@@ -261,68 +416,50 @@ int tmpl_get_flowrec(const struct tmpl *t, const uint8_t *p, size_t len, const s
 	memset(r, 0, sizeof(*r));
 	struct rec_iter ri;
 	struct rec_field f;
-	int rc, v6 = 0, have_icmp = 0;
-	uint16_t icmp = 0;
+	struct rdstate st = { .init_us = c->init_us };
+	int rc;
 	rec_iter_init(&ri, t, p, len);
-	while ((rc = rec_iter_next(&ri, &f)) == ERR_OK) {
-		if (f.pen || f.scope)
-			continue;
-		const uint8_t *q = f.p;
-		unsigned n = f.len;
-		uint64_t v = (n >= 1 && n <= 8) ? peek_uint(q, n) : 0;
-		switch (f.ie) {
-		case IE_sourceIPv4Address: if (n == 4) memcpy(r->key.src, q, 4); break;
-		case IE_destinationIPv4Address: if (n == 4) memcpy(r->key.dst, q, 4); break;
-		case IE_ipNextHopIPv4Address: if (n == 4) memcpy(r->nexthop, q, 4); break;
-		case IE_sourceIPv6Address: if (n == 16) { memcpy(r->key.src, q, 16); v6 = 1; } break;
-		case IE_destinationIPv6Address: if (n == 16) { memcpy(r->key.dst, q, 16); v6 = 1; } break;
-		case IE_ipNextHopIPv6Address: if (n == 16) memcpy(r->nexthop, q, 16); break;
-		case IE_sourceTransportPort: r->key.sport = (uint16_t)v; break;
-		case IE_destinationTransportPort: r->key.dport = (uint16_t)v; break;
-		case IE_icmpTypeCodeIPv4:
-		case IE_icmpTypeCodeIPv6:
-			if (v) {
-				icmp = (uint16_t)v;
-				have_icmp = 1;
-			}
-			break;
-		case IE_protocolIdentifier: r->key.proto = (uint8_t)v; break;
-		case IE_ipClassOfService: r->key.tos = (uint8_t)v; break;
-		case IE_flowDirection: r->key.dir = (uint8_t)v; break;
-		case IE_ingressInterface: r->key.ifindex = (uint32_t)v; break;
-		case IE_egressInterface: r->if_out = (uint32_t)v; break;
-		case IE_packetDeltaCount: r->packets = v; break;
-		case IE_octetDeltaCount: r->bytes = v; break;
-		case IE_bgpSourceAsNumber: r->src_as = (uint32_t)v; break;
-		case IE_bgpDestinationAsNumber: r->dst_as = (uint32_t)v; break;
-		case IE_tcpControlBits: r->tcp_flags = (uint8_t)v; break;
-		case IE_minimumTTL: r->min_ttl = (uint8_t)v; break;
-		case IE_maximumTTL: r->max_ttl = (uint8_t)v; break;
-		case IE_sourceIPv4PrefixLength:
-		case IE_sourceIPv6PrefixLength: r->src_mask = (uint8_t)v; break;
-		case IE_destinationIPv4PrefixLength:
-		case IE_destinationIPv6PrefixLength: r->dst_mask = (uint8_t)v; break;
-		case IE_minimumIpTotalLength: r->min_len = v > 0xffff ? 0xffff : (uint16_t)v; break;
-		case IE_maximumIpTotalLength: r->max_len = v > 0xffff ? 0xffff : (uint16_t)v; break;
-		case IE_flowEndReason: r->end = (uint8_t)end_from_ipfix(v); break;
-		case IE_flowStartSysUpTime: if (n == 4) r->first_us = from_sysup(c, (uint32_t)v); break;
-		case IE_flowEndSysUpTime: if (n == 4) r->last_us = from_sysup(c, (uint32_t)v); break;
-		case IE_flowStartSeconds: if (n == 4) r->first_us = v * 1000000; break;
-		case IE_flowEndSeconds: if (n == 4) r->last_us = v * 1000000; break;
-		case IE_flowStartMilliseconds: if (n == 8) r->first_us = v * 1000; break;
-		case IE_flowEndMilliseconds: if (n == 8) r->last_us = v * 1000; break;
-		case IE_flowStartMicroseconds:
-		case IE_flowStartNanoseconds: if (n == 8) r->first_us = ie_ntp_to_us(v); break;
-		case IE_flowEndMicroseconds:
-		case IE_flowEndNanoseconds: if (n == 8) r->last_us = ie_ntp_to_us(v); break;
-		default: break;
-		}
-	}
+	while ((rc = rec_iter_next(&ri, &f)) == ERR_OK)
+		if (!f.pen && !f.scope)
+			apply(r, &st, field_kind(f.ie), f.p, f.len);
 	if (rc != ERR_END)
 		return rc;
-	r->key.af = v6 ? 6 : 4;
-	if (have_icmp && r->key.dport == 0)
-		r->key.dport = icmp;
+	finish(r, &st, c);
+	return ERR_OK;
+}
+
+int tmpl_plan_init(struct tmpl_plan *pl, const struct tmpl *t)
+{
+	memset(pl, 0, sizeof(*pl));
+	if (t->varlen)
+		return ERR_UNSUPP;
+	pl->minlen = t->minlen;
+	for (unsigned i = t->scope_count; i < t->nfields; i++) {
+		const struct tmpl_field *f = &t->f[i];
+		enum fkind k = f->pen ? FK_NONE : field_kind(f->ie);
+		if (k == FK_NONE)
+			continue;
+		pl->op[pl->n].off = f->off;
+		pl->op[pl->n].len = f->len;
+		pl->op[pl->n].kind = (uint8_t)k;
+		pl->n++;
+	}
+	pl->usable = 1;
+	return ERR_OK;
+}
+
+int tmpl_plan_flowrec(const struct tmpl_plan *pl, const uint8_t *p, size_t len, const struct rec_dec *c,
+                      struct flowrec *r)
+{
+	if (!pl->usable)
+		return ERR_ARG;
+	if (len < pl->minlen)
+		return ERR_TRUNC;
+	memset(r, 0, sizeof(*r));
+	struct rdstate st = { .init_us = c->init_us };
+	for (unsigned i = 0; i < pl->n; i++)
+		apply(r, &st, (enum fkind)pl->op[i].kind, p + pl->op[i].off, pl->op[i].len);
+	finish(r, &st, c);
 	return ERR_OK;
 }
 

@@ -105,17 +105,46 @@ int rec_iter_next(struct rec_iter *ri, struct rec_field *f);
 struct rec_dec {
 	uint64_t export_us; /* header export time, us since 1970 */
 	uint32_t sysup_ms;  /* header sysUpTime (0 for IPFIX) */
+	uint64_t init_us;   /* IPFIX: the exporter's systemInitTimeMilliseconds (RFC 5102), us;
+	                     * 0 if unknown. When set, or when the record carries IE 160, a
+	                     * flowStart/EndSysUpTime value v is init + v ms (no wrap) */
+	uint8_t no_sysup;   /* IPFIX: the header has no sysUpTime: without an init time,
+	                     * flowStart/EndSysUpTime give no time (left 0) */
 };
 
 /* Map one record to a flowrec (zeroed first): every field whose IE the
  * flowrec carries is set, the rest ignored. af is 6 if an IPv6 address IE
  * is present, else 4. A flowStart/EndSysUpTime value v becomes
- * export_us - (uint32_t)(sysup_ms - v) * 1000 (modulo-2^32 safe).
+ * export_us - (int32_t)(sysup_ms - v) * 1000 (modulo-2^32 safe: a
+ * difference within ±24.8 days, either side of the header's time), or
+ * init + v ms with an init time (rec_dec); absolute time fields
+ * (flowStart/EndSeconds ... Nanoseconds) win over sysUpTime ones.
  * flowEndReason maps back through flow_end_ipfix() (forcedEnd → shutdown).
  * icmpTypeCode fills dport if the port field is absent or 0. ERR_TRUNC if
  * the record is shorter than its template says. */
 int tmpl_get_flowrec(const struct tmpl *t, const uint8_t *p, size_t len, const struct rec_dec *c,
                      struct flowrec *r);
+
+/* The same mapping compiled for one fixed-length template (no varlen
+ * field): the fields a flowrec has, with their offsets, so that a record
+ * costs one pass over those fields only (collectors: once per template,
+ * then per record). tmpl_plan_init: ERR_UNSUPP for a varlen template
+ * (use tmpl_get_flowrec). tmpl_plan_flowrec gives exactly what
+ * tmpl_get_flowrec gives for the same template and record; ERR_TRUNC if
+ * len is below the template's record length. */
+struct tmpl_plan {
+	uint16_t n;       /* ops */
+	uint16_t minlen;  /* record length */
+	uint8_t usable;
+	struct tmpl_op {
+		uint16_t off;
+		uint16_t len;
+		uint8_t kind; /* private */
+	} op[TMPL_MAX_FIELDS];
+};
+int tmpl_plan_init(struct tmpl_plan *pl, const struct tmpl *t);
+int tmpl_plan_flowrec(const struct tmpl_plan *pl, const uint8_t *p, size_t len, const struct rec_dec *c,
+                      struct flowrec *r);
 
 /* Template store used by the v9 and IPFIX decoders, keyed by (domain:
  * v9 source id or IPFIX observation domain, template id). add copies the

@@ -145,6 +145,106 @@ static void test_icmp(void **state)
 	transport_close(&tp->base);
 }
 
+/* Times survive every format to the ms when nothing is whole: the
+ * exporter starts and sends at odd microseconds, and a record ends after
+ * the whole second a v9 header names (its sysUptime is that second's). A
+ * collector computes header time - sysUptime + flowStartSysUpTime, so the
+ * header clock must be aligned with the sysUptime base (exporter.h). */
+static void times_unaligned(int version)
+{
+	const uint64_t start = T0 + 123457, send = T0 + 7891234;
+	struct memtp *tp = memtp_new(28);
+	struct exporter_cfg cfg;
+	exporter_cfg_init(&cfg, version);
+	cfg.start_us = start;
+	struct exporter *ex = exporter_new(&cfg, &tp->base, NULL, 0);
+	assert_non_null(ex);
+	struct flowrec in[3];
+	const uint64_t first[3] = { start, start + 999, T0 + 2000001 };
+	const uint64_t last[3] = { start + 1, T0 + 7000999, send - 1 }; /* 7.000999, 7.891233 */
+	for (int i = 0; i < 3; i++) {
+		fx_rec(&in[i], 4, (unsigned)i);
+		in[i].first_us = first[i];
+		in[i].last_us = last[i];
+		assert_int_equal(exporter_add(ex, &in[i], send), ERR_OK);
+	}
+	exporter_flush(ex, send);
+	struct fx_decoded d = { 0 };
+	fx_decode_all(tp, &d);
+	assert_int_equal(d.rc, ERR_OK);
+	assert_int_equal(d.n, 3);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(d.rec[i].first_us / 1000, first[i] / 1000);
+		assert_int_equal(d.rec[i].last_us / 1000, last[i] / 1000);
+	}
+	fx_decoded_free(&d);
+	exporter_free(ex);
+	transport_close(&tp->base);
+}
+
+static void test_times_unaligned_v1(void **state) { (void)state; times_unaligned(1); }
+static void test_times_unaligned_v5(void **state) { (void)state; times_unaligned(5); }
+static void test_times_unaligned_v7(void **state) { (void)state; times_unaligned(7); }
+static void test_times_unaligned_v9(void **state) { (void)state; times_unaligned(9); }
+static void test_times_unaligned_ipfix(void **state) { (void)state; times_unaligned(10); }
+
+/* The ICMP type/code field itself (not only the port it mirrors): v9
+ * carries it in ICMP_TYPE (32) for both families, IPFIX in
+ * icmpTypeCodeIPv4 (32) / icmpTypeCodeIPv6 (139). */
+static void icmp_field(int version, int af, uint16_t want_ie)
+{
+	struct memtp *tp = memtp_new(28);
+	struct exporter *ex = fx_exporter(version, tp, 0);
+	struct flowrec r;
+	fx_rec(&r, af, 1);
+	r.key.proto = af == 4 ? 1 : 58;
+	r.key.sport = 0;
+	r.key.dport = af == 4 ? 3 * 256 + 13 : 1 * 256 + 4;
+	exporter_add(ex, &r, T0);
+	exporter_flush(ex, T0);
+	assert_int_equal(tp->n, 1);
+	struct tmpl_store_mem mem;
+	tmpl_store_mem_init(&mem, 4);
+	struct tmpl_store ts = tmpl_store_mem_iface(&mem);
+	struct nf_iter it;
+	struct nf_item item;
+	int rc = nf_iter_init(&it, tp->msg[0].p, tp->msg[0].len, &ts), found = 0;
+	while (rc == ERR_OK && (rc = nf_iter_next(&it, &item)) == ERR_OK) {
+		if (item.kind != NF_ITEM_DATA)
+			continue;
+		struct rec_iter ri;
+		struct rec_field f;
+		rec_iter_init(&ri, item.t, item.p, item.len);
+		while (rec_iter_next(&ri, &f) == ERR_OK) {
+			assert_false(f.ie == 139 && want_ie == 32); /* one ICMP field only */
+			if (f.ie == want_ie) {
+				assert_int_equal(f.len, 2);
+				assert_int_equal(f.p[0] << 8 | f.p[1], r.key.dport);
+				found = 1;
+			}
+		}
+	}
+	assert_int_equal(rc, ERR_END);
+	assert_true(found);
+	tmpl_store_mem_free(&mem);
+	exporter_free(ex);
+	transport_close(&tp->base);
+}
+
+static void test_icmp_field_v9(void **state)
+{
+	(void)state;
+	icmp_field(9, 4, 32);
+	icmp_field(9, 6, 32);
+}
+
+static void test_icmp_field_ipfix(void **state)
+{
+	(void)state;
+	icmp_field(10, 4, 32);
+	icmp_field(10, 6, 139);
+}
+
 static void test_v6_not_exportable(void **state)
 {
 	(void)state;
@@ -390,16 +490,18 @@ static void mb_v4_record(struct mb *m, int ipfix)
 	mb_u16(m, 0);  /* icmpTypeCodeIPv4 */
 }
 
-/* The IPv6 template differs in the address/mask/icmp IEs. */
-static uint16_t v6_ie(uint16_t ie)
+/* The IPv6 template differs in the address/mask/icmp IEs (v9 keeps
+ * ICMP_TYPE, 32, for ICMPv6: RFC 3954 has no other; IPFIX uses 139). */
+static uint16_t v6_ie(uint16_t ie, int ipfix)
 {
+	if (ie == 32)
+		return ipfix ? 139 : 32;
 	switch (ie) {
 	case 8: return 27;
 	case 12: return 28;
 	case 15: return 62;
 	case 9: return 29;
 	case 13: return 30;
-	case 32: return 139;
 	default: return ie;
 	}
 }
@@ -410,7 +512,7 @@ static void mb_templates(struct mb *m, int ipfix)
 		mb_u16(m, t);
 		mb_u16(m, 25);
 		for (size_t i = 0; i < 25; i++) {
-			uint16_t ie = t == 257 ? v6_ie(v9_t4[i][0]) : v9_t4[i][0];
+			uint16_t ie = t == 257 ? v6_ie(v9_t4[i][0], ipfix) : v9_t4[i][0];
 			uint16_t len = v9_t4[i][1];
 			if (len == 4 && t == 257 && (ie == 27 || ie == 28 || ie == 62))
 				len = 16;
@@ -659,9 +761,9 @@ static void test_malformed(void **state)
 	mb_u16(&m, 8); mb_zeros(&m, 40);
 	assert_int_equal(decode_buf(m.buf, m.len, &ts, &data, &it), ERR_UNSUPP);
 
-	mb_init(&m); /* v9: 3 stray bytes after the last set */
+	mb_init(&m); /* v9: 3 stray bytes after the last set (zeros would be fill) */
 	mb_v9_hdr(&m, 0, 0, 0, 0, 0);
-	mb_zeros(&m, 3);
+	mb_u8(&m, 1); mb_u8(&m, 2); mb_u8(&m, 3);
 	assert_int_equal(decode_buf(m.buf, m.len, &ts, &data, &it), ERR_TRUNC);
 	assert_int_equal(nf_iter_ecode(&it), NF_E_SET_SHORT);
 
@@ -753,6 +855,13 @@ int main(void)
 		cmocka_unit_test(test_roundtrip_ipfix_us),
 		cmocka_unit_test(test_end_reasons),
 		cmocka_unit_test(test_icmp),
+		cmocka_unit_test(test_times_unaligned_v1),
+		cmocka_unit_test(test_times_unaligned_v5),
+		cmocka_unit_test(test_times_unaligned_v7),
+		cmocka_unit_test(test_times_unaligned_v9),
+		cmocka_unit_test(test_times_unaligned_ipfix),
+		cmocka_unit_test(test_icmp_field_v9),
+		cmocka_unit_test(test_icmp_field_ipfix),
 		cmocka_unit_test(test_v6_not_exportable),
 		cmocka_unit_test(test_split_counters),
 		cmocka_unit_test(test_v5_narrow_fields),

@@ -1,0 +1,142 @@
+#!/bin/bash
+# bench/collect.sh — ipflow-collect's speed beside nfcapd, same datagrams,
+# same run. Not a test: prints figures.
+#
+#   bench/collect.sh [BUILD_DIR] [RECORDS] [RUNS]     (defaults: build-gcc 2000000 3)
+#
+# Input: ipflow-gen writes a capture of RECORDS packets (IPv4, 96-byte
+# snap length); ipflowd meters it with the immediate cache (one packet,
+# one flow record) and exports v5, v9 and IPFIX messages (1500-byte MTU)
+# to files (-e file:). bench/collect_send.c sends each file's messages
+# once over loopback UDP, as fast as the receiver drains its socket and
+# never past 4 MiB queued, so nothing is dropped for lack of buffer and
+# the receiver always has a backlog: the figure is the receiver's own
+# speed. Receivers, each pinned to one core (taskset) while the sender
+# runs on another:
+#   ipflow-collect -o null:              decode only (every record mapped and counted)
+#   ipflow-collect -o jsonl:FILE         decode and store, as JSON lines (every field)
+#   ipflow-collect -o csv:FILE           decode and store, as CSV (normalised fields)
+#   nfcapd -w DIR                        nfdump's collector: decode and store (its binary files)
+# Each is run RUNS times per format; the median is printed: records per
+# second of wall time (while the sender ran) and per CPU second of the
+# receiver (user + system, from /usr/bin/time), peak RSS, and whether
+# every record arrived (counted by the receiver itself: ipflow-collect's
+# counters, nfdump -I on nfcapd's files). Ratios are against nfcapd's
+# CPU rate in the same run.
+#
+# Needs: nfcapd/nfdump, /usr/bin/time, taskset, cc (Debian: nfdump, time,
+# util-linux, build-essential). The inputs are cached in
+# ${BENCH_DIR:-/tmp/ipflow-bench-collect}.
+set -u
+cd "$(dirname "$0")/.."
+BUILD=${1:-build-gcc}
+N=${2:-2000000}
+RUNS=${3:-3}
+BENCH=${BENCH_DIR:-/tmp/ipflow-bench-collect}
+mkdir -p "$BENCH"
+for b in nfcapd nfdump /usr/bin/time taskset cc "$BUILD/ipflow-collect" "$BUILD/ipflowd" "$BUILD/ipflow-gen"; do
+	command -v "$b" >/dev/null || { echo "collect.sh: $b missing" >&2; exit 1; }
+done
+W=$(mktemp -d /tmp/ipflow-bench-collect-run.XXXXXX)
+PIDS=()
+trap 'for p in "${PIDS[@]}"; do kill -KILL $p 2>/dev/null; done; rm -rf "$W"' EXIT
+CORES=$(nproc)
+RCORE=$((CORES > 1 ? 1 : 0))
+SCORE=0
+
+cc -O2 -o "$W/send" bench/collect_send.c || exit 1
+
+PCAP=$BENCH/in-$N.pcap
+if [ ! -s "$PCAP" ]; then
+	echo "generating $N packets ..."
+	"$BUILD/ipflow-gen" -q -o "$PCAP" -n "$N" -c 20000 -s 7 --v4-only --snaplen 96 || exit 1
+fi
+for v in 5 9 10; do
+	f=$BENCH/exp-$N.v$v
+	if [ ! -s "$f" ] || [ "$f" -ot "$BUILD/ipflowd" ]; then
+		echo "exporting v$v ..."
+		"$BUILD/ipflowd" -r "$PCAP" --cache-type immediate -e "file:$f" -v $v --stats >"$f.stats" 2>&1 || exit 1
+	fi
+done
+
+port() { python3 -c 'import socket;s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM);s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
+
+# time_field FILE: "user sys maxrss_kb"
+time_fields() {
+	awk -F': ' '/User time/ {u=$2} /System time/ {s=$2} /Maximum resident/ {r=$2} END {print u, s, r}' "$1"
+}
+
+# run_one KIND FORMAT: one receiver run; prints "records wall_s cpu_s rss_kb lost"
+run_one() {
+	local kind=$1 v=$2 p rpid line recs sent secs
+	local file=$BENCH/exp-$N.v$v
+	local want
+	want=$(sed -n 's/^ *\([0-9]*\) flows exported in.*/\1/p' "$file.stats" | head -n 1)
+	p=$(port)
+	case $kind in
+	nfcapd)
+		rm -rf "$W/nfd" && mkdir -p "$W/nfd"
+		/usr/bin/time -v -o "$W/time" taskset -c $RCORE nfcapd -w "$W/nfd" -p "$p" -b 127.0.0.1 -B 67108864 \
+			>"$W/rx.out" 2>&1 &
+		;;
+	*)
+		local sink=null:
+		[ "$kind" = jsonl ] && sink="jsonl:$W/out.jsonl"
+		[ "$kind" = csv ] && sink="csv:$W/out.csv"
+		/usr/bin/time -v -o "$W/time" taskset -c $RCORE "$BUILD/ipflow-collect" -q -l "udp:127.0.0.1:$p" \
+			--rcvbuf 67108864 -o "$sink" --stats >"$W/rx.out" 2>&1 &
+		;;
+	esac
+	local tpid=$!
+	PIDS+=("$tpid")
+	sleep 0.5
+	rpid=$(pgrep -P "$tpid" | head -n 1)
+	line=$(taskset -c $SCORE "$W/send" "$file" "$p" 4194304) || return 1
+	secs=${line##* }
+	kill -TERM "$rpid"
+	wait "$tpid"
+	read -r u s rss < <(time_fields "$W/time")
+	if [ "$kind" = nfcapd ]; then
+		recs=$(nfdump -R "$W/nfd" -I 2>/dev/null | sed -n 's/^Flows: *//p')
+	else
+		recs=$(sed -n 's/^Totals: .* records=\([0-9]*\) .*/\1/p' "$W/rx.out")
+		local kd
+		kd=$(sed -n 's/^Kernel drops (all UDP listeners): //p' "$W/rx.out")
+		[ "${kd:-0}" = 0 ] || recs="$recs(kernel drops $kd)"
+	fi
+	rm -f "$W/out.jsonl" "$W/out.csv"
+	echo "${recs:-0} $secs $(awk -v a="$u" -v b="$s" 'BEGIN{print a+b}') $rss $want"
+}
+
+median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
+
+printf '\n%s records per format, %s runs each, receiver on core %s, sender on core %s (%s cores)\n' \
+	"$N" "$RUNS" "$RCORE" "$SCORE" "$CORES"
+printf '%-8s %-16s %10s %14s %14s %10s %8s %s\n' format receiver records "rec/s wall" "rec/s CPU" "peak RSS" "vs nfcapd" "all arrived"
+for v in 5 9 10; do
+	declare -A CPU=()
+	for kind in nfcapd null csv jsonl; do
+		: >"$W/res"
+		for r in $(seq 1 "$RUNS"); do
+			run_one "$kind" "$v" >>"$W/res" || { echo "run failed ($kind v$v)"; exit 1; }
+		done
+		want=$(awk '{print $5}' "$W/res" | head -n 1)
+		recs=$(awk '{print $1}' "$W/res" | sort | uniq | paste -sd/)
+		wall=$(awk '{print $1 / $2}' "$W/res" | median)
+		cpu=$(awk '{print ($3 > 0) ? $1 / $3 : 0}' "$W/res" | median)
+		rss=$(awk '{print $4}' "$W/res" | median)
+		CPU[$kind]=$cpu
+		ok=yes
+		[ "$recs" = "$want" ] || ok="NO: got $recs of $want"
+		case $kind in
+		nfcapd) name=nfcapd ;;
+		null) name="ipflow null:" ;;
+		csv) name="ipflow csv:" ;;
+		jsonl) name="ipflow jsonl:" ;;
+		esac
+		ratio=$(awk -v a="$cpu" -v b="${CPU[nfcapd]}" 'BEGIN { printf (b > 0) ? "%.2fx" : "-", a / b }')
+		printf '%-8s %-16s %10s %14.0f %14.0f %8d KB %8s %s\n' \
+			"$([ $v = 10 ] && echo IPFIX || echo v$v)" "$name" "$want" "$wall" "$cpu" "$rss" "$ratio" "$ok"
+	done
+	unset CPU
+done

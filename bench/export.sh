@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# bench/export.sh — export speed (issue 3). A benchmark, never a test:
+# see bench/README.md.
+#
+#   sh bench/export.sh           # or: RUNS=5 bench/export.sh
+#
+# 1. Flows encoded per second per format on one core (bench/export_micro.c:
+#    exporter_add into a transport that only counts: packing, encoding,
+#    headers and sequence numbers, no system calls).
+# 2. End to end on the benchmark capture: ipflowd metering it and exporting
+#    v9 and IPFIX over loopback UDP to nfcapd, beside softflowd doing the
+#    same with the same file, each to its own nfcapd, in the same run;
+#    nfcapd's count of records received against what the exporter says it
+#    sent (zero loss, and nfcapd's sequence errors), and export's cost:
+#    ipflowd's time with export against its time metering alone.
+# The exporters are pinned to one core ($CPU), the collectors to another
+# (COLLECTOR_CPU, default 0). At the end of the file ipflowd exports the
+# ~900 k flows still in its cache in well under a second; nfcapd keeps up
+# only with a receive buffer that holds the burst, so each nfcapd asks for
+# COLLECTOR_RMEM bytes (default 256 MiB) and, as root, the script raises
+# net.core.rmem_max to that for the run and puts the old value back at
+# exit (COLLECTOR_RMEM=0: leave the system alone, 16 MiB asked for, and
+# expect losses that are the collector's, shown by its sequence errors).
+. "$(dirname "$0")/lib.sh"
+need nfcapd nfdump
+COLLECTOR_CPU=${COLLECTOR_CPU:-0}
+COLLECTOR_RMEM=${COLLECTOR_RMEM:-268435456}
+build
+W=$(mktemp -d "${TMPDIR:-/tmp}/ipflow-bench-export.XXXXXX")
+NFPID=""
+OLD_RMEM=""
+trap '[ -n "$NFPID" ] && kill $NFPID 2>/dev/null; [ -n "$OLD_RMEM" ] && sysctl -qw net.core.rmem_max="$OLD_RMEM"; rm -rf "$W"' EXIT
+RCVBUF=16777216
+if [ "$COLLECTOR_RMEM" != 0 ]; then
+	RCVBUF=$COLLECTOR_RMEM
+	cur=$(cat /proc/sys/net/core/rmem_max)
+	if [ "$cur" -lt "$COLLECTOR_RMEM" ]; then
+		if [ "$(id -u)" = 0 ] && sysctl -qw net.core.rmem_max="$COLLECTOR_RMEM"; then
+			OLD_RMEM=$cur
+			echo "net.core.rmem_max raised from $cur to $COLLECTOR_RMEM for this run (restored at exit)"
+		else
+			echo "net.core.rmem_max is $cur: nfcapd gets at most that (run as root, or COLLECTOR_RMEM=0)"
+		fi
+	fi
+fi
+
+echo "== encode speed, one core (bench/export_micro.c) =="
+cc -O2 -std=c11 -D_GNU_SOURCE -I"$SRC/src" "$SRC/bench/export_micro.c" "$BUILD_DIR/libipflowcore.a" \
+	$(pkg-config --libs libpcap usrsctp libzstd libcurl rdkafka libprotobuf-c) -lpthread -lm -o "$W/export_micro"
+taskset -c "$CPU" "$W/export_micro"
+
+capture
+echo
+echo "== end to end: $PCAP =="
+echo "   $PACKETS packets, $TRUTH_KEYS flow keys; $RUNS runs each, medians; exporter on cpu $CPU, nfcapd on cpu $COLLECTOR_CPU ($RCVBUF-byte buffer)"
+
+free_port() { python3 -c 'import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
+# collector_start: nfcapd on a fresh port and directory; sets PORT, NFDIR, NFPID
+collector_start() {
+	PORT=$(free_port)
+	NFDIR=$(mktemp -d "$W/nf.XXXXXX")
+	taskset -c "$COLLECTOR_CPU" nfcapd -b 127.0.0.1 -p "$PORT" -w "$NFDIR" -B "$RCVBUF" -I bench >"$NFDIR.log" 2>&1 &
+	NFPID=$!
+	for _ in $(seq 100); do grep -q Startup "$NFDIR.log" && return 0; sleep 0.05; done
+	echo "bench: nfcapd did not start" >&2
+	exit 1
+}
+
+# collector_stop: sets GOT (records nfcapd received), SEQERR
+collector_stop() {
+	sleep 0.5 # the last datagrams out of the socket buffer
+	kill -TERM "$NFPID"
+	wait "$NFPID" 2>/dev/null || true
+	NFPID=""
+	# one line per file rotation (every 5 min): add them up
+	GOT=$(sed -n "s/.*Ident: 'bench' Flows: \([0-9]*\),.*/\1/p" "$NFDIR.log" | awk '{ s += $1 } END { print s + 0 }')
+	SEQERR=$(sed -n "s/.*Sequence Errors: \([0-9]*\),.*/\1/p" "$NFDIR.log" | awk '{ s += $1 } END { print s + 0 }')
+	rm -rf "$NFDIR"
+}
+
+meter_wall=""
+for r in $(seq "$RUNS"); do
+	timed "$W/meter.$r" "$IPFLOWD" -r "$PCAP" --entries "$ENTRIES" -S none --stats
+	meter_wall="$meter_wall $WALL"
+	meter_cpu="${meter_cpu:-} $CPUS"
+	meter_user="${meter_user:-} $UTIME"
+done
+mu=$(echo "$meter_user" | median)
+mw=$(echo "$meter_wall" | median)
+mc=$(echo "$meter_cpu" | median)
+printf '\n%-22s %10s %10s %12s %12s %10s %s\n' "exporter" "packets/s" "wall s" "sent" "received" "seq.errors" "lost"
+printf '%-22s %9sM %10s %12s %12s %10s %s\n' "ipflowd (meter only)" "$(mpps "$PACKETS" "$mw")" "$mw" - - - -
+for v in 9 10; do
+	name=v$v
+	[ $v = 10 ] && name=IPFIX
+	ow="" oc="" ou="" sw="" sc="" olost=0 slost=0 oseq=0 sseq=0
+	for r in $(seq "$RUNS"); do
+		collector_start
+		timed "$W/ipflowd.$v.$r" "$IPFLOWD" -r "$PCAP" --entries "$ENTRIES" -S none --stats -v "$v" -e "udp:127.0.0.1:$PORT"
+		ow="$ow $WALL"
+		oc="$oc $CPUS"
+		ou="$ou $UTIME"
+		collector_stop
+		sent=$(awk '/ flows exported in / { print $1; exit }' "$W/ipflowd.$v.$r")
+		olost=$((olost + sent - GOT))
+		oseq=$((oseq + SEQERR))
+		osent=$sent ogot=$GOT
+		collector_start
+		timed "$W/softflowd.$v.$r" softflowd -r "$PCAP" -m "$ENTRIES" -6 -v "$v" -n "127.0.0.1:$PORT" -p "$W/softflowd.pid"
+		sw="$sw $WALL"
+		sc="$sc $CPUS"
+		collector_stop
+		sent=$(awk '/^Flows exported: / { gsub(/\(/, "", $4); print $4 }' "$W/softflowd.$v.$r")
+		slost=$((slost + sent - GOT))
+		sseq=$((sseq + SEQERR))
+		ssent=$sent sgot=$GOT
+		echo "  run $r $name: ipflowd $(mpps "$PACKETS" "$(echo "$ow" | awk '{ print $NF }')") Mpps, softflowd $(mpps "$PACKETS" "$WALL") Mpps" >&2
+	done
+	owm=$(echo "$ow" | median)
+	ocm=$(echo "$oc" | median)
+	oum=$(echo "$ou" | median)
+	swm=$(echo "$sw" | median)
+	scm=$(echo "$sc" | median)
+	printf '%-22s %9sM %10s %12s %12s %10s %s\n' "ipflowd $name" "$(mpps "$PACKETS" "$owm")" "$owm" "$osent" "$ogot" "$oseq" "$olost over $RUNS runs"
+	printf '%-22s %9sM %10s %12s %12s %10s %s\n' "softflowd $name" "$(mpps "$PACKETS" "$swm")" "$swm" "$ssent" "$sgot" "$sseq" "$slost over $RUNS runs"
+	echo "  $name: ipflowd / softflowd end to end $(ratio "$swm" "$owm")x (target >= 5x);" \
+		"export cost $(awk -v a="$owm" -v b="$mw" 'BEGIN { printf "%.1f", (a - b) * 100 / b }')% of metering wall time," \
+		"$(awk -v a="$ocm" -v b="$mc" 'BEGIN { printf "%.1f", (a - b) * 100 / b }')% of its CPU time," \
+		"$(awk -v a="$oum" -v b="$mu" 'BEGIN { printf "%.1f", (a - b) * 100 / b }')% of its user time (target < 10%)"
+	echo "  per CPU second: ipflowd $(mpps "$PACKETS" "$ocm") M, softflowd $(mpps "$PACKETS" "$scm") M packets, $(ratio "$scm" "$ocm")x"
+	echo "  wall seconds, each run: ipflowd$ow; softflowd$sw; ipflowd meter only$meter_wall"
+	echo "  CPU seconds, each run: ipflowd$oc; softflowd$sc; ipflowd meter only$meter_cpu"
+done
