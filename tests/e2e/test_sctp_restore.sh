@@ -22,7 +22,7 @@ gen -o "$T/c.pcap" -n 150000 -c 5000 --flows-per-sec 400 --inactive 2 --active 1
 start_recv prim
 start_relay prel "$(port_of prim)"
 start_recv back
-ipflowd_bg ipfd -r "$T/c.pcap" --speed 0.33 --inactive 2 --active 10 -v 10 --flush-ms 100 -S "$T/ctl.sock" --stats \
+ipflowd_bg ipfd -r "$T/c.pcap" --speed 0.36 --inactive 2 --active 10 -v 10 --flush-ms 100 -S "$T/ctl.sock" --stats \
 	-e "sctp:127.0.0.1:$(port_of prim)" --sctp-udp-port "$(port_of prel)" \
 	--sctp-backup "127.0.0.1:$(port_of back)" --sctp-backup-mode fail-over \
 	--sctp-fail-over 25 --sctp-restore-time $R
@@ -35,7 +35,7 @@ sleep 2
 relay prel heal
 t_heal1=$(ms)
 note "cut at +0, healed at +$((t_heal1 - t_cut1)) ms"
-sleep 8
+sleep 6.5
 show_json "$T/ctl.sock" show ip flow export sctp >"$T/show1.json"
 relay prel cut
 t_cut2=$(ms)
