@@ -173,9 +173,10 @@ void export_set_flush(struct export_set *s, uint64_t now_us)
 		exporter_tick(s->d[i].ex, now_us); /* a session that came up late still gets its templates */
 		exporter_flush(s->d[i].ex, now_us);
 		transport_drain(s->d[i].t, EXPORT_DRAIN_MS);
-		/* IPFIX over SCTP/TCP: withdraw the templates after the last data
-		 * (RFC 7011 §8.1), then let that leave too */
-		if (exporter_withdraw(s->d[i].ex, now_us) == ERR_OK)
+		/* IPFIX over SCTP: withdraw the templates after the last data (RFC
+		 * 7011 §8.1), then let that leave too. Not over TCP: libfixbuf's
+		 * reader, for one, cannot take a withdrawal on a stream. */
+		if (strncmp(s->d[i].spec, "sctp:", 5) == 0 && exporter_withdraw(s->d[i].ex, now_us) == ERR_OK)
 			transport_drain(s->d[i].t, EXPORT_DRAIN_MS / 5);
 	}
 	for (size_t i = 0; i < s->nr; i++)

@@ -576,9 +576,11 @@ const struct exporter_cfg *exporter_config(const struct exporter *ex)
 	return &ex->cfg;
 }
 
-/* RFC 7011 §8.1: withdraw every data template (Template ID 2 in a
- * Template Set, field count 0) and, with export statistics, every options
- * template (ID 3 in an Options Template Set), in a message of their own. */
+/* RFC 7011 §8.1: withdraw each data template (a Template Set of
+ * withdrawal records: template ID, field count 0) and, with export
+ * statistics, the options template (in an Options Template Set), in a
+ * message of its own. One record per template rather than the "all
+ * templates" IDs 2 and 3, which some collectors refuse. */
 int exporter_withdraw(struct exporter *ex, uint64_t now_us)
 {
 	const struct nf_codec *c = ex->c;
@@ -586,11 +588,17 @@ int exporter_withdraw(struct exporter *ex, uint64_t now_us)
 		return ERR_UNSUPP;
 	send_msg(ex, now_us);
 	open_bare(ex, now_us);
-	int rc = ERR_OK;
-	static const uint16_t all_ids[2] = { 2, 3 };
-	for (int k = 0; k < (ex->cfg.export_stats && ex->ro.sent ? 2 : 1) && rc == ERR_OK; k++) {
-		if ((rc = open_set(ex, k ? c->opt_set_id : c->tmpl_set_id)) == ERR_OK &&
-		    (rc = wbuf_put_u16(&ex->w, all_ids[k])) == ERR_OK)
+	const uint16_t data_ids[2] = { ex->t4.id, ex->t6.id };
+	int rc = open_set(ex, c->tmpl_set_id);
+	for (int k = 0; k < 2 && rc == ERR_OK; k++) {
+		if ((rc = wbuf_put_u16(&ex->w, data_ids[k])) == ERR_OK)
+			rc = wbuf_put_u16(&ex->w, 0);
+		ex->m.recs++;
+		ex->m.withdrawals++;
+	}
+	close_set(ex);
+	if (rc == ERR_OK && ex->cfg.export_stats && ex->ro.sent) {
+		if ((rc = open_set(ex, c->opt_set_id)) == ERR_OK && (rc = wbuf_put_u16(&ex->w, ex->topt.id)) == ERR_OK)
 			rc = wbuf_put_u16(&ex->w, 0);
 		close_set(ex);
 		ex->m.recs++;

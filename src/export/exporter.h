@@ -112,9 +112,10 @@ int exporter_add(struct exporter *ex, const struct flowrec *r, uint64_t now_us);
  * options whose timeout has come. Call at exporter_next_deadline(). */
 void exporter_tick(struct exporter *ex, uint64_t now_us);
 
-/* IPFIX over a reliable transport (TCP, SCTP): send the open message,
- * then withdraw all templates (RFC 7011 §8.1), e.g. before a graceful
- * shutdown. ERR_OK, or ERR_UNSUPP (other formats, UDP, nothing sent). */
+/* IPFIX over a reliable transport (SCTP; TCP works too): send the open
+ * message, then withdraw every template (RFC 7011 §8.1), one withdrawal
+ * record each, e.g. before a graceful shutdown. ERR_OK, or ERR_UNSUPP
+ * (other formats, UDP, nothing sent). */
 int exporter_withdraw(struct exporter *ex, uint64_t now_us);
 
 /* Send the open message now, if any (shutdown, or "clear"). */
