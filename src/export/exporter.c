@@ -54,6 +54,7 @@ struct exporter {
 	struct exporter_stats st;
 	struct gtmpl *g[EXPORTER_TMPL_MAX]; /* registered layouts */
 	unsigned ng;
+	uint16_t tmpl_next;         /* id for the next registered layout; 0: after the built-ins */
 	uint8_t buf[];              /* cap + pad_reserve bytes */
 };
 
@@ -540,10 +541,7 @@ int exporter_add_tmpl(struct exporter *ex, const struct genrec_layout *lay, char
 		snprintf(err, errlen, "at most %d record templates per exporter", EXPORTER_TMPL_MAX);
 		return -1;
 	}
-	uint16_t id = ex->topt.id > ex->t6.id ? ex->topt.id : ex->t6.id;
-	if (ex->t4.id > id)
-		id = ex->t4.id;
-	id = (uint16_t)((id < TMPL_ID_MIN ? TMPL_ID_MIN + 2 : id) + 1 + ex->ng);
+	uint16_t id = exporter_tmpl_next(ex);
 	struct tmpl t;
 	size_t bad = 0;
 	int rc = tmpl_init_layout(&t, id, lay, ex->c->version == 9, &bad);
@@ -581,6 +579,7 @@ int exporter_add_tmpl(struct exporter *ex, const struct genrec_layout *lay, char
 	g->t = t;
 	g->conv = conv;
 	ex->g[ex->ng++] = g;
+	ex->tmpl_next = (uint16_t)(id == 0xffff ? 0 : id + 1); /* 0: wrap to the first after the built-ins */
 	if (worst_case(ex) > ex->cap) {
 		snprintf(err, errlen, "mtu %u too small for %s: the templates and one record need %zu bytes + %zu of headers",
 		         ex->cfg.mtu, ex->c->name, worst_case(ex), ex->tp->overhead);
@@ -589,6 +588,20 @@ int exporter_add_tmpl(struct exporter *ex, const struct genrec_layout *lay, char
 	}
 	ex->rt.sent = false; /* the new template goes with the next message */
 	return (int)ex->ng - 1;
+}
+
+void exporter_set_tmpl_base(struct exporter *ex, uint16_t first)
+{
+	ex->tmpl_next = first >= TMPL_ID_MIN ? first : 0;
+}
+
+uint16_t exporter_tmpl_next(const struct exporter *ex)
+{
+	uint16_t id = ex->topt.id > ex->t6.id ? ex->topt.id : ex->t6.id;
+	if (ex->t4.id > id)
+		id = ex->t4.id;
+	uint16_t first = (uint16_t)((id < TMPL_ID_MIN ? TMPL_ID_MIN + 2 : id) + 1);
+	return ex->tmpl_next >= first ? ex->tmpl_next : first;
 }
 
 const struct tmpl *exporter_tmpl(const struct exporter *ex, int h)

@@ -122,6 +122,16 @@ struct exporter *exporter_new(const struct exporter_cfg *cfg, struct transport *
  * messages were sent goes out with the next message. */
 int exporter_add_tmpl(struct exporter *ex, const struct genrec_layout *lay, char *err, size_t errlen);
 
+/* Template ids: exporter_add_tmpl numbers from the id after the built-in
+ * ones, or from first (>= 256) once set, and never gives one id twice. A
+ * new exporter continuing an old one's transport (a reconfiguration)
+ * starts where the old one stopped (exporter_tmpl_next), so no template
+ * id is redefined on a transport session: RFC 7011 §8.1 forbids changing
+ * a template under its id, and collectors (tshark among them) keep the
+ * first definition. */
+void exporter_set_tmpl_base(struct exporter *ex, uint16_t first);
+uint16_t exporter_tmpl_next(const struct exporter *ex);
+
 /* The template of handle h (its id, fields), or NULL. */
 const struct tmpl *exporter_tmpl(const struct exporter *ex, int h);
 

@@ -433,6 +433,8 @@ static int build_xp(struct fnf_mon *fm, const struct conf *c, const struct conf_
 		snprintf(err, errlen, "flow exporter %s: %s", cx->name, e2);
 		return -1;
 	}
+	if (donor && donor->ex) /* the same transport session: new templates get new ids */
+		exporter_set_tmpl_base(x->ex, exporter_tmpl_next(donor->ex));
 	for (size_t i = 0; i < x->nuser; i++)
 		if (exporter_add_tmpl(x->ex, &x->user[i].def.lay, e2, sizeof(e2)) != (int)i) {
 			snprintf(err, errlen, "%% Flow Monitor %s: flow exporter %s cannot export its record: %s",
@@ -756,14 +758,18 @@ static void show_flow(void *arg, const struct genrec *r)
 		const char *w = fnf_record_words(sc->c, sc->m->record, i);
 		char val[128];
 		value_text(sc->fm, &d->f[i], &r->lay->f[i], &r->v[i], val, sizeof(val));
-		if (sc->json) {
+		if (sc->json) { /* numbers as numbers (times: ms since 1970), addresses as text */
 			fputs(i ? "," : "", sc->out);
 			show_json_str(sc->out, w ? w : "?");
 			fputc(':', sc->out);
-			bool number = r->lay->f[i].kind == GENREC_UINT && d->f[i].src != FNF_S_IF_IN && d->f[i].src != FNF_S_IF_OUT &&
-			              d->f[i].src != FNF_S_TCP_FLAGS && d->f[i].src != FNF_S_TOS;
-			if (number)
+			const struct genrec_field *g = &r->lay->f[i];
+			const struct ie_info *ie = ie_by_id(g->ie);
+			if (g->kind == GENREC_TIME)
+				fprintf(sc->out, "%llu", (unsigned long long)(r->v[i].u / 1000));
+			else if (g->kind == GENREC_UINT)
 				fprintf(sc->out, "%llu", (unsigned long long)r->v[i].u);
+			else if (ie && ie->type >= IE_T_U8 && ie->type <= IE_T_U64 && g->len <= 8)
+				fprintf(sc->out, "%llu", (unsigned long long)peek_uint(r->v[i].p, g->len));
 			else
 				show_json_str(sc->out, val);
 			continue;
@@ -970,10 +976,14 @@ static void h_finish(void *arg, FILE *stats)
 		uint64_t recs = 0;
 		for (int k = 0; k < FLOW_END_MAX; k++)
 			recs += st->records[k];
-		fprintf(stats, "Flow monitor %s: packets %llu, bytes %llu, flows added %llu, records exported %llu, "
+		fprintf(stats, "Flow monitor %s: packets %llu, bytes %llu, flows added %llu, records exported %llu "
+		               "(idle %llu, active %llu, end-of-flow %llu, emergency %llu, forced %llu, immediate %llu), "
 		               "flows not added (cache full) %llu (%llu packets), records not exported %llu\n",
 		        m->name, (unsigned long long)st->packets, (unsigned long long)st->bytes,
 		        (unsigned long long)st->flows_added, (unsigned long long)recs,
+		        (unsigned long long)st->records[FLOW_END_IDLE], (unsigned long long)st->records[FLOW_END_ACTIVE],
+		        (unsigned long long)st->records[FLOW_END_EOF], (unsigned long long)st->records[FLOW_END_EMERGENCY],
+		        (unsigned long long)st->records[FLOW_END_SHUTDOWN], (unsigned long long)st->records[FLOW_END_IMMEDIATE],
 		        (unsigned long long)st->flows_dropped_full, (unsigned long long)st->packets_dropped_full,
 		        (unsigned long long)m->lost);
 	}

@@ -22,11 +22,17 @@ per-key sums, minima, maxima and ORs must match). Also: every template's
 field types are the IEs the record's fields map to, and no tshark
 malformed-packet or expert error appears (checked by the shell test).
 
-  fnf_check.py regroup CONF TRUTH_PACKETS.csv OUT.ipfix.pcap PORTI
+  fnf_check.py regroup CONF TRUTH_PACKETS.csv OUT.ipfix.pcap PORTI [MONITOR...]
 
 Two (or more) monitors with different keys on one input: each one's records,
 summed per key, equal the generator's truth regrouped by that key (IPv4
 monitors see the IPv4 packets, IPv6 monitors the IPv6 ones).
+
+  fnf_check.py log CONF MONITOR OUT.ipfix.pcap PORTI > LOG.jsonl
+
+The records of one monitor, as tshark decodes them, as JSON lines with IANA
+names: the flow log flowcheck.py judges (exact IOS expiry over the packet
+truth).
 """
 import csv
 import datetime
@@ -249,25 +255,36 @@ def typed(kind, name, s):
 
 
 def exported(pcap, port):
-    """{template id: [field types]}, [(template id, [values as text])]."""
+    """{template: [field types]} and [(template, [(name, value text)])].
+    A template id that a reconfiguration redefines with other fields is a
+    new template here (id + 65536 * n), so each flow is read by the template
+    in force when it came."""
     tmpls, flows = {}, []
+    cur = {}
+
+    def define(tid, ies):
+        key = cur.get(tid, tid)
+        if key in tmpls and tmpls[key] != ies:
+            key = tid + 65536 * (1 + sum(1 for k in tmpls if k % 65536 == tid))
+        tmpls[key] = ies
+        cur[tid] = key
 
     def walk(obj):
         for k, v in obj:
             if not isinstance(v, list):
                 continue
             if k.startswith("Template (Id = "):
-                tid = int(dict(v)["cflow.template_id"])
-                tmpls[tid] = []
+                ies = []
                 for fk, f in v:
                     if fk.startswith("Field ("):
                         f = dict(f)
-                        tmpls[tid].append(int(f.get("cflow.template_field_type", f.get("cflow.template_ipfix_field_type"))))
+                        ies.append(int(f.get("cflow.template_field_type", f.get("cflow.template_ipfix_field_type"))))
+                define(int(dict(v)["cflow.template_id"]), ies)
             elif (k.startswith("FlowSet") or k.startswith("Set ")) and any(kk == "cflow.flowset_id" for kk, _ in v):
                 fid = int(dict(v)["cflow.flowset_id"])
                 for fk, f in v:
                     if fk.startswith("Flow ") and isinstance(f, list):
-                        flows.append((fid, flatten(f)))
+                        flows.append((cur.get(fid, fid), flatten(f)))
                 walk(v)
             else:
                 walk(v)
@@ -463,8 +480,10 @@ def check_fields(conf, pcap, truth, ifindex, outs):
     return bad
 
 
-def check_regroup(conf, truth, pcap, port):
+def check_regroup(conf, truth, pcap, port, only=None):
     recs, mons, atts = parse_conf(conf)
+    if only:
+        atts = [a for a in atts if a[0] in only]
     rows = list(csv.DictReader(open(truth)))
     tmpls, flows = exported(pcap, port)
     bad = []
@@ -476,7 +495,7 @@ def check_regroup(conf, truth, pcap, port):
         rec = recs[mons[mon]]
         words = rec["match"] + rec["collect"]
         ies = [MODEL[w][0] for w in words]
-        tids = [t for t, v in tmpls.items() if v == ies]
+        tids = [t for t, v in tmpls.items() if v == ies]  # several after a reconfiguration
         if not tids:
             bad.append("%s: no template" % mon)
             continue
@@ -494,7 +513,7 @@ def check_regroup(conf, truth, pcap, port):
         got = defaultdict(lambda: [0, 0])
         nk = len(rec["match"])
         for tid, vals in flows:
-            if tid != tids[0]:
+            if tid not in tids:
                 continue
             t = [typed(MODEL[w][1], n, s) for w, (n, s) in zip(words, vals)]
             got[tuple(t[:nk])][0] += t[nk + ib]
@@ -510,6 +529,37 @@ def check_regroup(conf, truth, pcap, port):
     return bad
 
 
+IANA = {4: "protocolIdentifier", 5: "ipClassOfService", 6: "tcpControlBits", 7: "sourceTransportPort",
+        8: "sourceIPv4Address", 10: "ingressInterface", 11: "destinationTransportPort",
+        12: "destinationIPv4Address", 1: "octetDeltaCount", 2: "packetDeltaCount", 25: "minimumIpTotalLength",
+        26: "maximumIpTotalLength", 152: "flowStartMilliseconds", 153: "flowEndMilliseconds",
+        27: "sourceIPv6Address", 28: "destinationIPv6Address"}
+
+
+def monitor_records(conf, mon, pcap, port):
+    """The words of monitor mon's record and its records (typed values)."""
+    recs, mons, atts = parse_conf(conf)
+    rec = recs[mons[mon]]
+    words = rec["match"] + rec["collect"]
+    ies = [MODEL[w][0] for w in words]
+    tmpls, flows = exported(pcap, port)
+    tids = sorted(t for t, v in tmpls.items() if v == ies)
+    # monitors with the same fields: the exporter numbers their templates in configuration order
+    same = [m for m in mons if m in [a[0] for a in atts] and mons[m] in recs and
+            [MODEL[w][0] for w in recs[mons[m]]["match"] + recs[mons[m]]["collect"]] == ies]
+    if len(tids) != len(same):
+        raise SystemExit("%s: %d templates with its fields for %d monitors (%r)" % (mon, len(tids), len(same), tmpls))
+    tid = tids[same.index(mon)]
+    return words, [[typed(MODEL[w][1], n, s) for w, (n, s) in zip(words, vals)] for t, vals in flows if t == tid]
+
+
+def log(conf, mon, pcap, port):
+    words, recs = monitor_records(conf, mon, pcap, port)
+    for r in recs:
+        print(json.dumps({IANA[MODEL[w][0]]: v for w, v in zip(words, r) if MODEL[w][0] in IANA}))
+    return []
+
+
 def main():
     if sys.argv[1] == "fields":
         conf, pcap, truth, ifindex, v9, p9, ipfix, pi = sys.argv[2:10]
@@ -517,9 +567,24 @@ def main():
         if len(sys.argv) > 10:
             outs.append((sys.argv[10], None, "IPFIX/ipfixDump"))
         bad = check_fields(conf, pcap, truth, ifindex, outs)
+    elif sys.argv[1] == "packets":
+        # packets OUT.pcap PORT CONF RECORD...: packets counted by the records' templates
+        pcap, port, conf = sys.argv[2:5]
+        recs = parse_conf(conf)[0]
+        want = [[MODEL[w][0] for w in recs[r]["match"] + recs[r]["collect"]] for r in sys.argv[5:]]
+        tmpls, flows = exported(pcap, port)
+        total = 0
+        for tid, vals in flows:
+            if tmpls.get(tid) in want:
+                ies = tmpls[tid]
+                total += sum(int(vals[i][1], 0) for i, ie in enumerate(ies) if ie == 2)
+        print(total)
+        bad = []
+    elif sys.argv[1] == "log":
+        bad = log(*sys.argv[2:6])
     elif sys.argv[1] == "regroup":
         conf, truth, ipfix, pi = sys.argv[2:6]
-        bad = check_regroup(conf, truth, ipfix, pi)
+        bad = check_regroup(conf, truth, ipfix, pi, sys.argv[6:])
     else:
         raise SystemExit(__doc__)
     if bad:

@@ -254,6 +254,37 @@ static void test_generic_ipfix(void **state)
 	generic_formats(10);
 }
 
+/* A new exporter on an old one's transport continues its template ids:
+ * no id is redefined on a session; ids wrap past 65535 to the first free. */
+static void test_template_ids(void **state)
+{
+	struct memtp *tp = memtp_new(28);
+	struct exporter *a = generic(10, tp, 0, false);
+	struct genrec_layout l;
+	layout(&l, 8);
+	char err[256];
+	assert_int_equal(exporter_tmpl_next(a), 259);
+	assert_int_equal(exporter_add_tmpl(a, &l, err, sizeof(err)), 0);
+	assert_int_equal(exporter_add_tmpl(a, &l, err, sizeof(err)), 1);
+	assert_int_equal(exporter_tmpl_next(a), 261);
+	struct exporter *b = generic(10, tp, 0, false);
+	exporter_set_tmpl_base(b, exporter_tmpl_next(a));
+	assert_int_equal(exporter_add_tmpl(b, &l, err, sizeof(err)), 0);
+	assert_int_equal(exporter_tmpl(b, 0)->id, 261);
+	exporter_free(b);
+	b = generic(10, tp, 0, false);
+	exporter_set_tmpl_base(b, 65535);
+	assert_int_equal(exporter_add_tmpl(b, &l, err, sizeof(err)), 0);
+	assert_int_equal(exporter_add_tmpl(b, &l, err, sizeof(err)), 1);
+	assert_int_equal(exporter_tmpl(b, 0)->id, 65535);
+	assert_int_equal(exporter_tmpl(b, 1)->id, 259);
+	exporter_set_tmpl_base(b, 7); /* below 256: the default */
+	assert_int_equal(exporter_tmpl_next(b), 259);
+	exporter_free(a);
+	exporter_free(b);
+	memtp_close(&tp->base);
+}
+
 /* A 32-bit byte counter over 2^32 is split: no byte is lost. */
 static void test_split_counters(void **state)
 {
@@ -405,6 +436,7 @@ int main(void)
 		cmocka_unit_test(test_put_genrec),
 		cmocka_unit_test(test_generic_v9),
 		cmocka_unit_test(test_generic_ipfix),
+		cmocka_unit_test(test_template_ids),
 		cmocka_unit_test(test_split_counters),
 		cmocka_unit_test(test_template_refresh_and_mtu),
 		cmocka_unit_test(test_v5_mapping),
