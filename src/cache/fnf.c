@@ -36,8 +36,29 @@ struct dlist {
 	uint32_t tail;
 };
 
+/* The definition compiled for the per-packet path: what each key field
+ * packs, what each record start sets, what each packet updates. */
+struct kop {
+	uint8_t src;
+	uint8_t len;
+	uint8_t bytes;  /* an address or MAC: copied */
+	uint16_t off;
+};
+
+struct aop {
+	uint8_t src;
+	uint8_t op;     /* FNF_SUM .. FNF_OR (FNF_FIRST: set at the start only) */
+	uint8_t bytes;  /* start: copy bytes_size(src) bytes */
+	uint16_t off;   /* byte offset in the accumulators */
+};
+
 struct fnf_cache {
 	struct fnf_def d;
+	struct kop kop[FNF_FIELDS_MAX];   /* key fields */
+	struct aop sop[FNF_FIELDS_MAX];   /* collect fields with an accumulator: set at a record's start */
+	struct aop uop[FNF_FIELDS_MAX];   /* numeric ones that change per packet (not FNF_FIRST) */
+	uint8_t nkop, nsop, nuop;
+	uint8_t key_words;                /* keyr / 8: keys are compared and hashed zero-padded */
 	struct fnf_cfg cfg;
 	uint64_t active_us;
 	uint64_t inactive_us;
@@ -178,7 +199,7 @@ uint32_t fnf_bucket_len(uint32_t len)
 
 /* --- packet values -------------------------------------------------------- */
 
-static const uint8_t *bytes_of(const struct cache_pkt *p, enum fnf_src s)
+static inline __attribute__((always_inline)) const uint8_t *bytes_of(const struct cache_pkt *p, enum fnf_src s)
 {
 	const struct pkt_info *pi = &p->pi;
 	bool in = p->dir == 0;
@@ -195,7 +216,9 @@ static const uint8_t *bytes_of(const struct cache_pkt *p, enum fnf_src s)
 	}
 }
 
-static uint64_t num_of(const struct cache_pkt *p, enum fnf_src s, unsigned flags, uint8_t sampler)
+/* Per field per packet: inlined where used (one dispatch per field). */
+static inline __attribute__((always_inline)) uint64_t num_of(const struct cache_pkt *p, enum fnf_src s,
+                                                            unsigned flags, uint8_t sampler)
 {
 	const struct pkt_info *pi = &p->pi;
 	bool in = p->dir == 0;
@@ -242,12 +265,41 @@ static uint64_t num_of(const struct cache_pkt *p, enum fnf_src s, unsigned flags
 	}
 }
 
-/* Big-endian v in len bytes, saturating (a key value wider than its field). */
-static void put_sat(uint8_t *p, unsigned len, uint64_t v)
+/* Big-endian v in len bytes, saturating (a key value wider than its
+ * field). The common widths are direct stores: this runs per key field
+ * per packet. */
+static inline void put_sat(uint8_t *p, unsigned len, uint64_t v)
 {
-	if (len < 8 && v >> (len * 8))
-		v = (1ull << (len * 8)) - 1;
-	poke_uint(p, len, v);
+	switch (len) {
+	case 1:
+		p[0] = v > 0xff ? 0xff : (uint8_t)v;
+		return;
+	case 2:
+		poke_u16(p, v > 0xffff ? 0xffff : (uint16_t)v);
+		return;
+	case 4:
+		poke_u32(p, v > 0xffffffffu ? 0xffffffffu : (uint32_t)v);
+		return;
+	case 8:
+		poke_u64(p, v);
+		return;
+	default:
+		if (v >> (len * 8))
+			v = (1ull << (len * 8)) - 1;
+		poke_uint(p, len, v);
+		return;
+	}
+}
+
+/* n bytes of an address or MAC (fixed sizes inline). */
+static inline void put_bytes(uint8_t *p, const uint8_t *src, unsigned n)
+{
+	switch (n) {
+	case 4: memcpy(p, src, 4); return;
+	case 6: memcpy(p, src, 6); return;
+	case 16: memcpy(p, src, 16); return;
+	default: memcpy(p, src, n); return;
+	}
 }
 
 /* --- intrusive lists over pool indices ----------------------------------- */
@@ -330,6 +382,21 @@ struct fnf_cache *fnf_new(const struct fnf_def *d, const struct fnf_cfg *cfg, fn
 	c->seed = hash_random_seed();
 	fnf_set_timeouts(c, cfg->active_s, cfg->inactive_s);
 	c->keyr = (uint16_t)((d->key_len + 7u) / 8u * 8u);
+	c->key_words = (uint8_t)(c->keyr / 8u);
+	for (unsigned i = 0; i < d->n; i++) {
+		const struct fnf_field *f = &d->f[i];
+		enum fnf_src src = (enum fnf_src)f->src;
+		uint8_t bs = (uint8_t)bytes_size(src);
+		if (f->op == FNF_KEY) {
+			c->kop[c->nkop++] = (struct kop){ f->src, (uint8_t)f->len, bs != 0, f->off };
+			continue;
+		}
+		if (record_src(src))
+			continue;
+		c->sop[c->nsop++] = (struct aop){ f->src, f->op, bs, f->off };
+		if (!bs && f->op != FNF_FIRST)
+			c->uop[c->nuop++] = (struct aop){ f->src, f->op, 0, f->off };
+	}
 	c->stride = sizeof(struct fent) + c->keyr + d->acc_len;
 	uint32_t nb = 1;
 	while (nb < cfg->entries)
@@ -515,37 +582,30 @@ static void entry_end(struct fnf_cache *c, uint32_t i, enum flow_end why)
 static void rec_start(const struct fnf_cache *c, struct fent *e, uint64_t *a, const struct cache_pkt *p,
                       uint8_t sampler, uint64_t t)
 {
-	const struct fnf_def *d = &c->d;
 	e->packets = 0;
 	e->bytes = 0;
 	e->first_us = t;
-	for (unsigned i = d->nkey; i < d->n; i++) {
-		const struct fnf_field *f = &d->f[i];
-		if (record_src((enum fnf_src)f->src))
-			continue;
-		unsigned bs = bytes_size((enum fnf_src)f->src);
-		if (bs)
-			memcpy((uint8_t *)a + f->off, bytes_of(p, (enum fnf_src)f->src), bs);
+	for (unsigned i = 0; i < c->nsop; i++) {
+		const struct aop *o = &c->sop[i];
+		if (o->bytes)
+			memcpy((uint8_t *)a + o->off, bytes_of(p, (enum fnf_src)o->src), o->bytes);
 		else
-			a[f->off / 8] = f->op == FNF_SUM ? 0 : num_of(p, (enum fnf_src)f->src, d->flags, sampler);
+			a[o->off / 8] = o->op == FNF_SUM ? 0 : num_of(p, (enum fnf_src)o->src, c->d.flags, sampler);
 	}
 }
 
 /* Count one packet into the record. */
-static void rec_add(const struct fnf_cache *c, struct fent *e, uint64_t *a, const struct cache_pkt *p,
+static inline __attribute__((always_inline)) void rec_add(const struct fnf_cache *c, struct fent *e, uint64_t *a, const struct cache_pkt *p,
                     uint8_t sampler, uint64_t t)
 {
-	const struct fnf_def *d = &c->d;
 	e->packets++;
 	e->bytes += p->pi.ip_len;
 	e->last_us = t;
-	for (unsigned i = d->nkey; i < d->n; i++) {
-		const struct fnf_field *f = &d->f[i];
-		if (f->op == FNF_FIRST || record_src((enum fnf_src)f->src) || bytes_size((enum fnf_src)f->src))
-			continue;
-		uint64_t v = num_of(p, (enum fnf_src)f->src, d->flags, sampler);
-		uint64_t *x = &a[f->off / 8];
-		switch (f->op) {
+	for (unsigned i = 0; i < c->nuop; i++) {
+		const struct aop *o = &c->uop[i];
+		uint64_t v = num_of(p, (enum fnf_src)o->src, c->d.flags, sampler);
+		uint64_t *x = &a[o->off / 8];
+		switch (o->op) {
 		case FNF_SUM: *x += v; break;
 		case FNF_MIN: if (v < *x) *x = v; break;
 		case FNF_MAX: if (v > *x) *x = v; break;
@@ -556,22 +616,37 @@ static void rec_add(const struct fnf_cache *c, struct fent *e, uint64_t *a, cons
 	}
 }
 
+/* The packet's key into k (keyr bytes: the pad after key_len is zero). */
 static void key_pack(const struct fnf_cache *c, uint8_t *k, const struct cache_pkt *p, uint8_t sampler)
 {
-	const struct fnf_def *d = &c->d;
-	for (unsigned i = 0; i < d->nkey; i++) {
-		const struct fnf_field *f = &d->f[i];
-		if (bytes_size((enum fnf_src)f->src))
-			memcpy(k + f->off, bytes_of(p, (enum fnf_src)f->src), f->len);
+	memset(k + c->keyr - 8, 0, 8);
+	for (unsigned i = 0; i < c->nkop; i++) {
+		const struct kop *o = &c->kop[i];
+		if (o->bytes)
+			put_bytes(k + o->off, bytes_of(p, (enum fnf_src)o->src), o->len);
 		else
-			put_sat(k + f->off, f->len, num_of(p, (enum fnf_src)f->src, d->flags, sampler));
+			put_sat(k + o->off, o->len, num_of(p, (enum fnf_src)o->src, c->d.flags, sampler));
 	}
 }
 
 static uint32_t key_hash(const struct fnf_cache *c, const uint8_t *k)
 {
-	uint64_t h = hash_bytes(k, c->d.key_len, c->seed);
+	uint64_t h = hash_bytes(k, c->keyr, c->seed);
 	return (uint32_t)(h ^ (h >> 32));
+}
+
+/* Keys are keyr bytes, zero-padded and 8-byte aligned: compared a word at
+ * a time (memcpy loads: no aliasing assumptions). */
+static inline bool key_eq(const struct fnf_cache *c, const uint8_t *a, const uint8_t *b)
+{
+	uint64_t diff = 0;
+	for (unsigned i = 0; i < c->key_words; i++) {
+		uint64_t x, y;
+		memcpy(&x, a + 8 * i, 8);
+		memcpy(&y, b + 8 * i, 8);
+		diff |= x ^ y;
+	}
+	return diff == 0;
 }
 
 /* --- expiry ---------------------------------------------------------------- */
@@ -671,7 +746,7 @@ static void packet_keyed(struct fnf_cache *c, const struct cache_pkt *p, const u
 	if (c->cfg.type == CACHE_IMMEDIATE) {
 		/* entry 1 of the one-entry pool is the scratch record */
 		struct fent *e = E(c, 1);
-		memcpy(key_at(c, 1), k, c->d.key_len);
+		memcpy(key_at(c, 1), k, c->keyr);
 		rec_start(c, e, acc_at(c, 1), p, sampler, t);
 		rec_add(c, e, acc_at(c, 1), p, sampler, t);
 		c->st.flows_added++;
@@ -685,7 +760,7 @@ static void packet_keyed(struct fnf_cache *c, const struct cache_pkt *p, const u
 	uint32_t i;
 	for (i = *head; i; i = E(c, i)->hnext) {
 		struct fent *e = E(c, i);
-		if (e->hash == h32 && memcmp(key_at(c, i), k, c->d.key_len) == 0)
+		if (e->hash == h32 && key_eq(c, key_at(c, i), k))
 			break;
 	}
 	if (!i) {
@@ -701,7 +776,7 @@ static void packet_keyed(struct fnf_cache *c, const struct cache_pkt *p, const u
 		}
 		struct fent *e = E(c, i);
 		memset(e, 0, sizeof(*e));
-		memcpy(key_at(c, i), k, c->d.key_len);
+		memcpy(key_at(c, i), k, c->keyr);
 		e->hash = h32;
 		e->hnext = *head;
 		*head = i;
@@ -741,8 +816,8 @@ void fnf_packets(struct fnf_cache *c, const struct cache_pkt *const *v, size_t n
 			h[j] = 0;
 		}
 	}
-	/* Stage 2: prefetch each chain's first entry (a hint only). */
-	if (c->cfg.type != CACHE_IMMEDIATE)
+	if (c->cfg.type != CACHE_IMMEDIATE) {
+		/* Stage 2: prefetch each chain's first entry (a hint only). */
 		for (size_t j = 0; j < n; j++) {
 			uint32_t e = c->bucket[h[j] & c->nbucket_mask];
 			if (e) {
@@ -750,7 +825,20 @@ void fnf_packets(struct fnf_cache *c, const struct cache_pkt *const *v, size_t n
 				__builtin_prefetch((const char *)E(c, e) + 64);
 			}
 		}
-	/* Stage 3: meter in order. */
+		/* Stage 3: each packet's entry as the cache stands (by its hash
+		 * tag): prefetch its last-seen neighbours, which the move to the
+		 * list tail writes. */
+		for (size_t j = 0; c->cfg.type == CACHE_NORMAL && j < n; j++)
+			for (uint32_t e = c->bucket[h[j] & c->nbucket_mask]; e; e = E(c, e)->hnext) {
+				const struct fent *fe = E(c, e);
+				if (fe->hash != h[j])
+					continue;
+				__builtin_prefetch(&E(c, fe->lprev)->lnext, 1);
+				__builtin_prefetch(&E(c, fe->lnext)->lprev, 1);
+				break;
+			}
+	}
+	/* Stage 4: meter in order. */
 	for (size_t j = 0; j < n; j++)
 		packet_keyed(c, v[j], c->scratch + j * ks, h[j], sampler);
 }
