@@ -471,7 +471,7 @@ size_t fnf_entry_size(const struct fnf_cache *c)
 
 size_t fnf_memory(const struct fnf_cache *c)
 {
-	return sizeof(*c) + c->pool_bytes + c->bucket_bytes + (size_t)CACHE_BATCH_MAX * (c->keyr ? c->keyr : 8);
+	return c->pool_bytes + c->bucket_bytes;
 }
 
 /* --- pool ----------------------------------------------------------------- */

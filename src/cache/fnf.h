@@ -188,6 +188,8 @@ const struct fnf_cfg *fnf_config(const struct fnf_cache *c);
 const struct fnf_stats *fnf_stats(const struct fnf_cache *c);
 void fnf_stats_clear(struct fnf_cache *c);
 size_t fnf_entry_size(const struct fnf_cache *c);
+/* Bytes of the entry pool and the hash table (what `cache entries` and
+ * the record decide; the few kilobytes of the cache's own state apart). */
 size_t fnf_memory(const struct fnf_cache *c);
 
 /* Call fn for every open record (packets > 0), oldest record start first;
