@@ -566,6 +566,39 @@ static void test_batch_equals_single(void **state)
 	fnf_free(b);
 }
 
+/* New timeouts (reload) judge the flows already in the cache from the
+ * next sweep on. */
+static void test_timeouts_changed(void **state)
+{
+	struct sink s;
+	struct fnf_def d;
+	five_tuple(&d, true);
+	struct fnf_cache *c = mk(&s, &d, 16, 1800, 60, CACHE_NORMAL);
+	struct cache_pkt p = pkt(17, 1, 1000, 100, 0, T0);
+	feed(c, &p);
+	fnf_expire(c, T0 + 30 * S);
+	assert_int_equal(s.n, 0);
+	fnf_set_timeouts(c, 1800, 20);
+	assert_int_equal(fnf_config(c)->inactive_s, 20);
+	assert_int_equal(fnf_next_deadline(c), T0 + 20 * S);
+	fnf_expire(c, T0 + 30 * S);
+	assert_int_equal(s.n, 1);
+	assert_int_equal(s.r[0].end, FLOW_END_IDLE);
+	/* and a shorter active timeout */
+	p.t_us = T0 + 40 * S;
+	feed(c, &p);
+	fnf_set_timeouts(c, 5, 20);
+	p.t_us = T0 + 44 * S;
+	feed(c, &p);
+	assert_int_equal(s.n, 1);
+	p.t_us = T0 + 45 * S;
+	feed(c, &p);
+	assert_int_equal(s.n, 2);
+	assert_int_equal(s.r[1].end, FLOW_END_ACTIVE);
+	assert_int_equal(s.r[1].packets, 2);
+	fnf_free(c);
+}
+
 static void test_bad_config_and_foreach(void **state)
 {
 	struct fnf_def d;
@@ -617,6 +650,7 @@ int main(void)
 		cmocka_unit_test(test_buckets),
 		cmocka_unit_test(test_family_values),
 		cmocka_unit_test(test_batch_equals_single),
+		cmocka_unit_test(test_timeouts_changed),
 		cmocka_unit_test(test_bad_config_and_foreach),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
