@@ -145,6 +145,14 @@ static void build_filter(const struct conf *c, char *buf, size_t len)
 		n += (size_t)snprintf(buf + n, len - n, "%snot (udp and dst host %s and dst port %u)", n ? " and " : "",
 		                      d->host, d->port);
 	}
+	/* ... and those of the Flexible NetFlow exporters */
+	for (size_t i = 0; i < c->nexporter && n < len; i++) {
+		const struct conf_exporter *x = &c->exporter[i];
+		if (x->transport != CONF_UDP || !x->destination[0])
+			continue;
+		n += (size_t)snprintf(buf + n, len - n, "%snot (udp and dst host %s and dst port %u)", n ? " and " : "",
+		                      x->destination, x->port);
+	}
 }
 
 /* --- captures ------------------------------------------------------------ */

@@ -11,6 +11,9 @@
 # --json` must show, for each direction, exactly those datagrams: the
 # packet count, the direction, the interface as input or output (the
 # other one 0), and the frame's source MAC as an input or output value.
+# A third monitor (layer2-switched input, 1 s inactive timeout) exports
+# IPFIX out of the same interface to a collector in a: the messages
+# arrive, and the capture filter keeps them out of MO.
 #
 # Needs root and `ip netns` (Debian package iproute2); exit 77 otherwise.
 # Nothing leaves the namespaces; both are deleted on exit.
@@ -64,13 +67,22 @@ flow record R
  collect datalink mac source address output
  collect counter packets long
  collect counter bytes long
+flow exporter X
+ destination 192.0.2.1
+ transport udp 9995
+ export-protocol ipfix
 flow monitor MI
  record R
 flow monitor MO
  record R
+flow monitor ML
+ record R
+ exporter X
+ cache timeout inactive 1
 interface $VETH_B
  ip flow monitor MI input
  ip flow monitor MO output
+ ip flow monitor ML layer2-switched input
 ipflow control-socket $T/ctl.sock
 EOF
 # `ip netns exec` execs: $! is ipflowd (a shell function in the background would be a subshell)
@@ -92,12 +104,23 @@ for i in range(int(sys.argv[2])):
     time.sleep(0.01)'
 ip netns exec "$NS_A" "$PYTHON" -c "$listen" &
 on_exit "kill $!"
+# ML's collector in a: counts the IPFIX messages that arrive
+ip netns exec "$NS_A" "$PYTHON" -c 'import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("0.0.0.0", 9995)); s.settimeout(30); n = 0
+while True:
+    try:
+        s.recv(65535)
+    except OSError:
+        break
+    n += 1
+    open(sys.argv[1], "w").write("%d\n" % n)' "$T/collected" &
+on_exit "kill $!"
 ip netns exec "$NS_B" "$PYTHON" -c "$listen" &
 on_exit "kill $!"
 sleep 0.3
 ina "$PYTHON" -c "$send" 192.0.2.2 "$N_IN" || fail "send a -> b"
 inb "$PYTHON" -c "$send" 192.0.2.1 "$N_OUT" || fail "send b -> a"
-sleep 0.5
+sleep 2.5 # ML's flows go idle (1 s) and are exported out of b's veth
 
 t_show() {
 	"$IPFLOW" -S "$T/ctl.sock" show flow monitor MI cache --json >"$T/mi.json" || return 1
@@ -132,6 +155,19 @@ t_show() {
 	            name, f[0]["counter packets long"], f[0]["flow direction"],
 	            "input" if name == "mi" else "output", ifx, w["datalink mac source address input" if name == "mi" else
 	                                                           "datalink mac source address output"]))
+	# ML exported its records out of this interface; the capture leaves our own export out
+	try:
+	    got = int(open(T + "/collected").read())
+	except (OSError, ValueError):
+	    got = 0
+	mo = json.load(open(T + "/mo.json"))["flows"]
+	own = [f for f in mo if f["transport destination-port"] == 9995]
+	if not got:
+	    bad.append("no export message reached ML's collector")
+	elif own:
+	    bad.append("MO metered our own export messages: %r" % own)
+	else:
+	    print("%d export messages left through the interface, none metered" % got)
 	main = json.load(open(T + "/main.json"))["cache"]
 	if main["packets"] != 0:
 	    bad.append("the main cache metered %d packets without ip flow ingress" % main["packets"])
