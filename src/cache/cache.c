@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "cache/expiry.h"
 #include "lib/hash.h"
 
 #define NIL 0u /* index 0 of the pool is never used */
@@ -196,9 +197,7 @@ struct cache *cache_new(const struct cache_cfg *cfg, cache_emit_fn emit, void *a
 		return NULL;
 	}
 	c->free_head = NIL; /* never-used entries are handed out in order (entry_alloc) */
-	c->emergency_at = cfg->entries - cfg->entries / 10;
-	if (c->emergency_at < 1)
-		c->emergency_at = 1;
+	c->emergency_at = expiry_emergency_at(cfg->entries);
 	return c;
 }
 
@@ -333,10 +332,7 @@ static void sweep(struct cache *c)
 			uint64_t idle_at = e->rec.last_us + c->inactive_us;
 			if (idle_at > now)
 				break;
-			enum flow_end why = FLOW_END_IDLE;
-			if (e->rec.packets && e->rec.first_us + c->active_us < idle_at)
-				why = FLOW_END_ACTIVE;
-			entry_end(c, i, why);
+			entry_end(c, i, expiry_idle_reason(e->rec.packets, e->rec.first_us, c->active_us, idle_at));
 			any = true;
 		}
 	}
@@ -406,12 +402,8 @@ void cache_foreach(const struct cache *c, void (*fn)(void *arg, const struct flo
 
 /* --- metering --------------------------------------------------------------- */
 
-/* minimum/maximumIpTotalLength are kept in 16 bits: a jumbogram (the
- * only IP packet longer) saturates at 65535; its bytes count in full. */
-static uint16_t len16(uint32_t len)
-{
-	return len > 0xffff ? 0xffff : (uint16_t)len;
-}
+/* minimum/maximumIpTotalLength are kept in 16 bits (expiry_len16); a
+ * jumbogram's bytes still count in full. */
 
 static void rec_start(struct flowrec *r, const struct pkt_info *pi, uint64_t t)
 {
@@ -421,8 +413,8 @@ static void rec_start(struct flowrec *r, const struct pkt_info *pi, uint64_t t)
 	r->first_us = t;
 	r->min_ttl = pi->ttl;
 	r->max_ttl = pi->ttl;
-	r->min_len = len16(pi->ip_len);
-	r->max_len = len16(pi->ip_len);
+	r->min_len = expiry_len16(pi->ip_len);
+	r->max_len = expiry_len16(pi->ip_len);
 }
 
 static void rec_add(struct flowrec *r, const struct pkt_info *pi, uint64_t t)
@@ -435,10 +427,10 @@ static void rec_add(struct flowrec *r, const struct pkt_info *pi, uint64_t t)
 		r->min_ttl = pi->ttl;
 	if (pi->ttl > r->max_ttl)
 		r->max_ttl = pi->ttl;
-	if (len16(pi->ip_len) < r->min_len)
-		r->min_len = len16(pi->ip_len);
-	if (len16(pi->ip_len) > r->max_len)
-		r->max_len = len16(pi->ip_len);
+	if (expiry_len16(pi->ip_len) < r->min_len)
+		r->min_len = expiry_len16(pi->ip_len);
+	if (expiry_len16(pi->ip_len) > r->max_len)
+		r->max_len = expiry_len16(pi->ip_len);
 }
 
 static void key_of(struct flow_key *k, const struct pkt_info *pi, uint32_t ifindex, uint8_t dir)
@@ -523,7 +515,7 @@ static void packet_hashed(struct cache *c, const struct pkt_info *pi, const stru
 
 	c->st.packets++;
 	c->st.bytes += pi->ip_len;
-	c->st.size_hist[size_bucket(len16(pi->ip_len))]++;
+	c->st.size_hist[size_bucket(expiry_len16(pi->ip_len))]++;
 
 	if (c->cfg.type == CACHE_IMMEDIATE) {
 		struct flowrec r;
@@ -580,7 +572,7 @@ static void packet_hashed(struct cache *c, const struct pkt_info *pi, const stru
 				lru_remove(c, &c->lru, i);
 			lru_append(c, &c->lru, i);
 		}
-		if (pi->proto == 6 && (pi->tcp_flags & 0x05))
+		if (expiry_tcp_end(pi->proto, pi->tcp_flags))
 			entry_end(c, i, FLOW_END_EOF);
 	}
 }

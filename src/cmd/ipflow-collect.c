@@ -423,8 +423,10 @@ int main(int argc, char **argv)
 out:
 	if (rc && err[0])
 		log_err("%s", err);
-	for (size_t i = 0; i < x.nsinks; i++)
-		sink_tick(x.sinks[i], lsn_now_us()); /* flush before the counters are read */
+	for (size_t i = 0; i < x.nsinks; i++) { /* flush before the counters are read */
+		sink_tick(x.sinks[i], lsn_now_us());
+		sink_finish(x.sinks[i]);
+	}
 	if (x.coll && o.stats)
 		show_all(&x, x.stdout_used ? stderr : stdout);
 	for (size_t i = 0; i < x.nlsn; i++)

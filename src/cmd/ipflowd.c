@@ -28,6 +28,7 @@
 #include "export/export_set.h"
 #include "lib/addr.h"
 #include "lib/log.h"
+#include "meter/fnf_mon.h"
 #include "transport/dest.h"
 #include "transport/sctp.h"
 
@@ -858,6 +859,7 @@ int main(int argc, char **argv)
 	char err[512] = "";
 	int rc = 1;
 	struct rt *rt = NULL;
+	struct fnf_mon *fm = NULL;
 	int ready_fd = -1;
 	bool pid_written = false;
 
@@ -910,6 +912,14 @@ int main(int argc, char **argv)
 		snprintf(err, sizeof(err), "out of memory");
 		goto out;
 	}
+	fm = fnf_mon_new(rt);
+	if (!fm) {
+		snprintf(err, sizeof(err), "out of memory");
+		goto out;
+	}
+	struct rt_hooks hooks;
+	fnf_mon_hooks(fm, &hooks); /* Flexible NetFlow monitors */
+	rt_set_hooks(rt, &hooks);
 	struct ipflowd d = { .o = &o, .rt = rt };
 	if (o.conf_file)
 		rt_set_reload(rt, do_reload, &d);
@@ -940,6 +950,7 @@ out:
 		daemon_ready(ready_fd, err);
 	}
 	rt_free(rt);
+	fnf_mon_free(fm); /* after rt: the meter holds its tap until then */
 	conf_free(c);
 	if (hup_fd >= 0)
 		close(hup_fd);

@@ -82,6 +82,12 @@ void sink_tick(struct sink *s, uint64_t now_us)
 	s->ops->tick(s, now_us);
 }
 
+void sink_finish(struct sink *s)
+{
+	if (s->ops->finish)
+		s->ops->finish(s);
+}
+
 void sink_close(struct sink *s)
 {
 	if (s)

@@ -35,6 +35,10 @@ struct sink_ops {
 	void (*close)(struct sink *s);
 	/* Optional: print the sink's own counters (show / --stats). */
 	void (*show)(const struct sink *s, FILE *out);
+	/* Optional: the end of input — write out and publish everything held
+	 * (open files, partial batches), so the counters that follow are
+	 * final. After it only show and close are called. */
+	void (*finish)(struct sink *s);
 };
 
 struct sink {
@@ -49,6 +53,7 @@ struct sink {
 struct sink *sink_open(const char *spec, char *err, size_t errlen);
 int sink_write(struct sink *s, const struct crec *r);
 void sink_tick(struct sink *s, uint64_t now_us);
+void sink_finish(struct sink *s); /* no-op for a sink without finish */
 void sink_close(struct sink *s); /* NULL-safe */
 
 #endif

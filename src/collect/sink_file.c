@@ -580,7 +580,9 @@ static void recover(struct dir_sink *d)
 	closedir(dd);
 }
 
-static void dir_close(struct sink *sk)
+/* Publish every open file and wait for the worker to have renamed them
+ * all, so written/dropped are final. Idempotent: close calls it again. */
+static void dir_finish(struct sink *sk)
 {
 	struct dir_sink *d = (struct dir_sink *)sk;
 	for (size_t i = 0; i < d->nslot; i++)
@@ -594,6 +596,12 @@ static void dir_close(struct sink *sk)
 		drain(d);
 		d->worker_on = 0;
 	}
+}
+
+static void dir_close(struct sink *sk)
+{
+	struct dir_sink *d = (struct dir_sink *)sk;
+	dir_finish(sk);
 	pthread_mutex_destroy(&d->mu);
 	pthread_cond_destroy(&d->cv);
 	if (d->lockfd >= 0)
@@ -683,6 +691,7 @@ const struct sink_ops sink_dir_ops = {
 	.open = dir_open,
 	.write = dir_write,
 	.tick = dir_tick,
+	.finish = dir_finish,
 	.close = dir_close,
 	.show = dir_show,
 };

@@ -191,6 +191,14 @@ static void build_filter(const struct conf *c, char *buf, size_t len)
 		if (n < len)
 			n += (size_t)snprintf(buf + n, len - n, own[d->proto], d->host, d->port);
 	}
+	/* ... and those of the Flexible NetFlow exporters */
+	for (size_t i = 0; i < c->nexporter && n < len; i++) {
+		const struct conf_exporter *x = &c->exporter[i];
+		if (x->transport != CONF_UDP || !x->destination[0])
+			continue;
+		n += (size_t)snprintf(buf + n, len - n, "%snot (udp and dst host %s and dst port %u)", n ? " and " : "",
+		                      x->destination, x->port);
+	}
 }
 
 /* --- captures ------------------------------------------------------------ */
@@ -198,8 +206,20 @@ static void build_filter(const struct conf *c, char *buf, size_t len)
 struct want_cap {
 	const char *dev;
 	enum cap_dir dir;
+	bool main; /* the main cache meters it (ip flow ingress/egress) */
 };
 
+/* Has interface f a flow monitor in direction dir? */
+static bool has_monitor(const struct conf_iface *f, uint8_t dir)
+{
+	for (size_t k = 0; k < f->nmon; k++)
+		if (f->mon[k].dir == dir)
+			return true;
+	return false;
+}
+
+/* The live captures: a direction of an interface is captured when the
+ * main cache (ip flow ingress/egress) or a flow monitor meters it. */
 static size_t wanted_live(const struct conf *c, struct want_cap *w, size_t max)
 {
 	size_t n = 0;
@@ -208,10 +228,10 @@ static size_t wanted_live(const struct conf *c, struct want_cap *w, size_t max)
 		if (f->pcap[0])
 			continue;
 		const char *dev = conf_linux_name(c, f->name);
-		if (f->ingress)
-			w[n++] = (struct want_cap){ dev, CAP_IN };
-		if (f->egress)
-			w[n++] = (struct want_cap){ dev, CAP_OUT };
+		if (f->ingress || has_monitor(f, 0))
+			w[n++] = (struct want_cap){ dev, CAP_IN, f->ingress };
+		if (f->egress || has_monitor(f, 1))
+			w[n++] = (struct want_cap){ dev, CAP_OUT, f->egress };
 	}
 	return n;
 }
@@ -423,6 +443,8 @@ static int c_show_monitor(void *arg, FILE *out, int argc, char **argv, bool json
 	}
 	if (argc == 2 && rt->hooks.show_monitor_cache)
 		rt->hooks.show_monitor_cache(rt->hooks.arg, out, m, json);
+	else if (argc == 1 && rt->hooks.show_monitor)
+		rt->hooks.show_monitor(rt->hooks.arg, out, m, json);
 	else
 		show_conf_monitor(out, rt->conf, m, argc == 2, json);
 	return 0;
@@ -436,7 +458,10 @@ static int c_show_exporter(void *arg, FILE *out, int argc, char **argv, bool jso
 		fprintf(out, "%% Flow Exporter: Flow Exporter '%s' does not exist\n", argv[0]);
 		return -1;
 	}
-	show_conf_exporter(out, x, json);
+	if (rt->hooks.show_exporter)
+		rt->hooks.show_exporter(rt->hooks.arg, out, x, json);
+	else
+		show_conf_exporter(out, x, json);
 	return 0;
 }
 
@@ -592,7 +617,8 @@ int rt_start(struct rt *rt, struct conf *c, char *err, size_t errlen)
 		return -1;
 	}
 	if (!files && !nw) {
-		snprintf(err, errlen, "nothing to meter: give -r FILE or -i IFACE, or an interface with ip flow ingress/egress");
+		snprintf(err, errlen, "nothing to meter: give -r FILE or -i IFACE, or an interface with ip flow ingress/egress "
+		                      "or ip flow monitor");
 		return -1;
 	}
 	rt->file_mode = files;
@@ -627,6 +653,7 @@ int rt_start(struct rt *rt, struct conf *c, char *err, size_t errlen)
 			if (!cap)
 				return -1;
 			meter_add_capture(rt->m, cap);
+			meter_set_main(rt->m, cap, f->ingress || f->egress);
 		}
 		meter_set_speed(rt->m, c->host.speed);
 	} else {
@@ -635,6 +662,7 @@ int rt_start(struct rt *rt, struct conf *c, char *err, size_t errlen)
 			if (!cap)
 				return -1;
 			meter_add_capture(rt->m, cap);
+			meter_set_main(rt->m, cap, w[i].main);
 		}
 	}
 	if (rt->hooks.apply && rt->hooks.apply(rt->hooks.arg, NULL, c, err, errlen) != 0)
@@ -674,6 +702,23 @@ static void restart_notes(const struct conf *o, const struct conf *n)
 		log_note("ipflow replay-speed: the change takes effect after a restart");
 }
 
+/* After a reload: which captures the main cache meters now. */
+static void set_main_flags(struct rt *rt, const struct conf *c, const struct want_cap *w, size_t nw)
+{
+	for (size_t j = 0; j < meter_ncaptures(rt->m); j++) {
+		struct capture *cap = meter_capture(rt->m, j);
+		if (rt->file_mode) {
+			for (size_t i = 0; i < c->niface; i++)
+				if (c->iface[i].pcap[0] && strcmp(c->iface[i].pcap, capture_name(cap)) == 0)
+					meter_set_main(rt->m, cap, c->iface[i].ingress || c->iface[i].egress);
+			continue;
+		}
+		for (size_t i = 0; i < nw; i++)
+			if (strcmp(capture_name(cap), w[i].dev) == 0 && capture_dir(cap) == w[i].dir)
+				meter_set_main(rt->m, cap, w[i].main);
+	}
+}
+
 int rt_reload(struct rt *rt, struct conf *nc, char *err, size_t errlen)
 {
 	if (!nc) { /* the new configuration did not parse: counted, refused */
@@ -690,6 +735,7 @@ int rt_reload(struct rt *rt, struct conf *nc, char *err, size_t errlen)
 	struct capture *added_c[MAX_LIVE] = { 0 };
 	size_t naddc = 0;
 	struct flowlog *newfl = NULL;
+	bool applied = false; /* the hooks prepared the new configuration */
 	int rc = -1;
 
 	/* 1. what the new model needs that can fail, opened first */
@@ -730,7 +776,7 @@ int rt_reload(struct rt *rt, struct conf *nc, char *err, size_t errlen)
 			goto out;
 		}
 		if (!nw) {
-			snprintf(err, errlen, "the new configuration meters no interface (no ip flow ingress/egress)");
+			snprintf(err, errlen, "the new configuration meters no interface (no ip flow ingress/egress or monitor)");
 			goto out;
 		}
 		for (size_t i = 0; i < nw; i++) {
@@ -753,6 +799,7 @@ int rt_reload(struct rt *rt, struct conf *nc, char *err, size_t errlen)
 		goto out;
 	if (rt->hooks.apply && rt->hooks.apply(rt->hooks.arg, oc, nc, err, errlen) != 0)
 		goto out;
+	applied = true;
 	/* the exporter settings last: atomic, and nothing after it can fail */
 	if (new_cfg && export_set_reconfigure(rt->set, &xc, now, err, errlen) != 0)
 		goto out;
@@ -782,6 +829,7 @@ int rt_reload(struct rt *rt, struct conf *nc, char *err, size_t errlen)
 		meter_add_capture(rt->m, added_c[i]);
 		added_c[i] = NULL;
 	}
+	set_main_flags(rt, nc, w, nw);
 	if (strcmp(oc->host.flowlog, nc->host.flowlog) != 0) {
 		char e2[256];
 		if (rt->fl && flowlog_close(rt->fl, e2, sizeof(e2)) != 0)
@@ -804,6 +852,8 @@ out:
 		flowlog_close(newfl, e2, sizeof(e2));
 	}
 	conf_free(nc);
+	if (applied && rt->hooks.commit)
+		rt->hooks.commit(rt->hooks.arg, rc == 0);
 	rt->reloads++;
 	if (rc)
 		rt->reload_failures++;
@@ -818,8 +868,11 @@ void rt_finish(struct rt *rt, FILE *stats)
 	uint64_t open_flows = cache_stats(meter_cache(m))->in_use;
 	meter_flush(m);
 	export_set_flush(rt->set, cache_stats(meter_cache(m))->now_us);
-	if (!stats)
+	if (!stats) {
+		if (rt->hooks.finish)
+			rt->hooks.finish(rt->hooks.arg, NULL);
 		return;
+	}
 	fputs("\nAfter exporting the flows left in the cache:\n", stats);
 	show_protocol_table(stats, meter_cache(m));
 	const struct pkt_stats *ps = meter_pkt_stats(m);
@@ -859,6 +912,8 @@ void rt_finish(struct rt *rt, FILE *stats)
 	if (rt->reloads)
 		fprintf(stats, "Configuration reloads %llu (%llu refused)\n", (unsigned long long)rt->reloads,
 		        (unsigned long long)rt->reload_failures);
+	if (rt->hooks.finish)
+		rt->hooks.finish(rt->hooks.arg, stats);
 }
 
 unsigned apply_check_host(const struct conf *c, FILE *out)
@@ -873,7 +928,7 @@ unsigned apply_check_host(const struct conf *c, FILE *out)
 			}
 			continue;
 		}
-		if (!f->ingress && !f->egress)
+		if (!f->ingress && !f->egress && !f->nmon)
 			continue;
 		const char *dev = conf_linux_name(c, f->name);
 		if (if_nametoindex(dev) == 0) {

@@ -41,12 +41,24 @@ struct rt;
 /* Layers that are merged later. Each may be NULL. */
 struct rt_hooks {
 	/* start and reload: old is NULL at start. 0, or -1 with err (the
-	 * reload is then refused). */
+	 * reload is then refused). At start a 0 means the layer runs c; on
+	 * reload it only prepares: commit() follows. */
 	int (*apply)(void *arg, const struct conf *old, const struct conf *cur, char *err, size_t errlen);
+	/* reload, after apply returned 0: ok, the new configuration runs now
+	 * (switch to what apply prepared); !ok, a later step failed and the
+	 * old one keeps running (drop it). Never fails. */
+	void (*commit)(void *arg, bool ok);
 	/* `show ip cache flow aggregation SCHEME` for a configured scheme */
 	void (*show_agg)(void *arg, FILE *out, const struct conf_agg *a, bool json);
 	/* `show flow monitor NAME cache` */
 	void (*show_monitor_cache)(void *arg, FILE *out, const struct conf_monitor *m, bool json);
+	/* `show flow monitor NAME` (without cache) */
+	void (*show_monitor)(void *arg, FILE *out, const struct conf_monitor *m, bool json);
+	/* `show flow exporter NAME` */
+	void (*show_exporter)(void *arg, FILE *out, const struct conf_exporter *x, bool json);
+	/* rt_finish, after the main cache's report: this layer's --stats lines
+	 * (stats may be NULL: nothing to print) */
+	void (*finish)(void *arg, FILE *stats);
 	void *arg;
 };
 

@@ -1196,6 +1196,24 @@ static int record_field(struct conf_parser *p, bool key)
 	return 0;
 }
 
+/* `ipflow bucket ttl | packet-length` in a flow record (ipflow
+ * extension): report TTL / hop limit or total length by the Catalyst FNF
+ * value maps instead of exactly. */
+static int h_record_bucket(struct conf_parser *p)
+{
+	static const char *const w[] = { "ttl", "packet-length" };
+	static const unsigned bit[] = { CONF_REC_BUCKET_TTL, CONF_REC_BUCKET_LEN };
+	struct conf_record *r = &p->c->record[p->cur];
+	int k = KW(p, w);
+	if (k < 0 || eol(p) != 0)
+		return -1;
+	if (p->no)
+		r->options &= ~bit[k];
+	else
+		r->options |= bit[k];
+	return 0;
+}
+
 static int h_match(struct conf_parser *p) { return record_field(p, true); }
 static int h_collect(struct conf_parser *p) { return record_field(p, false); }
 
@@ -1256,6 +1274,53 @@ static int h_exporter_transport(struct conf_parser *p)
 
 static const char *const fnf_proto_words[] = { "netflow-v9", "netflow-v5", "ipfix" };
 
+static bool record_is_traditional(const char *name)
+{
+	return strcmp(name, CONF_RECORD_NETFLOW_ORIGINAL) == 0 || strcmp(name, CONF_RECORD_NETFLOW_IPV4_ORIG_IN) == 0 ||
+	       strcmp(name, CONF_RECORD_NETFLOW_IPV4_ORIG_OUT) == 0;
+}
+
+static bool monitor_uses(const struct conf_monitor *m, const char *exporter)
+{
+	for (size_t i = 0; i < m->nexporter; i++)
+		if (strcmp(m->exporter[i], exporter) == 0)
+			return true;
+	return false;
+}
+
+/* NetFlow v5 carries only the traditional IPv4 record: an error for the
+ * first monitor using x (a netflow-v5 exporter) that has another record
+ * or is applied to IPv6 traffic. wi: the word to point at (-2: the
+ * whole file). */
+static int fnf_v5_users_ok(struct conf_parser *p, int wi, const struct conf_exporter *x)
+{
+	const struct conf *c = p->c;
+	if (x->protocol != CONF_FNF_V5)
+		return 0;
+	for (size_t i = 0; i < c->nmonitor; i++) {
+		const struct conf_monitor *m = &c->monitor[i];
+		if (!monitor_uses(m, x->name))
+			continue;
+		if (m->record[0] && !record_is_traditional(m->record)) {
+			diag(p, CONF_ERROR, wi,
+			     "%% Flow Monitor %s: exporter %s exports netflow-v5, which can carry only the netflow-original "
+			     "record (netflow ipv4 original-input/output), not %s; use export-protocol netflow-v9 or ipfix",
+			     m->name, x->name, m->record);
+			return -1;
+		}
+		for (size_t f = 0; f < c->niface; f++)
+			for (size_t k = 0; k < c->iface[f].nmon; k++)
+				if (c->iface[f].mon[k].traffic == CONF_TR_IPV6 && strcmp(c->iface[f].mon[k].monitor, m->name) == 0) {
+					diag(p, CONF_ERROR, wi,
+					     "%% Flow Monitor %s: exporter %s exports netflow-v5, which cannot carry IPv6 flows, "
+					     "and interface %s applies it as ipv6 flow monitor",
+					     m->name, x->name, c->iface[f].name);
+					return -1;
+				}
+	}
+	return 0;
+}
+
 static int h_exporter_protocol(struct conf_parser *p)
 {
 	struct conf_exporter *x = &p->c->exporter[p->cur];
@@ -1264,10 +1329,16 @@ static int h_exporter_protocol(struct conf_parser *p)
 		p->i = p->nw;
 		return 0;
 	}
+	int pw = p->i;
 	int k = KW(p, fnf_proto_words);
 	if (k < 0 || eol(p) != 0)
 		return -1;
+	enum conf_fnf_proto old = x->protocol;
 	x->protocol = (enum conf_fnf_proto)k;
+	if (fnf_v5_users_ok(p, pw, x) != 0) {
+		x->protocol = old;
+		return -1;
+	}
 	return 0;
 }
 
@@ -1343,19 +1414,14 @@ static int h_monitor_description(struct conf_parser *p)
 	return description(p, p->c->monitor[p->cur].description, sizeof(p->c->monitor[0].description));
 }
 
-static bool record_is_traditional(const char *name)
-{
-	return strcmp(name, CONF_RECORD_NETFLOW_ORIGINAL) == 0 || strcmp(name, CONF_RECORD_NETFLOW_IPV4_ORIG_IN) == 0 ||
-	       strcmp(name, CONF_RECORD_NETFLOW_IPV4_ORIG_OUT) == 0;
-}
-
 /* v5 carries only the traditional record (issue 7: refused at configuration time). */
 static int check_v5(struct conf_parser *p, int wi, const struct conf_monitor *m, const struct conf_exporter *x)
 {
 	if (x->protocol != CONF_FNF_V5 || !m->record[0] || record_is_traditional(m->record))
 		return 0;
 	diag(p, CONF_ERROR, wi,
-	     "%% Flow Monitor %s: exporter %s exports netflow-v5, which can carry only the netflow-original record, not %s",
+	     "%% Flow Monitor %s: exporter %s exports netflow-v5, which can carry only the netflow-original record "
+	     "(netflow ipv4 original-input/output), not %s; use export-protocol netflow-v9 or ipfix",
 	     m->name, x->name, m->record);
 	return -1;
 }
@@ -1596,9 +1662,19 @@ static int if_monitor(struct conf_parser *p, bool v6)
 	}
 	if (p->no)
 		return 0;
-	if (!conf_find_monitor(p->c, m.monitor)) {
+	const struct conf_monitor *cm = conf_find_monitor(p->c, m.monitor);
+	if (!cm) {
 		diag(p, CONF_ERROR, mw, "%% Flow Monitor %s does not exist", m.monitor);
 		return -1;
+	}
+	for (size_t i = 0; v6 && i < cm->nexporter; i++) {
+		const struct conf_exporter *x = conf_find_exporter(p->c, cm->exporter[i]);
+		if (x && x->protocol == CONF_FNF_V5) {
+			diag(p, CONF_ERROR, mw,
+			     "%% Flow Monitor %s: exporter %s exports netflow-v5, which cannot carry IPv6 flows; use "
+			     "export-protocol netflow-v9 or ipfix", cm->name, x->name);
+			return -1;
+		}
 	}
 	if (f->nmon == CONF_IF_MONITOR_MAX) {
 		diag(p, CONF_ERROR, mw, "at most %d monitors on an interface", CONF_IF_MONITOR_MAX);
@@ -1824,6 +1900,7 @@ static const struct cmd cmds[] = {
 	{ M_RECORD, "description", h_record_description },
 	{ M_RECORD, "match", h_match },
 	{ M_RECORD, "collect", h_collect },
+	{ M_RECORD, "ipflow bucket", h_record_bucket },
 	{ M_RECORD, "exit", h_exit },
 	{ M_EXPORTER, "description", h_exporter_description },
 	{ M_EXPORTER, "destination", h_exporter_destination },
@@ -2101,6 +2178,8 @@ struct conf *conf_parser_finish(struct conf_parser *p)
 	for (size_t i = 0; i < c->nexporter; i++)
 		if (!c->exporter[i].destination[0])
 			diag(p, CONF_WARNING, -2, "flow exporter %s has no destination; it exports nothing", c->exporter[i].name);
+	for (size_t i = 0; i < c->nexporter; i++) /* what later lines combined (caught at the line otherwise) */
+		fnf_v5_users_ok(p, -2, &c->exporter[i]);
 	for (size_t i = 0; i < c->nagg; i++)
 		if (c->agg[i].enabled && !c->agg[i].export.ndest && !c->agg[i].export.nfile)
 			diag(p, CONF_NOTE, -2, "aggregation cache %s is enabled without an export destination",

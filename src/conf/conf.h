@@ -168,9 +168,15 @@ struct conf_field_def {
 extern const struct conf_field_def conf_field_table[];
 extern const size_t conf_field_count;
 
+/* `ipflow bucket ttl | packet-length` in a flow record: report TTL / hop
+ * limit and total length by the Catalyst FNF value maps instead of the
+ * exact value (ipflow extension; exact by default). */
+enum { CONF_REC_BUCKET_TTL = 1, CONF_REC_BUCKET_LEN = 2 };
+
 struct conf_record {
 	char name[CONF_NAME_MAX];
 	char description[CONF_TEXT_MAX];
+	unsigned options;                   /* CONF_REC_* */
 	uint16_t match[CONF_FIELDS_MAX];    /* conf_field_table indexes, in order */
 	size_t nmatch;
 	uint16_t collect[CONF_FIELDS_MAX];

@@ -97,6 +97,10 @@ void conf_write(FILE *out, const struct conf *c)
 			fprintf(out, " match %s\n", conf_field_table[r->match[k]].words);
 		for (size_t k = 0; k < r->ncollect; k++)
 			fprintf(out, " collect %s\n", conf_field_table[r->collect[k]].words);
+		if (r->options & CONF_REC_BUCKET_TTL)
+			fputs(" ipflow bucket ttl\n", out);
+		if (r->options & CONF_REC_BUCKET_LEN)
+			fputs(" ipflow bucket packet-length\n", out);
 		fputs("!\n", out);
 	}
 	for (size_t i = 0; i < c->nexporter; i++) {

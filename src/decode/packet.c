@@ -360,6 +360,7 @@ static enum pkt_reason ipv4_decode(struct rbuf *r, uint8_t b0, size_t wire_rem,
 	memcpy(pi->dst, h + 16, 4);
 	pi->frag_off = (uint16_t)((frag & 0x1fff) << 3);
 	pi->flags |= (frag & 0x4000) ? PKT_F_DF : 0;
+	pi->flags |= (frag & 0x2000) ? PKT_F_MF : 0;
 	pi->flags |= (frag & 0x3fff) ? PKT_F_FRAG : 0;            /* MF or offset */
 	pi->flags |= (frag & 0x1fff) ? PKT_F_FRAG_LATER : 0;
 	pi->flags |= (h[16] & 0xf0) == 0xe0 ? PKT_F_MULTICAST : 0; /* 224.0.0.0/4 */
@@ -388,6 +389,7 @@ static enum pkt_reason ipv6_decode(struct rbuf *r, size_t wire_rem, struct pkt_i
 	pi->flow_label = vtf & 0xfffff;
 	pi->ip_len = (uint32_t)min_sz(len, UINT32_MAX);
 	pi->ttl = h[7];
+	pi->ip6_nh = nh;
 	memcpy(pi->src, h + 8, 16);
 	memcpy(pi->dst, h + 24, 16);
 	pi->flags |= h[24] == 0xff ? PKT_F_MULTICAST : 0; /* ff00::/8 */
@@ -415,6 +417,7 @@ static enum pkt_reason ipv6_decode(struct rbuf *r, size_t wire_rem, struct pkt_i
 			pi->frag_id = peek_u32(e + 4);
 			pi->frag_off = fo & 0xfff8;
 			pi->flags |= (fo & 0xfff9) ? PKT_F_FRAG : 0;
+			pi->flags |= (fo & 1) ? PKT_F_MF : 0;
 			if (fo & 0xfff8) {
 				/* Later fragment: what follows is data, not headers. */
 				pi->flags |= PKT_F_FRAG_LATER;

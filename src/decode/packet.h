@@ -66,6 +66,7 @@ enum {
 	PKT_F_MULTICAST = 1u << 4,  /* destination is multicast */
 	PKT_F_VLAN = 1u << 5,       /* at least one 802.1Q/ad tag */
 	PKT_F_MPLS = 1u << 6,       /* at least one MPLS label */
+	PKT_F_MF = 1u << 7,         /* more fragments: IPv4 MF flag, IPv6 fragment header M flag */
 };
 
 /* The summary of one frame. Addresses: IPv4 in the first 4 bytes of
@@ -105,6 +106,8 @@ struct pkt_info {
 	                      * (common header); 0 when l4_off is 0, and for TCP when the data
 	                      * offset byte itself was cut by the snap length. May exceed the
 	                      * captured length when PKT_F_L4_TRUNC is set. */
+	uint8_t ip6_nh;      /* IPv6: Next Header of the base header (the first one, before
+	                      * any extension header); 0 for IPv4 */
 };
 
 /* Result codes: PKT_OK, or why the frame was not metered. Each has a

@@ -17,6 +17,15 @@ struct refresh {
 	uint64_t last_us;   /* when last written */
 };
 
+/* A registered layout: its template, and for v1/v5/v7 the same layout
+ * with times as NTP microseconds, through which a record is mapped to a
+ * flowrec exactly (tmpl_get_flowrec). */
+struct gtmpl {
+	struct tmpl t;
+	struct tmpl conv;
+	uint8_t buf[];      /* conv.minlen bytes: a record being mapped */
+};
+
 struct exporter {
 	struct exporter_cfg cfg;
 	const struct nf_codec *c;
@@ -44,6 +53,9 @@ struct exporter {
 	uint32_t tmpl_session;      /* transport session the templates last went to */
 	uint32_t opt_session;       /* likewise the options template */
 	struct exporter_stats st;
+	struct gtmpl *g[EXPORTER_TMPL_MAX]; /* registered layouts */
+	unsigned ng;
+	uint16_t tmpl_next;         /* id for the next registered layout; 0: after the built-ins */
 	uint8_t buf[];              /* cap + pad_reserve bytes */
 };
 
@@ -75,9 +87,12 @@ static const struct cfg_range {
 	{ "mtu", offsetof(struct exporter_cfg, mtu), ~0u, 0, 576, 65535 },
 	{ "flush_ms", offsetof(struct exporter_cfg, flush_ms), ~0u, 0, 1, 3600000 },
 	{ "template refresh-rate", offsetof(struct exporter_cfg, tmpl_refresh_pkts), VBIT(9), 0, 1, 600 },
-	{ "template timeout-rate (s)", offsetof(struct exporter_cfg, tmpl_timeout_s), VBIT(9), 0, 60, 216000 },
+	/* v9 timeouts from 1 s: Flexible NetFlow's `template data timeout` and
+	 * `option ... timeout` are seconds (1-86400); `ip flow-export template
+	 * timeout-rate` minutes (1-3600) */
+	{ "template timeout-rate (s)", offsetof(struct exporter_cfg, tmpl_timeout_s), VBIT(9), 0, 1, 216000 },
 	{ "options refresh-rate", offsetof(struct exporter_cfg, opt_refresh_pkts), VBIT(9), 1, 1, 600 },
-	{ "options timeout-rate (s)", offsetof(struct exporter_cfg, opt_timeout_s), VBIT(9), 1, 60, 216000 },
+	{ "options timeout-rate (s)", offsetof(struct exporter_cfg, opt_timeout_s), VBIT(9), 1, 1, 216000 },
 	{ "template refresh-rate", offsetof(struct exporter_cfg, tmpl_refresh_pkts), VBIT(10), 0, 0, 600 },
 	{ "template timeout (s)", offsetof(struct exporter_cfg, tmpl_timeout_s), VBIT(10), 0, 1, 86400 },
 	{ "options refresh-rate", offsetof(struct exporter_cfg, opt_refresh_pkts), VBIT(10), 1, 0, 600 },
@@ -128,10 +143,19 @@ static size_t pad_to(size_t n, size_t align)
 static size_t worst_case(const struct exporter *ex)
 {
 	const struct nf_codec *c = ex->c;
+	bool generic = ex->cfg.flags & EXPORTER_F_GENERIC;
 	size_t a = c->set_align, rec = ex->d4->minlen > ex->d6->minlen ? ex->d4->minlen : ex->d6->minlen;
 	if (!c->sets)
 		return c->hdr_len + rec;
-	size_t n = c->hdr_len + pad_to(4 + tmpl_wire_len(c, &ex->t4) + tmpl_wire_len(c, &ex->t6), a);
+	size_t tset = generic ? 0 : tmpl_wire_len(c, &ex->t4) + tmpl_wire_len(c, &ex->t6);
+	if (generic)
+		rec = 0;
+	for (unsigned i = 0; i < ex->ng; i++) {
+		tset += tmpl_wire_len(c, &ex->g[i]->t);
+		if (ex->g[i]->t.minlen > rec)
+			rec = ex->g[i]->t.minlen;
+	}
+	size_t n = c->hdr_len + (tset ? pad_to(4 + tset, a) : 0);
 	if (ex->cfg.export_stats)
 		n += pad_to(4 + tmpl_wire_len(c, &ex->topt), a) + pad_to(4 + ex->topt.minlen, a);
 	return n + pad_to(4 + rec, a);
@@ -220,6 +244,10 @@ struct exporter *exporter_new(const struct exporter_cfg *cfg, struct transport *
 
 void exporter_free(struct exporter *ex)
 {
+	if (!ex)
+		return;
+	for (unsigned i = 0; i < ex->ng; i++)
+		free(ex->g[i]);
 	free(ex);
 }
 
@@ -304,11 +332,17 @@ static int put_ctrl(struct exporter *ex, uint64_t now, bool force_tmpl, bool for
 	close_set(ex);
 	size_t mark = wbuf_mark(&ex->w);
 	int rc = ERR_OK;
-	if (tmpl) {
-		if ((rc = open_set(ex, c->tmpl_set_id)) != ERR_OK ||
-		    (rc = c->put_tmpl(&ex->w, &ex->t4)) != ERR_OK ||
-		    (rc = c->put_tmpl(&ex->w, &ex->t6)) != ERR_OK)
+	bool builtin = !(cfg->flags & EXPORTER_F_GENERIC);
+	unsigned ntmpl = (builtin ? 2 : 0) + ex->ng;
+	if (tmpl && ntmpl) {
+		if ((rc = open_set(ex, c->tmpl_set_id)) != ERR_OK)
 			goto fail;
+		if (builtin && ((rc = c->put_tmpl(&ex->w, &ex->t4)) != ERR_OK ||
+		                (rc = c->put_tmpl(&ex->w, &ex->t6)) != ERR_OK))
+			goto fail;
+		for (unsigned i = 0; i < ex->ng; i++)
+			if ((rc = c->put_tmpl(&ex->w, &ex->g[i]->t)) != ERR_OK)
+				goto fail;
 		close_set(ex);
 	}
 	if (opt) {
@@ -326,8 +360,8 @@ static int put_ctrl(struct exporter *ex, uint64_t now, bool force_tmpl, bool for
 		close_set(ex);
 	}
 	if (tmpl) {
-		ex->m.recs += 2;
-		ex->m.tmpls += 2;
+		ex->m.recs += ntmpl;
+		ex->m.tmpls += ntmpl;
 		ex->rt = (struct refresh){ true, 0, now };
 		ex->tmpl_session = session;
 	}
@@ -441,8 +475,10 @@ static void send_msg(struct exporter *ex, uint64_t now)
 	}
 }
 
-/* Place one record laid out by t; retried once in a fresh message. */
-static int add_rec(struct exporter *ex, const struct tmpl *t, const struct flowrec *r, uint64_t now)
+/* Place one record laid out by t (a flowrec r, or a generic record g);
+ * retried once in a fresh message. */
+static int add_rec(struct exporter *ex, const struct tmpl *t, const struct flowrec *r, const struct genrec *g,
+                   uint64_t now)
 {
 	const struct nf_codec *c = ex->c;
 	for (int attempt = 0; attempt < 2; attempt++) {
@@ -457,7 +493,8 @@ static int add_rec(struct exporter *ex, const struct tmpl *t, const struct flowr
 			}
 		}
 		size_t mark = wbuf_mark(&ex->w);
-		if ((!c->sets || ex->set_t == t) && tmpl_put_flowrec(&ex->w, t, r, &ex->enc) == ERR_OK) {
+		if ((!c->sets || ex->set_t == t) &&
+		    (g ? tmpl_put_genrec(&ex->w, t, g, &ex->enc) : tmpl_put_flowrec(&ex->w, t, r, &ex->enc)) == ERR_OK) {
 			ex->m.recs++;
 			ex->m.data++;
 			ex->m.flows++;
@@ -479,6 +516,8 @@ static int add_rec(struct exporter *ex, const struct tmpl *t, const struct flowr
 
 int exporter_add(struct exporter *ex, const struct flowrec *r, uint64_t now_us)
 {
+	if (ex->c->sets && (ex->cfg.flags & EXPORTER_F_GENERIC))
+		return ERR_ARG; /* a generic exporter has no flowrec template */
 	ex->st.flows++;
 	if (r->key.af != 4 && (r->key.af != 6 || !ex->c->v6)) {
 		ex->st.not_exportable++;
@@ -488,7 +527,7 @@ int exporter_add(struct exporter *ex, const struct flowrec *r, uint64_t now_us)
 	int rc = ERR_OK;
 	uint64_t before = ex->enc.saturated;
 	if (r->packets <= ex->cmax && r->bytes <= ex->cmax) {
-		rc = add_rec(ex, t, r, now_us);
+		rc = add_rec(ex, t, r, NULL, now_us);
 	} else {
 		uint64_t n = r->packets / ex->cmax + (r->packets % ex->cmax != 0);
 		uint64_t nb = r->bytes / ex->cmax + (r->bytes % ex->cmax != 0);
@@ -501,7 +540,164 @@ int exporter_add(struct exporter *ex, const struct flowrec *r, uint64_t now_us)
 		for (uint64_t i = 0; i < n; i++) {
 			piece.packets = r->packets / n + (i < r->packets % n);
 			piece.bytes = r->bytes / n + (i < r->bytes % n);
-			int prc = add_rec(ex, t, &piece, now_us);
+			int prc = add_rec(ex, t, &piece, NULL, now_us);
+			if (prc != ERR_OK)
+				rc = prc;
+		}
+	}
+	ex->st.saturated += ex->enc.saturated - before;
+	return rc;
+}
+
+/* ---- records of any layout ---- */
+
+static bool is_counter(uint16_t ie)
+{
+	return ie == IE_octetDeltaCount || ie == IE_packetDeltaCount;
+}
+
+/* The time IE the flowrec reader maps exactly: NTP microseconds. */
+static uint16_t conv_time_ie(uint16_t ie)
+{
+	switch (ie) {
+	case IE_flowEndSysUpTime: case IE_flowEndSeconds: case IE_flowEndMilliseconds:
+	case IE_flowEndMicroseconds: case IE_flowEndNanoseconds:
+		return IE_flowEndMicroseconds;
+	default:
+		return IE_flowStartMicroseconds;
+	}
+}
+
+int exporter_add_tmpl(struct exporter *ex, const struct genrec_layout *lay, char *err, size_t errlen)
+{
+	char dummy[1];
+	if (!err || !errlen) {
+		err = dummy;
+		errlen = sizeof(dummy);
+	}
+	if (ex->ng == EXPORTER_TMPL_MAX) {
+		snprintf(err, errlen, "at most %d record templates per exporter", EXPORTER_TMPL_MAX);
+		return -1;
+	}
+	uint16_t id = exporter_tmpl_next(ex);
+	struct tmpl t;
+	size_t bad = 0;
+	int rc = tmpl_init_layout(&t, id, lay, ex->c->version == 9, &bad);
+	if (rc != ERR_OK) {
+		const struct ie_info *ie = bad < lay->n ? ie_by_id(lay->f[bad].ie) : NULL;
+		if (rc == ERR_UNSUPP && ie)
+			snprintf(err, errlen, "%s (IE %u) has no NetFlow v9 field type; export this record with IPFIX",
+			         ie->name, ie->id);
+		else if (rc == ERR_UNSUPP && bad < lay->n)
+			snprintf(err, errlen, "IE %u is not in the field catalog", lay->f[bad].ie);
+		else
+			snprintf(err, errlen, "the record cannot be a template (%s)", err_str(rc));
+		return -1;
+	}
+	/* the conversion layout for v1/v5/v7: the same fields, times as NTP
+	 * and counters in 64 bits (the format splits what it cannot carry) */
+	struct genrec_layout cl = *lay;
+	for (unsigned i = 0; i < cl.n; i++)
+		if (cl.f[i].kind == GENREC_TIME) {
+			cl.f[i].ie = conv_time_ie(cl.f[i].ie);
+			cl.f[i].len = 8;
+		} else if (cl.f[i].kind == GENREC_UINT && is_counter(cl.f[i].ie)) {
+			cl.f[i].len = 8;
+		}
+	struct tmpl conv;
+	if (tmpl_init_layout(&conv, id, &cl, 0, NULL) != ERR_OK) {
+		snprintf(err, errlen, "the record cannot be mapped to a flow record");
+		return -1;
+	}
+	struct gtmpl *g = calloc(1, sizeof(*g) + conv.minlen);
+	if (!g) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	g->t = t;
+	g->conv = conv;
+	ex->g[ex->ng++] = g;
+	ex->tmpl_next = (uint16_t)(id == 0xffff ? 0 : id + 1); /* 0: wrap to the first after the built-ins */
+	if (worst_case(ex) > ex->cap) {
+		snprintf(err, errlen, "mtu %u too small for %s: the templates and one record need %zu bytes + %zu of headers",
+		         ex->cfg.mtu, ex->c->name, worst_case(ex), ex->tp->overhead);
+		free(ex->g[--ex->ng]);
+		return -1;
+	}
+	ex->rt.sent = false; /* the new template goes with the next message */
+	return (int)ex->ng - 1;
+}
+
+void exporter_set_tmpl_base(struct exporter *ex, uint16_t first)
+{
+	ex->tmpl_next = first >= TMPL_ID_MIN ? first : 0;
+}
+
+uint16_t exporter_tmpl_next(const struct exporter *ex)
+{
+	uint16_t id = ex->topt.id > ex->t6.id ? ex->topt.id : ex->t6.id;
+	if (ex->t4.id > id)
+		id = ex->t4.id;
+	uint16_t first = (uint16_t)((id < TMPL_ID_MIN ? TMPL_ID_MIN + 2 : id) + 1);
+	return ex->tmpl_next >= first ? ex->tmpl_next : first;
+}
+
+const struct tmpl *exporter_tmpl(const struct exporter *ex, int h)
+{
+	return h >= 0 && (unsigned)h < ex->ng ? &ex->g[h]->t : NULL;
+}
+
+/* v1/v5/v7: the record through the conversion template to a flowrec. */
+static int add_genrec_fixed(struct exporter *ex, struct gtmpl *g, const struct genrec *r, uint64_t now_us)
+{
+	struct wbuf w;
+	struct rec_enc enc = ex->enc; /* a copy: the mapping saturates nothing the format counts */
+	wbuf_init(&w, g->buf, g->conv.minlen);
+	if (tmpl_put_genrec(&w, &g->conv, r, &enc) != ERR_OK)
+		abort(); /* sized for it at registration: a bug */
+	struct flowrec fr;
+	struct rec_dec dec = { 0 };
+	if (tmpl_get_flowrec(&g->conv, g->buf, w.len, &dec, &fr) != ERR_OK)
+		abort();
+	fr.end = r->end;
+	return exporter_add(ex, &fr, now_us);
+}
+
+int exporter_add_genrec(struct exporter *ex, int h, const struct genrec *r, uint64_t now_us)
+{
+	if (h < 0 || (unsigned)h >= ex->ng || r->lay->n != ex->g[h]->t.nfields)
+		return ERR_ARG;
+	struct gtmpl *g = ex->g[h];
+	if (!ex->c->sets)
+		return add_genrec_fixed(ex, g, r, now_us);
+	ex->st.flows++;
+	uint64_t before = ex->enc.saturated;
+	int rc = ERR_OK;
+	uint64_t n = 1;
+	for (unsigned i = 0; i < r->lay->n; i++)
+		if (is_counter(r->lay->f[i].ie) && r->lay->f[i].kind == GENREC_UINT && r->lay->f[i].len < 8) {
+			uint64_t m = (1ull << (8 * r->lay->f[i].len)) - 1;
+			uint64_t k = r->v[i].u / m + (r->v[i].u % m != 0);
+			if (k > n)
+				n = k;
+		}
+	if (n <= 1) {
+		rc = add_rec(ex, &g->t, NULL, r, now_us);
+	} else {
+		/* split: each piece carries a share of every counter */
+		if (n > SPLIT_MAX)
+			n = SPLIT_MAX;
+		struct genrec_val v[GENREC_FIELDS_MAX];
+		struct genrec piece = *r;
+		piece.v = v;
+		ex->st.split_records += n - 1;
+		for (uint64_t k = 0; k < n; k++) {
+			for (unsigned i = 0; i < r->lay->n; i++) {
+				v[i] = r->v[i];
+				if (is_counter(r->lay->f[i].ie) && r->lay->f[i].kind == GENREC_UINT)
+					v[i].u = r->v[i].u / n + (k < r->v[i].u % n);
+			}
+			int prc = add_rec(ex, &g->t, NULL, &piece, now_us);
 			if (prc != ERR_OK)
 				rc = prc;
 		}

@@ -53,9 +53,13 @@
 #include <stdint.h>
 
 #include "cache/flowrec.h"
+#include "cache/genrec.h"
 #include "transport/transport.h"
 
-enum { EXPORTER_F_TIME_US = 1 }; /* IPFIX: flowStart/EndMicroseconds instead of Milliseconds */
+enum {
+	EXPORTER_F_TIME_US = 1, /* IPFIX: flowStart/EndMicroseconds instead of Milliseconds */
+	EXPORTER_F_GENERIC = 2, /* records of registered layouts only (Flexible NetFlow): see below */
+};
 
 struct exporter_cfg {
 	int version;                /* 1, 5, 7, 9 or 10 (IPFIX) */
@@ -67,7 +71,7 @@ struct exporter_cfg {
 	uint8_t sampling_mode;      /* v5 header, 0..3 */
 	uint32_t router_sc;         /* v7 router_sc (host order IPv4) */
 	unsigned tmpl_refresh_pkts; /* v9: 1..600, default 20; IPFIX: 0 (off)..600, default 0 */
-	unsigned tmpl_timeout_s;    /* v9: 60..216000 (1..3600 min), default 1800; IPFIX: 1..86400, default 600 */
+	unsigned tmpl_timeout_s;    /* v9: 1..216000 (up to 3600 min), default 1800; IPFIX: 1..86400, default 600 */
 	bool export_stats;          /* v9/IPFIX: options template + export statistics */
 	unsigned opt_refresh_pkts;  /* as tmpl_refresh_pkts, for the options */
 	unsigned opt_timeout_s;     /* as tmpl_timeout_s, for the options */
@@ -101,6 +105,49 @@ void exporter_cfg_init(struct exporter_cfg *cfg, int version);
  * too small for the header, templates and one record), with the reason in
  * err (errlen bytes, may be 0), or if out of memory. */
 struct exporter *exporter_new(const struct exporter_cfg *cfg, struct transport *t, char *err, size_t errlen);
+
+/* --- records of any layout (Flexible NetFlow) -----------------------------
+ *
+ * With EXPORTER_F_GENERIC in cfg.flags, a v9 or IPFIX exporter sends the
+ * templates registered with exporter_add_tmpl and none of its built-in
+ * flow templates (export statistics options still follow cfg), and takes
+ * records through exporter_add_genrec; exporter_add() of a flowrec is then
+ * refused (ERR_ARG). A v1/v5/v7 exporter (generic or not) takes generic
+ * records too: each is mapped to a flowrec through the one record reader
+ * (tmpl_get_flowrec) and exported as exporter_add would; what the layout
+ * lacks is zero. The flowrec path is not touched by any of this.
+ *
+ * Templates are sent in one template set at the refresh rules above;
+ * template ids follow the built-in ones (259, 260, ...). Counters
+ * (octet/packetDeltaCount) wider than their field are split into
+ * several records as for flowrecs (stats.split_records). */
+
+#define EXPORTER_TMPL_MAX 16
+
+/* Register a layout. Returns its handle (0, 1, ...), or -1 with err: too
+ * many templates, an IE without a v9 field type in a v9 exporter, or an
+ * MTU too small for every template and one record. A template added after
+ * messages were sent goes out with the next message. */
+int exporter_add_tmpl(struct exporter *ex, const struct genrec_layout *lay, char *err, size_t errlen);
+
+/* Template ids: exporter_add_tmpl numbers from the id after the built-in
+ * ones, or from first (>= 256) once set, and never gives one id twice. A
+ * new exporter continuing an old one's transport (a reconfiguration)
+ * starts where the old one stopped (exporter_tmpl_next), so no template
+ * id is redefined on a transport session: RFC 7011 §8.1 forbids changing
+ * a template under its id, and collectors (tshark among them) keep the
+ * first definition. */
+void exporter_set_tmpl_base(struct exporter *ex, uint16_t first);
+uint16_t exporter_tmpl_next(const struct exporter *ex);
+
+/* The template of handle h (its id, fields), or NULL. */
+const struct tmpl *exporter_tmpl(const struct exporter *ex, int h);
+
+/* Encode r (whose layout is registered as h) into the open message, as
+ * exporter_add does for a flowrec: ERR_OK, ERR_ARG for a bad handle,
+ * ERR_UNSUPP if a v1/v5/v7 format cannot carry it (IPv6), ERR_NOSPACE if
+ * a record could not be placed. */
+int exporter_add_genrec(struct exporter *ex, int h, const struct genrec *r, uint64_t now_us);
 
 /* Encode r into the open message, sending messages as they fill.
  * ERR_OK; ERR_UNSUPP if the format cannot carry r (counted in

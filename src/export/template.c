@@ -226,6 +226,82 @@ int tmpl_put_flowrec(struct wbuf *w, const struct tmpl *t, const struct flowrec 
 	return ERR_OK;
 }
 
+int tmpl_init_layout(struct tmpl *t, uint16_t id, const struct genrec_layout *lay, int v9, size_t *bad)
+{
+	struct tmpl_field f[TMPL_MAX_FIELDS];
+	if (lay->n > TMPL_MAX_FIELDS)
+		return ERR_UNSUPP;
+	for (size_t i = 0; i < lay->n; i++) {
+		const struct ie_info *ie = ie_by_id(lay->f[i].ie);
+		if (!ie || (v9 && !ie->v9)) {
+			if (bad)
+				*bad = i;
+			return ERR_UNSUPP;
+		}
+		f[i] = (struct tmpl_field){ v9 ? ie->v9 : ie->id, lay->f[i].len, 0, 0 };
+	}
+	int rc = tmpl_init(t, id, f, lay->n, 0);
+	if (rc == ERR_OK && v9)
+		t->flags = TMPL_F_V9;
+	return rc;
+}
+
+/* A time value (us since 1970) in the form its IE has. */
+static void put_time(uint8_t *p, uint16_t ie, unsigned len, uint64_t us, struct rec_enc *c)
+{
+	switch (ie) {
+	case IE_flowStartSysUpTime:
+	case IE_flowEndSysUpTime: /* wraps modulo 2^32 like sysUpTime itself */
+		poke_uint(p, len < 4 ? len : 4, sysup(us, c->boot_us));
+		if (len > 4)
+			memset(p + 4, 0, len - 4);
+		return;
+	case IE_flowStartSeconds:
+	case IE_flowEndSeconds:
+		put_uint(p, len, us / 1000000, c);
+		return;
+	case IE_flowStartMicroseconds:
+	case IE_flowEndMicroseconds:
+	case IE_flowStartNanoseconds:
+	case IE_flowEndNanoseconds:
+		put_uint(p, len, ie_ntp_from_us(us), c);
+		return;
+	default: /* dateTimeMilliseconds, and any other time: ms since 1970 */
+		put_uint(p, len, us / 1000, c);
+		return;
+	}
+}
+
+int tmpl_put_genrec(struct wbuf *w, const struct tmpl *t, const struct genrec *r, struct rec_enc *c)
+{
+	if (t->varlen || r->lay->n != t->nfields)
+		return ERR_ARG;
+	uint8_t *p = wbuf_reserve(w, t->minlen);
+	if (!p)
+		return ERR_NOSPACE;
+	for (unsigned i = 0; i < t->nfields; i++) {
+		const struct tmpl_field *f = &t->f[i];
+		const struct genrec_field *g = &r->lay->f[i];
+		const struct genrec_val *v = &r->v[i];
+		uint8_t *q = p + f->off;
+		switch (g->kind) {
+		case GENREC_BYTES:
+			if (v->p)
+				memcpy(q, v->p, f->len);
+			else
+				memset(q, 0, f->len);
+			break;
+		case GENREC_TIME:
+			put_time(q, f->ie, f->len, v->u, c); /* the template says how (v9 types equal the IE ids) */
+			break;
+		default:
+			put_uint(q, f->len, v->u, c);
+			break;
+		}
+	}
+	return ERR_OK;
+}
+
 int tmpl_put_values(struct wbuf *w, const struct tmpl *t, const uint64_t *vals)
 {
 	if (t->varlen)

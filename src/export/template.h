@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "cache/flowrec.h"
+#include "cache/genrec.h"
 #include "export/ie.h"
 #include "lib/buf.h"
 
@@ -72,6 +73,23 @@ struct rec_enc {
  * supported (ERR_ARG). ERR_NOSPACE leaves w as it was. Cost: one switch
  * per field. */
 int tmpl_put_flowrec(struct wbuf *w, const struct tmpl *t, const struct flowrec *r, struct rec_enc *c);
+
+/* Template id for a generic record layout (cache/genrec.h): field i of
+ * the template carries value i of every record. v9 nonzero: the template
+ * is written with v9 field types (TMPL_F_V9), and every IE must have one
+ * in the catalog. ERR_UNSUPP (with *bad, if not NULL, the index of the
+ * offending field) for an IE the catalog lacks, or one without a v9 type
+ * in v9; otherwise as tmpl_init. */
+int tmpl_init_layout(struct tmpl *t, uint16_t id, const struct genrec_layout *lay, int v9, size_t *bad);
+
+/* Append one record of a layout template (tmpl_init_layout over r->lay):
+ * bytes values copied as they are, unsigned values saturating to their
+ * field (counted in c->saturated), times written per their IE like
+ * tmpl_put_flowrec does (sysUpTime wraps modulo 2^32). This path never
+ * touches the flowrec writer above, so the main cache's export is
+ * unchanged by it. ERR_NOSPACE leaves w as it was; ERR_ARG if t and the
+ * layout disagree in field count. */
+int tmpl_put_genrec(struct wbuf *w, const struct tmpl *t, const struct genrec *r, struct rec_enc *c);
 
 /* Append one record of an all-unsigned template (options data: export
  * statistics) from vals[i] for field i. ERR_NOSPACE leaves w as it was. */

@@ -12,6 +12,7 @@
 #define MAX_TICKS 16
 #define MAX_CAPS 64
 #define MAX_FDS 8
+#define MAX_TAPS 4
 #define TICK_US 100000u
 
 struct meter {
@@ -27,7 +28,11 @@ struct meter {
 	} tick[MAX_TICKS];
 	size_t ntick;
 	struct capture *cap[MAX_CAPS];
+	bool cap_main[MAX_CAPS];  /* the main cache meters cap[i] */
 	size_t ncap;
+	bool cur_main;            /* the capture being read is main-metered */
+	struct meter_tap tap[MAX_TAPS];
+	size_t ntap;
 	struct {
 		int fd;
 		void (*fn)(void *arg);
@@ -119,6 +124,7 @@ int meter_add_capture(struct meter *m, struct capture *src)
 {
 	if (m->ncap == MAX_CAPS)
 		return -1;
+	m->cap_main[m->ncap] = true;
 	m->cap[m->ncap++] = src;
 	return 0;
 }
@@ -129,8 +135,38 @@ struct capture *meter_remove_capture(struct meter *m, size_t i)
 		return NULL;
 	struct capture *c = m->cap[i];
 	memmove(&m->cap[i], &m->cap[i + 1], (m->ncap - i - 1) * sizeof(m->cap[0]));
+	memmove(&m->cap_main[i], &m->cap_main[i + 1], (m->ncap - i - 1) * sizeof(m->cap_main[0]));
 	m->ncap--;
 	return c;
+}
+
+void meter_set_main(struct meter *m, const struct capture *src, bool on)
+{
+	for (size_t i = 0; i < m->ncap; i++)
+		if (m->cap[i] == src)
+			m->cap_main[i] = on;
+}
+
+bool meter_main(const struct meter *m, const struct capture *src)
+{
+	for (size_t i = 0; i < m->ncap; i++)
+		if (m->cap[i] == src)
+			return m->cap_main[i];
+	return false;
+}
+
+int meter_add_tap(struct meter *m, const struct meter_tap *t)
+{
+	if (m->ntap == MAX_TAPS)
+		return -1;
+	m->tap[m->ntap++] = *t;
+	return 0;
+}
+
+/* Before reading capture c: whether its packets go to the main cache. */
+static void set_current(struct meter *m, const struct capture *c)
+{
+	m->cur_main = meter_main(m, c);
 }
 
 void meter_set_speed(struct meter *m, double speed)
@@ -184,7 +220,12 @@ static void run_ticks(struct meter *m, uint64_t now, bool force)
 static void batch_flush(struct meter *m)
 {
 	if (m->nbatch) {
-		cache_packets(m->cache, m->batch, m->nbatch);
+		if (m->cur_main)
+			cache_packets(m->cache, m->batch, m->nbatch);
+		else /* the one clock moves on all the same */
+			cache_expire(m->cache, m->batch[m->nbatch - 1].t_us);
+		for (size_t i = 0; i < m->ntap; i++)
+			m->tap[i].packets(m->tap[i].arg, m->batch, m->nbatch);
 		m->nbatch = 0;
 	}
 	if (m->ntick)
@@ -238,6 +279,7 @@ static int run_file_fast(struct meter *m, struct capture *c, volatile sig_atomic
 	for (;;) {
 		if (stop && *stop)
 			return 0;
+		set_current(m, c); /* a reload between batches may change it */
 		int r = capture_dispatch(c, 4096, on_frame, m, err, errlen);
 		batch_flush(m);
 		poll_fds_now(m);
@@ -283,6 +325,7 @@ static int run_file_paced(struct meter *m, struct capture *c, volatile sig_atomi
 			if (stop && *stop)
 				return 0;
 		}
+		set_current(m, c);
 		on_frame(m, &p);
 		batch_flush(m);
 	}
@@ -316,6 +359,7 @@ static int run_live(struct meter *m, volatile sig_atomic_t *stop, char *err, siz
 		for (size_t i = 0; n > 0 && i < ncap; i++) {
 			if (!(pfd[i].revents & (POLLIN | POLLERR)))
 				continue;
+			set_current(m, polled[i]);
 			int r = capture_dispatch(polled[i], 1024, on_frame, m, err, errlen);
 			batch_flush(m);
 			if (r == CAPTURE_ERR)
@@ -334,6 +378,9 @@ void meter_flush(struct meter *m)
 {
 	batch_flush(m);
 	cache_flush(m->cache, FLOW_END_SHUTDOWN);
+	for (size_t i = 0; i < m->ntap; i++)
+		if (m->tap[i].flush)
+			m->tap[i].flush(m->tap[i].arg, cache_stats(m->cache)->now_us);
 	run_ticks(m, cache_stats(m->cache)->now_us, true);
 }
 

@@ -30,9 +30,26 @@ int meter_add_tick(struct meter *m, meter_tick_fn fn, void *arg);
  * loop, and between batches of a file replay (control socket, timers). */
 int meter_add_fd(struct meter *m, int fd, void (*fn)(void *arg), void *arg);
 
+/* A consumer of the decoded packets besides the main cache (the Flexible
+ * NetFlow monitors): packets() gets every decoded packet of every
+ * capture, in batches of one capture, in capture order, after the main
+ * cache has metered them; flush() is called by meter_flush after the main
+ * cache's flush (end of input, shutdown). Time moves through the ticks. */
+struct meter_tap {
+	void (*packets)(void *arg, const struct cache_pkt *v, size_t n);
+	void (*flush)(void *arg, uint64_t now_us);
+	void *arg;
+};
+int meter_add_tap(struct meter *m, const struct meter_tap *t);
+
 /* The meter takes ownership of src. Live captures may be added and
- * removed while meter_run runs (reload): the poll set follows. */
+ * removed while meter_run runs (reload): the poll set follows. The main
+ * cache meters a capture's packets unless meter_set_main(m, src, false)
+ * (an interface with `ip flow monitor` but no `ip flow ingress|egress`);
+ * its clock follows every capture either way. */
 int meter_add_capture(struct meter *m, struct capture *src);
+void meter_set_main(struct meter *m, const struct capture *src, bool on);
+bool meter_main(const struct meter *m, const struct capture *src);
 /* Take capture i out (the caller closes it); its flows stay in the cache. */
 struct capture *meter_remove_capture(struct meter *m, size_t i);
 

@@ -49,7 +49,7 @@ static int all_zero(const uint8_t *p, size_t n)
 static void check_ok(const struct pkt_info *pi, size_t caplen, size_t wirelen)
 {
 	const unsigned known = PKT_F_FRAG | PKT_F_FRAG_LATER | PKT_F_DF | PKT_F_L4_TRUNC |
-	                       PKT_F_MULTICAST | PKT_F_VLAN | PKT_F_MPLS;
+	                       PKT_F_MULTICAST | PKT_F_VLAN | PKT_F_MPLS | PKT_F_MF;
 	if (wirelen < caplen)
 		wirelen = caplen;
 
@@ -61,6 +61,7 @@ static void check_ok(const struct pkt_info *pi, size_t caplen, size_t wirelen)
 	if (pi->af == 4) {
 		CHECK(all_zero(pi->src + 4, 12) && all_zero(pi->dst + 4, 12));
 		CHECK(pi->flow_label == 0);
+		CHECK(pi->ip6_nh == 0);
 		CHECK(!!(pi->flags & PKT_F_MULTICAST) == ((pi->dst[0] & 0xf0) == 0xe0));
 	} else {
 		CHECK(pi->flow_label <= 0xfffff);
@@ -78,7 +79,9 @@ static void check_ok(const struct pkt_info *pi, size_t caplen, size_t wirelen)
 	if (!pi->mpls_labels)
 		CHECK(pi->mpls_top == 0);
 
-	/* Fragments. */
+	/* Fragments: more fragments to come is a fragment. */
+	if (pi->flags & PKT_F_MF)
+		CHECK(pi->flags & PKT_F_FRAG);
 	if (pi->flags & PKT_F_FRAG_LATER) {
 		CHECK(pi->flags & PKT_F_FRAG);
 		CHECK(pi->frag_off != 0);

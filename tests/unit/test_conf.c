@@ -584,10 +584,47 @@ static void test_router_rules(void **state)
 	/* v5 carries only the traditional record */
 	expect_error("flow record R\n match ipv4 source address\nflow exporter X\n export-protocol netflow-v5\n"
 	             "flow monitor M\n record R\n exporter X\n",
-	             7, 11, "X", "netflow-v5, which can carry only the netflow-original record, not R");
+	             7, 11, "X", "netflow-v5, which can carry only the netflow-original record (netflow ipv4 "
+	             "original-input/output), not R; use export-protocol netflow-v9 or ipfix");
 	expect_error("flow record R\n match ipv4 source address\nflow exporter X\n export-protocol netflow-v5\n"
 	             "flow monitor M\n exporter X\n record R\n",
 	             7, 9, "R", "netflow-v5");
+	/* ... also when the exporter becomes v5 after the monitor uses it */
+	expect_error("flow record R\n match ipv4 source address\nflow exporter X\nflow monitor M\n record R\n exporter X\n"
+	             "flow exporter X\n export-protocol netflow-v5\n",
+	             8, 18, "netflow-v5", "% Flow Monitor M: exporter X exports netflow-v5, which can carry only");
+	/* ... and v5 carries no IPv6: not as ipv6 flow monitor, whichever comes first */
+	expect_error("flow exporter X\n export-protocol netflow-v5\nflow monitor M\n record netflow ipv4 original-input\n"
+	             " exporter X\ninterface e0\n ipv6 flow monitor M input\n",
+	             7, 20, "M", "exporter X exports netflow-v5, which cannot carry IPv6 flows");
+	expect_error("flow exporter X\nflow monitor M\n record netflow ipv4 original-input\n exporter X\n"
+	             "interface e0\n ipv6 flow monitor M input\nflow exporter X\n export-protocol netflow-v5\n",
+	             8, 18, "netflow-v5", "interface e0 applies it as ipv6 flow monitor");
+	/* the traditional record over v5 is fine */
+	c = parse("flow exporter X\n export-protocol netflow-v5\nflow monitor M\n record netflow ipv4 original-input\n"
+	          " exporter X\ninterface e0\n ip flow monitor M input\n");
+	assert_non_null(c);
+	conf_free(c);
+	/* record option: bucketed TTL and length, round trip through the writer */
+	c = parse("flow record R\n match ipv4 ttl\n ipflow bucket ttl\n ipflow bucket packet-length\n"
+	          " no ipflow bucket packet-length\n ipflow bucket pa\n");
+	assert_non_null(c);
+	assert_int_equal(c->record[0].options, CONF_REC_BUCKET_TTL | CONF_REC_BUCKET_LEN);
+	{
+		char *buf = NULL;
+		size_t blen = 0;
+		FILE *f = open_memstream(&buf, &blen);
+		conf_write(f, c);
+		fclose(f);
+		assert_non_null(strstr(buf, " ipflow bucket ttl\n ipflow bucket packet-length\n"));
+		struct conf *c2 = parse(buf);
+		assert_non_null(c2);
+		assert_true(conf_equal(c, c2));
+		conf_free(c2);
+		free(buf);
+	}
+	conf_free(c);
+	expect_error("flow record R\n ipflow bucket hops\n", 2, 16, "hops", "");
 	/* a collect-only field as a key; a field twice */
 	expect_error("flow record R\n match counter bytes\n", 2, 8, "counter", "cannot be a match (key) field");
 	expect_error("flow record R\n match ipv4 protocol\n collect ipv4 protocol\n", 3, 10, "ipv4",

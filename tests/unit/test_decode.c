@@ -181,6 +181,7 @@ static void test_eth_ipv6_udp_golden(void **state)
 	want.l3_off = 14;
 	want.l4_off = 54;
 	want.l4_end = 62;
+	want.ip6_nh = 17;
 
 	assert_int_equal(dec(&p, PKT_LINK_EN10MB, &pi), PKT_OK);
 	assert_memory_equal(&pi, &want, sizeof(want));
@@ -423,7 +424,7 @@ static void test_ipv4_frag_first(void **state)
 	pb_payload(&p, 1472);
 	pb_done(&p);
 	assert_int_equal(dec(&p, PKT_LINK_EN10MB, &pi), PKT_OK);
-	assert_int_equal(pi.flags, PKT_F_FRAG);
+	assert_int_equal(pi.flags, PKT_F_FRAG | PKT_F_MF);
 	assert_int_equal(pi.sport, 4500);
 	assert_int_equal(pi.dport, 4500);
 	assert_int_equal(pi.frag_id, 0x1234);
@@ -447,6 +448,7 @@ static void test_ipv4_frag_later(void **state)
 		pb_done(&p);
 		RC(dec(&p, PKT_LINK_EN10MB, &pi), PKT_OK, i);
 		EQ(pi.flags & (PKT_F_FRAG | PKT_F_FRAG_LATER), PKT_F_FRAG | PKT_F_FRAG_LATER, i);
+		EQ(!!(pi.flags & PKT_F_MF), i == 0, i); /* only the middle one has more to come */
 		EQ(pi.proto, 6, i);
 		EQ(pi.sport, 0, i);
 		EQ(pi.dport, 0, i);
@@ -515,7 +517,8 @@ static void test_ipv6_frag_first(void **state)
 	pb_payload(&p, 1000);
 	pb_done(&p);
 	assert_int_equal(dec(&p, PKT_LINK_EN10MB, &pi), PKT_OK);
-	assert_int_equal(pi.flags, PKT_F_FRAG);
+	assert_int_equal(pi.flags, PKT_F_FRAG | PKT_F_MF);
+	assert_int_equal(pi.ip6_nh, 44); /* the base header's: the fragment header */
 	assert_int_equal(pi.proto, 17);
 	assert_int_equal(pi.sport, 53);
 	assert_int_equal(pi.dport, 33000);
@@ -538,7 +541,8 @@ static void test_ipv6_frag_later(void **state)
 		pb_udp(&p, 53, 33000); /* data, not a header */
 		pb_done(&p);
 		RC(dec(&p, PKT_LINK_EN10MB, &pi), PKT_OK, more);
-		EQ(pi.flags, PKT_F_FRAG | PKT_F_FRAG_LATER, more);
+		EQ(pi.flags, PKT_F_FRAG | PKT_F_FRAG_LATER | (more ? PKT_F_MF : 0), more);
+		EQ(pi.ip6_nh, 0, more); /* hop-by-hop first */
 		EQ(pi.proto, 17, more);
 		EQ(pi.sport, 0, more);
 		EQ(pi.dport, 0, more);
@@ -1478,7 +1482,7 @@ static void test_trunc_ipv6_ext(void **state)
 	struct pkt_info pi;
 	assert_int_equal(dec(&p, PKT_LINK_EN10MB, &pi), PKT_OK);
 	assert_int_equal(pi.proto, 17);
-	assert_int_equal(pi.flags, PKT_F_FRAG);
+	assert_int_equal(pi.flags, PKT_F_FRAG | PKT_F_MF);
 	assert_int_equal(pi.frag_id, 5);
 	assert_int_equal(pi.l4_off, l4);
 }

@@ -1,0 +1,844 @@
+/* fnf.c — the flexible flow cache of a Flexible NetFlow monitor; see
+ * fnf.h for the rules and their cost. The hash table, pool, lists and
+ * sweep mirror cache.c, over entries whose size comes from the record. */
+#include "cache/fnf.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "cache/expiry.h"
+#include "lib/bytes.h"
+#include "lib/err.h"
+#include "lib/hash.h"
+
+#define NIL 0u /* entry 0 of the pool is never used */
+
+/* Head of every pool entry; the packed key (keyr bytes) and the
+ * accumulators (acc_len bytes) follow it. 56 bytes, a multiple of 8, so
+ * the accumulators are 8-byte aligned. */
+struct fent {
+	uint64_t first_us;
+	uint64_t last_us;
+	uint64_t packets;
+	uint64_t bytes;
+	uint32_t hash;   /* folded key hash */
+	uint32_t hnext;  /* hash chain, or free-list link */
+	uint32_t lprev;  /* last-seen list (oldest first): idle and emergency expiry */
+	uint32_t lnext;
+	uint32_t aprev;  /* open-record list (oldest first): active expiry */
+	uint32_t anext;
+};
+
+struct dlist {
+	uint32_t head;
+	uint32_t tail;
+};
+
+/* The definition compiled for the per-packet path: what each key field
+ * packs, what each record start sets, what each packet updates. */
+struct kop {
+	uint8_t src;
+	uint8_t len;
+	uint8_t bytes;  /* an address or MAC: copied */
+	uint16_t off;
+};
+
+struct aop {
+	uint8_t src;
+	uint8_t op;     /* FNF_SUM .. FNF_OR (FNF_FIRST: set at the start only) */
+	uint8_t bytes;  /* start: copy bytes_size(src) bytes */
+	uint16_t off;   /* byte offset in the accumulators */
+};
+
+struct fnf_cache {
+	struct fnf_def d;
+	struct kop kop[FNF_FIELDS_MAX];   /* key fields */
+	struct aop sop[FNF_FIELDS_MAX];   /* collect fields with an accumulator: set at a record's start */
+	struct aop uop[FNF_FIELDS_MAX];   /* numeric ones that change per packet (not FNF_FIRST) */
+	uint8_t nkop, nsop, nuop;
+	uint8_t key_words;                /* keyr / 8: keys are compared and hashed zero-padded */
+	struct fnf_cfg cfg;
+	uint64_t active_us;
+	uint64_t inactive_us;
+	uint64_t seed;
+	fnf_emit_fn emit;
+	void *emit_arg;
+	uint8_t *pool;          /* (entries + 1) * stride bytes */
+	uint32_t *bucket;
+	size_t pool_bytes;
+	size_t bucket_bytes;
+	size_t stride;          /* bytes per entry */
+	uint16_t keyr;          /* key bytes rounded up to 8 */
+	uint32_t nbucket_mask;
+	uint32_t free_head;
+	uint32_t emergency_at;
+	bool clock_set;
+	struct dlist lru;
+	struct dlist act;
+	struct fnf_stats st;
+	uint8_t *scratch;       /* CACHE_BATCH_MAX keys, then one entry (immediate cache) */
+};
+
+/* --- definitions ---------------------------------------------------------- */
+
+static const uint8_t zero16[16];
+
+/* Natural byte size of a bytes source; 0 for numbers and record sources. */
+static unsigned bytes_size(enum fnf_src s)
+{
+	switch (s) {
+	case FNF_S_ZERO: return 16;
+	case FNF_S_SRC4: case FNF_S_DST4: return 4;
+	case FNF_S_SRC6: case FNF_S_DST6: return 16;
+	case FNF_S_MAC_SRC_IN: case FNF_S_MAC_SRC_OUT: case FNF_S_MAC_DST_IN: case FNF_S_MAC_DST_OUT: return 6;
+	default: return 0;
+	}
+}
+
+static bool record_src(enum fnf_src s)
+{
+	return s >= FNF_S_PACKETS && s < FNF_S_MAX_;
+}
+
+void fnf_def_init(struct fnf_def *d, unsigned flags)
+{
+	memset(d, 0, sizeof(*d));
+	d->flags = flags & (FNF_D_BUCKET_TTL | FNF_D_BUCKET_LEN);
+}
+
+int fnf_def_add(struct fnf_def *d, uint16_t ie, uint16_t len, enum fnf_src src, enum fnf_op op)
+{
+	if (d->n == FNF_FIELDS_MAX)
+		return ERR_FULL;
+	if ((unsigned)src >= FNF_S_MAX_ || (unsigned)op >= FNF_OP_MAX_ || len == 0)
+		return ERR_ARG;
+	unsigned bs = bytes_size(src);
+	if (bs ? len > bs : len > 8)
+		return ERR_ARG;
+	if (bs && op != FNF_KEY && op != FNF_FIRST)
+		return ERR_ARG; /* addresses and MACs are kept from the first packet */
+	if (op == FNF_KEY) {
+		if (record_src(src) || d->n != d->nkey)
+			return ERR_ARG;
+		if (d->key_len + len > FNF_KEY_MAX)
+			return ERR_FULL;
+		d->f[d->n] = (struct fnf_field){ ie, len, (uint8_t)src, (uint8_t)op, d->key_len };
+		d->key_len = (uint16_t)(d->key_len + len);
+		d->nkey++;
+	} else {
+		uint16_t off = 0;
+		if (!record_src(src)) {
+			off = d->acc_len;
+			d->acc_len = (uint16_t)(d->acc_len + (bs ? (bs + 7u) / 8u * 8u : 8u));
+		}
+		d->f[d->n] = (struct fnf_field){ ie, len, (uint8_t)src, (uint8_t)op, off };
+	}
+	d->n++;
+	return ERR_OK;
+}
+
+int fnf_def_finish(struct fnf_def *d)
+{
+	if (d->nkey == 0)
+		return ERR_ARG;
+	bool sport = false, dport = false;
+	d->lay.n = d->n;
+	for (unsigned i = 0; i < d->n; i++) {
+		const struct fnf_field *f = &d->f[i];
+		uint8_t kind = GENREC_UINT;
+		if (f->op == FNF_KEY || bytes_size((enum fnf_src)f->src))
+			kind = GENREC_BYTES;
+		else if (f->src == FNF_S_FIRST || f->src == FNF_S_LAST)
+			kind = GENREC_TIME;
+		d->lay.f[i] = (struct genrec_field){ f->ie, f->len, kind };
+		if (f->op == FNF_KEY) {
+			sport |= f->src == FNF_S_SPORT || f->src == FNF_S_TCP_SPORT;
+			dport |= f->src == FNF_S_DPORT || f->src == FNF_S_TCP_DPORT;
+		}
+	}
+	d->flags = (d->flags & ~(unsigned)FNF_D_TCP_END) | (sport && dport ? FNF_D_TCP_END : 0);
+	return ERR_OK;
+}
+
+bool fnf_def_equal(const struct fnf_def *a, const struct fnf_def *b)
+{
+	if (a->n != b->n || a->nkey != b->nkey || a->flags != b->flags)
+		return false;
+	for (unsigned i = 0; i < a->n; i++) {
+		const struct fnf_field *x = &a->f[i], *y = &b->f[i];
+		if (x->ie != y->ie || x->len != y->len || x->src != y->src || x->op != y->op)
+			return false;
+	}
+	return true;
+}
+
+/* Catalyst FNF TTL map: 0-10 → 10, 11-25 → 25, 26-50 → 50, 51-100 → 100,
+ * 101-150 → 150, 151-255 → 255. */
+uint8_t fnf_bucket_ttl(uint8_t ttl)
+{
+	static const uint8_t top[] = { 10, 25, 50, 100, 150, 255 };
+	for (size_t i = 0; i < sizeof(top) - 1; i++)
+		if (ttl <= top[i])
+			return top[i];
+	return 255;
+}
+
+/* Catalyst FNF packet length map: 0-64 → 64, 65-128 → 128, 129-256 →
+ * 256, 257-512 → 512, 513-756 → 756, 757-1500 → 1500, 1501-4000 → 4000,
+ * above → 8192. */
+uint32_t fnf_bucket_len(uint32_t len)
+{
+	static const uint16_t top[] = { 64, 128, 256, 512, 756, 1500, 4000 };
+	for (size_t i = 0; i < sizeof(top) / sizeof(top[0]); i++)
+		if (len <= top[i])
+			return top[i];
+	return 8192;
+}
+
+/* --- packet values -------------------------------------------------------- */
+
+static inline __attribute__((always_inline)) const uint8_t *bytes_of(const struct cache_pkt *p, enum fnf_src s)
+{
+	const struct pkt_info *pi = &p->pi;
+	bool in = p->dir == 0;
+	switch (s) {
+	case FNF_S_SRC4: return pi->af == 4 ? pi->src : zero16;
+	case FNF_S_DST4: return pi->af == 4 ? pi->dst : zero16;
+	case FNF_S_SRC6: return pi->af == 6 ? pi->src : zero16;
+	case FNF_S_DST6: return pi->af == 6 ? pi->dst : zero16;
+	case FNF_S_MAC_SRC_IN: return in ? pi->src_mac : zero16;
+	case FNF_S_MAC_SRC_OUT: return in ? zero16 : pi->src_mac;
+	case FNF_S_MAC_DST_IN: return in ? pi->dst_mac : zero16;
+	case FNF_S_MAC_DST_OUT: return in ? zero16 : pi->dst_mac;
+	default: return zero16;
+	}
+}
+
+/* Per field per packet: inlined where used (one dispatch per field). */
+static inline __attribute__((always_inline)) uint64_t num_of(const struct cache_pkt *p, enum fnf_src s,
+                                                            unsigned flags, uint8_t sampler)
+{
+	const struct pkt_info *pi = &p->pi;
+	bool in = p->dir == 0;
+	switch (s) {
+	case FNF_S_VLAN_IN: return in ? pi->vlan : 0;
+	case FNF_S_VLAN_OUT: return in ? 0 : pi->vlan;
+	case FNF_S_PCP: return pi->vlan_pcp;
+	case FNF_S_TOS: return pi->tos;
+	case FNF_S_DSCP: return pi->tos >> 2;
+	case FNF_S_PREC: return pi->tos >> 5;
+	case FNF_S_PROTO: return pi->proto;
+	case FNF_S_FRAG_FLAGS: /* RFC 7012 fragmentFlags: bit 1 DF, bit 2 MF */
+		return (pi->flags & PKT_F_DF ? 0x40u : 0) | (pi->flags & PKT_F_MF ? 0x20u : 0);
+	case FNF_S_FRAG_OFF: return pi->frag_off >> 3;
+	case FNF_S_MCAST: /* RFC 7012 isMulticast */
+		return !(pi->flags & PKT_F_MULTICAST) ? 0 : pi->af == 4 ? 0x80 : 0x1f;
+	case FNF_S_IPLEN: return flags & FNF_D_BUCKET_LEN ? fnf_bucket_len(pi->ip_len) : pi->ip_len;
+	case FNF_S_IPLEN_EXACT: return pi->ip_len;
+	case FNF_S_PAYLEN6: return pi->af == 6 && pi->ip_len >= 40 ? pi->ip_len - 40 : 0;
+	case FNF_S_TTL: return flags & FNF_D_BUCKET_TTL ? fnf_bucket_ttl(pi->ttl) : pi->ttl;
+	case FNF_S_TTL_EXACT: return pi->ttl;
+	case FNF_S_VERSION: return pi->af;
+	case FNF_S_FLOW_LABEL: return pi->af == 6 ? pi->flow_label : 0;
+	case FNF_S_NEXT_HDR: return pi->af == 6 ? pi->ip6_nh : 0;
+	case FNF_S_FWD_STATUS: return in ? 0 : 0x40; /* RFC 7270: unknown / forwarded */
+	case FNF_S_SPORT: return pi->sport;
+	case FNF_S_DPORT: return pi->dport;
+	case FNF_S_TCP_SPORT: return pi->proto == 6 ? pi->sport : 0;
+	case FNF_S_TCP_DPORT: return pi->proto == 6 ? pi->dport : 0;
+	case FNF_S_TCP_FLAGS: return pi->proto == 6 ? pi->tcp_flags : 0;
+	case FNF_S_UDP_SPORT: return pi->proto == 17 ? pi->sport : 0;
+	case FNF_S_UDP_DPORT: return pi->proto == 17 ? pi->dport : 0;
+	case FNF_S_ICMP4_TYPE: return pi->af == 4 && pi->proto == 1 ? pi->icmp_type : 0;
+	case FNF_S_ICMP4_CODE: return pi->af == 4 && pi->proto == 1 ? pi->icmp_code : 0;
+	case FNF_S_ICMP6_TYPE: return pi->af == 6 && pi->proto == 58 ? pi->icmp_type : 0;
+	case FNF_S_ICMP6_CODE: return pi->af == 6 && pi->proto == 58 ? pi->icmp_code : 0;
+	case FNF_S_IGMP_TYPE: return pi->proto == 2 ? pi->igmp_type : 0;
+	case FNF_S_IF_IN: return in ? p->ifindex : 0;
+	case FNF_S_IF_OUT: return in ? 0 : p->ifindex;
+	case FNF_S_DIR: return p->dir;
+	case FNF_S_SAMPLER: return sampler;
+	case FNF_S_FLOWS: return 1;
+	default: return 0;
+	}
+}
+
+/* Big-endian v in len bytes, saturating (a key value wider than its
+ * field). The common widths are direct stores: this runs per key field
+ * per packet. */
+static inline void put_sat(uint8_t *p, unsigned len, uint64_t v)
+{
+	switch (len) {
+	case 1:
+		p[0] = v > 0xff ? 0xff : (uint8_t)v;
+		return;
+	case 2:
+		poke_u16(p, v > 0xffff ? 0xffff : (uint16_t)v);
+		return;
+	case 4:
+		poke_u32(p, v > 0xffffffffu ? 0xffffffffu : (uint32_t)v);
+		return;
+	case 8:
+		poke_u64(p, v);
+		return;
+	default:
+		if (v >> (len * 8))
+			v = (1ull << (len * 8)) - 1;
+		poke_uint(p, len, v);
+		return;
+	}
+}
+
+/* n bytes of an address or MAC (fixed sizes inline). */
+static inline void put_bytes(uint8_t *p, const uint8_t *src, unsigned n)
+{
+	switch (n) {
+	case 4: memcpy(p, src, 4); return;
+	case 6: memcpy(p, src, 6); return;
+	case 16: memcpy(p, src, 16); return;
+	default: memcpy(p, src, n); return;
+	}
+}
+
+/* --- intrusive lists over pool indices ----------------------------------- */
+
+static inline struct fent *E(const struct fnf_cache *c, uint32_t i)
+{
+	return (struct fent *)(void *)(c->pool + (size_t)i * c->stride);
+}
+
+static inline uint8_t *key_at(const struct fnf_cache *c, uint32_t i)
+{
+	return (uint8_t *)E(c, i) + sizeof(struct fent);
+}
+
+static inline uint64_t *acc_at(const struct fnf_cache *c, uint32_t i)
+{
+	return (uint64_t *)(void *)(key_at(c, i) + c->keyr);
+}
+
+#define DLIST_FNS(name, prev, next)                                                    \
+	static void name##_append(struct fnf_cache *c, struct dlist *l, uint32_t i)    \
+	{                                                                              \
+		struct fent *e = E(c, i);                                              \
+		e->prev = l->tail;                                                     \
+		e->next = NIL;                                                         \
+		if (l->tail)                                                           \
+			E(c, l->tail)->next = i;                                       \
+		else                                                                   \
+			l->head = i;                                                   \
+		l->tail = i;                                                           \
+	}                                                                              \
+	static void name##_remove(struct fnf_cache *c, struct dlist *l, uint32_t i)    \
+	{                                                                              \
+		struct fent *e = E(c, i);                                              \
+		if (e->prev)                                                           \
+			E(c, e->prev)->next = e->next;                                 \
+		else                                                                   \
+			l->head = e->next;                                             \
+		if (e->next)                                                           \
+			E(c, e->next)->prev = e->prev;                                 \
+		else                                                                   \
+			l->tail = e->prev;                                             \
+		e->prev = e->next = NIL;                                               \
+	}
+
+DLIST_FNS(lru, lprev, lnext)
+DLIST_FNS(act, aprev, anext)
+
+/* --- construction -------------------------------------------------------- */
+
+/* Zeroed memory backed as it is first touched, on huge pages where
+ * allowed (as cache.c). */
+static void *map_zeroed(size_t len)
+{
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+#ifdef MADV_HUGEPAGE
+	if (len >= (2u << 20))
+		madvise(p, len, MADV_HUGEPAGE);
+#endif
+	return p;
+}
+
+struct fnf_cache *fnf_new(const struct fnf_def *d, const struct fnf_cfg *cfg, fnf_emit_fn emit, void *arg)
+{
+	if (!d || !cfg || !emit || d->nkey == 0 || d->lay.n != d->n || cfg->entries < 1 ||
+	    cfg->entries > CACHE_ENTRIES_MAX || cfg->active_s < 1 || cfg->inactive_s < 1 ||
+	    cfg->type > CACHE_IMMEDIATE) {
+		errno = EINVAL;
+		return NULL;
+	}
+	struct fnf_cache *c = calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	c->d = *d;
+	c->cfg = *cfg;
+	c->emit = emit;
+	c->emit_arg = arg;
+	c->seed = hash_random_seed();
+	fnf_set_timeouts(c, cfg->active_s, cfg->inactive_s);
+	c->keyr = (uint16_t)((d->key_len + 7u) / 8u * 8u);
+	c->key_words = (uint8_t)(c->keyr / 8u);
+	for (unsigned i = 0; i < d->n; i++) {
+		const struct fnf_field *f = &d->f[i];
+		enum fnf_src src = (enum fnf_src)f->src;
+		uint8_t bs = (uint8_t)bytes_size(src);
+		if (f->op == FNF_KEY) {
+			c->kop[c->nkop++] = (struct kop){ f->src, (uint8_t)f->len, bs != 0, f->off };
+			continue;
+		}
+		if (record_src(src))
+			continue;
+		c->sop[c->nsop++] = (struct aop){ f->src, f->op, bs, f->off };
+		if (!bs && f->op != FNF_FIRST)
+			c->uop[c->nuop++] = (struct aop){ f->src, f->op, 0, f->off };
+	}
+	c->stride = sizeof(struct fent) + c->keyr + d->acc_len;
+	uint32_t nb = 1;
+	while (nb < cfg->entries)
+		nb <<= 1;
+	c->nbucket_mask = nb - 1;
+	/* the immediate cache needs no table: one scratch entry is its whole pool */
+	size_t entries = cfg->type == CACHE_IMMEDIATE ? 1 : cfg->entries;
+	c->pool_bytes = (entries + 1) * c->stride;
+	c->bucket_bytes = cfg->type == CACHE_IMMEDIATE ? sizeof(uint32_t) : (size_t)nb * sizeof(uint32_t);
+	c->pool = map_zeroed(c->pool_bytes);
+	c->bucket = map_zeroed(c->bucket_bytes);
+	c->scratch = calloc(CACHE_BATCH_MAX, c->keyr ? c->keyr : 8);
+	if (!c->pool || !c->bucket || !c->scratch) {
+		fnf_free(c);
+		errno = ENOMEM;
+		return NULL;
+	}
+	c->emergency_at = expiry_emergency_at(cfg->entries);
+	return c;
+}
+
+void fnf_free(struct fnf_cache *c)
+{
+	if (!c)
+		return;
+	if (c->pool)
+		munmap(c->pool, c->pool_bytes);
+	if (c->bucket)
+		munmap(c->bucket, c->bucket_bytes);
+	free(c->scratch);
+	free(c);
+}
+
+void fnf_set_timeouts(struct fnf_cache *c, uint32_t active_s, uint32_t inactive_s)
+{
+	c->cfg.active_s = active_s;
+	c->cfg.inactive_s = inactive_s;
+	c->active_us = (uint64_t)active_s * 1000000u;
+	c->inactive_us = (uint64_t)inactive_s * 1000000u;
+}
+
+const struct fnf_def *fnf_def_of(const struct fnf_cache *c)
+{
+	return &c->d;
+}
+
+const struct fnf_cfg *fnf_config(const struct fnf_cache *c)
+{
+	return &c->cfg;
+}
+
+const struct fnf_stats *fnf_stats(const struct fnf_cache *c)
+{
+	return &c->st;
+}
+
+void fnf_stats_clear(struct fnf_cache *c)
+{
+	uint32_t in_use = c->st.in_use;
+	uint64_t now = c->st.now_us;
+	memset(&c->st, 0, sizeof(c->st));
+	c->st.in_use = in_use;
+	c->st.high_water = in_use;
+	c->st.now_us = now;
+	c->st.cleared_us = now;
+}
+
+size_t fnf_entry_size(const struct fnf_cache *c)
+{
+	return c->stride;
+}
+
+size_t fnf_memory(const struct fnf_cache *c)
+{
+	return c->pool_bytes + c->bucket_bytes;
+}
+
+/* --- pool ----------------------------------------------------------------- */
+
+static uint32_t entry_alloc(struct fnf_cache *c)
+{
+	uint32_t i = c->free_head;
+	if (i != NIL) {
+		c->free_head = E(c, i)->hnext;
+	} else {
+		/* no entry was ever freed: entries 1..in_use are the ones in use */
+		if (c->st.in_use >= c->cfg.entries)
+			return NIL;
+		i = c->st.in_use + 1;
+	}
+	c->st.in_use++;
+	if (c->st.in_use > c->st.high_water)
+		c->st.high_water = c->st.in_use;
+	return i;
+}
+
+static void entry_release(struct fnf_cache *c, uint32_t i)
+{
+	struct fent *e = E(c, i);
+	uint32_t *pp = &c->bucket[e->hash & c->nbucket_mask];
+	while (*pp != i)
+		pp = &E(c, *pp)->hnext;
+	*pp = e->hnext;
+	if (c->cfg.type == CACHE_NORMAL)
+		lru_remove(c, &c->lru, i);
+	if (e->packets)
+		act_remove(c, &c->act, i);
+	e->hnext = c->free_head;
+	c->free_head = i;
+	c->st.in_use--;
+}
+
+/* --- records ---------------------------------------------------------------- */
+
+/* The record of entry e (key k, accumulators a) as a genrec; vals has
+ * room for d->n values. */
+static void make_genrec(const struct fnf_cache *c, const struct fent *e, const uint8_t *k, const uint64_t *a,
+                        struct genrec_val *vals, struct genrec *r)
+{
+	const struct fnf_def *d = &c->d;
+	for (unsigned i = 0; i < d->n; i++) {
+		const struct fnf_field *f = &d->f[i];
+		struct genrec_val *v = &vals[i];
+		v->p = NULL;
+		v->u = 0;
+		if (f->op == FNF_KEY) {
+			v->p = k + f->off;
+			continue;
+		}
+		switch (f->src) {
+		case FNF_S_PACKETS: v->u = e->packets; break;
+		case FNF_S_BYTES: v->u = e->bytes; break;
+		case FNF_S_FLOWS: v->u = 1; break;
+		case FNF_S_FIRST: v->u = e->first_us; break;
+		case FNF_S_LAST: v->u = e->last_us; break;
+		default:
+			if (bytes_size((enum fnf_src)f->src))
+				v->p = (const uint8_t *)a + f->off;
+			else
+				v->u = a[f->off / 8];
+			break;
+		}
+	}
+	r->lay = &d->lay;
+	r->v = vals;
+	r->first_us = e->first_us;
+	r->last_us = e->last_us;
+	r->packets = e->packets;
+	r->bytes = e->bytes;
+}
+
+static void emit_entry(struct fnf_cache *c, const struct fent *e, const uint8_t *k, const uint64_t *a,
+                       enum flow_end why)
+{
+	struct genrec_val vals[FNF_FIELDS_MAX];
+	struct genrec r;
+	make_genrec(c, e, k, a, vals, &r);
+	r.end = (uint8_t)why;
+	c->st.records[why]++;
+	c->emit(c->emit_arg, &r);
+}
+
+/* Export entry i's open record; the entry stays, empty. */
+static void entry_export(struct fnf_cache *c, uint32_t i, enum flow_end why)
+{
+	struct fent *e = E(c, i);
+	act_remove(c, &c->act, i);
+	emit_entry(c, e, key_at(c, i), acc_at(c, i), why);
+	e->packets = 0;
+	e->bytes = 0;
+}
+
+static void entry_end(struct fnf_cache *c, uint32_t i, enum flow_end why)
+{
+	if (E(c, i)->packets)
+		entry_export(c, i, why);
+	else
+		c->st.empty_reclaimed++;
+	entry_release(c, i);
+}
+
+/* First packet of a record: the accumulators start from its values. */
+static void rec_start(const struct fnf_cache *c, struct fent *e, uint64_t *a, const struct cache_pkt *p,
+                      uint8_t sampler, uint64_t t)
+{
+	e->packets = 0;
+	e->bytes = 0;
+	e->first_us = t;
+	for (unsigned i = 0; i < c->nsop; i++) {
+		const struct aop *o = &c->sop[i];
+		if (o->bytes)
+			memcpy((uint8_t *)a + o->off, bytes_of(p, (enum fnf_src)o->src), o->bytes);
+		else
+			a[o->off / 8] = o->op == FNF_SUM ? 0 : num_of(p, (enum fnf_src)o->src, c->d.flags, sampler);
+	}
+}
+
+/* Count one packet into the record. */
+static inline __attribute__((always_inline)) void rec_add(const struct fnf_cache *c, struct fent *e, uint64_t *a, const struct cache_pkt *p,
+                    uint8_t sampler, uint64_t t)
+{
+	e->packets++;
+	e->bytes += p->pi.ip_len;
+	e->last_us = t;
+	for (unsigned i = 0; i < c->nuop; i++) {
+		const struct aop *o = &c->uop[i];
+		uint64_t v = num_of(p, (enum fnf_src)o->src, c->d.flags, sampler);
+		uint64_t *x = &a[o->off / 8];
+		switch (o->op) {
+		case FNF_SUM: *x += v; break;
+		case FNF_MIN: if (v < *x) *x = v; break;
+		case FNF_MAX: if (v > *x) *x = v; break;
+		case FNF_LAST: *x = v; break;
+		case FNF_OR: *x |= v; break;
+		default: break;
+		}
+	}
+}
+
+/* The packet's key into k (keyr bytes: the pad after key_len is zero). */
+static void key_pack(const struct fnf_cache *c, uint8_t *k, const struct cache_pkt *p, uint8_t sampler)
+{
+	memset(k + c->keyr - 8, 0, 8);
+	for (unsigned i = 0; i < c->nkop; i++) {
+		const struct kop *o = &c->kop[i];
+		if (o->bytes)
+			put_bytes(k + o->off, bytes_of(p, (enum fnf_src)o->src), o->len);
+		else
+			put_sat(k + o->off, o->len, num_of(p, (enum fnf_src)o->src, c->d.flags, sampler));
+	}
+}
+
+static uint32_t key_hash(const struct fnf_cache *c, const uint8_t *k)
+{
+	uint64_t h = hash_bytes(k, c->keyr, c->seed);
+	return (uint32_t)(h ^ (h >> 32));
+}
+
+/* Keys are keyr bytes, zero-padded and 8-byte aligned: compared a word at
+ * a time (memcpy loads: no aliasing assumptions). */
+static inline bool key_eq(const struct fnf_cache *c, const uint8_t *a, const uint8_t *b)
+{
+	uint64_t diff = 0;
+	for (unsigned i = 0; i < c->key_words; i++) {
+		uint64_t x, y;
+		memcpy(&x, a + 8 * i, 8);
+		memcpy(&y, b + 8 * i, 8);
+		diff |= x ^ y;
+	}
+	return diff == 0;
+}
+
+/* --- expiry ---------------------------------------------------------------- */
+
+static void sweep(struct fnf_cache *c)
+{
+	uint64_t now = c->st.now_us;
+	bool any = false;
+	if (c->cfg.type == CACHE_NORMAL) {
+		while (c->lru.head) {
+			uint32_t i = c->lru.head;
+			struct fent *e = E(c, i);
+			uint64_t idle_at = e->last_us + c->inactive_us;
+			if (idle_at > now)
+				break;
+			entry_end(c, i, expiry_idle_reason(e->packets, e->first_us, c->active_us, idle_at));
+			any = true;
+		}
+	}
+	while (c->act.head) {
+		uint32_t i = c->act.head;
+		if (E(c, i)->first_us + c->active_us > now)
+			break;
+		entry_export(c, i, FLOW_END_ACTIVE);
+		any = true;
+	}
+	if (any)
+		c->st.ager_polls++;
+}
+
+static void clock_advance(struct fnf_cache *c, uint64_t t)
+{
+	if (!c->clock_set) {
+		c->clock_set = true;
+		c->st.now_us = t;
+		c->st.cleared_us = t;
+		return;
+	}
+	if (t < c->st.now_us) {
+		c->st.clock_backsteps++;
+		return;
+	}
+	c->st.now_us = t;
+}
+
+void fnf_expire(struct fnf_cache *c, uint64_t now_us)
+{
+	clock_advance(c, now_us);
+	if (c->cfg.type != CACHE_IMMEDIATE)
+		sweep(c);
+}
+
+uint64_t fnf_next_deadline(const struct fnf_cache *c)
+{
+	uint64_t d = UINT64_MAX;
+	if (c->cfg.type == CACHE_NORMAL && c->lru.head)
+		d = E(c, c->lru.head)->last_us + c->inactive_us;
+	if (c->act.head) {
+		uint64_t a = E(c, c->act.head)->first_us + c->active_us;
+		if (a < d)
+			d = a;
+	}
+	return d;
+}
+
+void fnf_flush(struct fnf_cache *c, enum flow_end why)
+{
+	if (c->cfg.type == CACHE_IMMEDIATE)
+		return;
+	for (uint32_t b = 0; b <= c->nbucket_mask; b++)
+		while (c->bucket[b])
+			entry_end(c, c->bucket[b], why);
+}
+
+void fnf_foreach(const struct fnf_cache *c, size_t max, void (*fn)(void *arg, const struct genrec *r), void *arg)
+{
+	size_t n = 0;
+	for (uint32_t i = c->act.head; i && (!max || n < max); i = E(c, i)->anext, n++) {
+		struct genrec_val vals[FNF_FIELDS_MAX];
+		struct genrec r;
+		make_genrec(c, E(c, i), key_at(c, i), acc_at(c, i), vals, &r);
+		r.end = FLOW_END_MAX;
+		fn(arg, &r);
+	}
+}
+
+/* --- metering --------------------------------------------------------------- */
+
+static void packet_keyed(struct fnf_cache *c, const struct cache_pkt *p, const uint8_t *k, uint32_t h32,
+                         uint8_t sampler)
+{
+	clock_advance(c, p->t_us);
+	uint64_t t = c->st.now_us;
+	c->st.packets++;
+	c->st.bytes += p->pi.ip_len;
+
+	if (c->cfg.type == CACHE_IMMEDIATE) {
+		/* entry 1 of the one-entry pool is the scratch record */
+		struct fent *e = E(c, 1);
+		memcpy(key_at(c, 1), k, c->keyr);
+		rec_start(c, e, acc_at(c, 1), p, sampler, t);
+		rec_add(c, e, acc_at(c, 1), p, sampler, t);
+		c->st.flows_added++;
+		emit_entry(c, e, key_at(c, 1), acc_at(c, 1), FLOW_END_IMMEDIATE);
+		return;
+	}
+
+	sweep(c);
+
+	uint32_t *head = &c->bucket[h32 & c->nbucket_mask];
+	uint32_t i;
+	for (i = *head; i; i = E(c, i)->hnext) {
+		struct fent *e = E(c, i);
+		if (e->hash == h32 && key_eq(c, key_at(c, i), k))
+			break;
+	}
+	if (!i) {
+		if (c->cfg.type == CACHE_NORMAL)
+			while (c->st.in_use >= c->emergency_at && c->lru.head)
+				entry_end(c, c->lru.head, FLOW_END_EMERGENCY);
+		i = entry_alloc(c);
+		if (!i) {
+			c->st.flows_dropped_full++;
+			c->st.packets_dropped_full++;
+			c->st.bytes_dropped_full += p->pi.ip_len;
+			return;
+		}
+		struct fent *e = E(c, i);
+		memset(e, 0, sizeof(*e));
+		memcpy(key_at(c, i), k, c->keyr);
+		e->hash = h32;
+		e->hnext = *head;
+		*head = i;
+	}
+	struct fent *e = E(c, i);
+	if (e->packets == 0) {
+		rec_start(c, e, acc_at(c, i), p, sampler, t);
+		act_append(c, &c->act, i);
+		c->st.flows_added++;
+	}
+	rec_add(c, e, acc_at(c, i), p, sampler, t);
+	if (c->cfg.type == CACHE_NORMAL) {
+		if (c->lru.tail != i) {
+			if (e->lprev || c->lru.head == i)
+				lru_remove(c, &c->lru, i);
+			lru_append(c, &c->lru, i);
+		}
+		if ((c->d.flags & FNF_D_TCP_END) && expiry_tcp_end(p->pi.proto, p->pi.tcp_flags))
+			entry_end(c, i, FLOW_END_EOF);
+	}
+}
+
+void fnf_packets(struct fnf_cache *c, const struct cache_pkt *const *v, size_t n, uint8_t sampler)
+{
+	uint32_t h[CACHE_BATCH_MAX];
+	if (n > CACHE_BATCH_MAX)
+		abort(); /* a caller bug */
+	size_t ks = c->keyr ? c->keyr : 8;
+	/* Stage 1: keys and hashes; prefetch the bucket heads. */
+	for (size_t j = 0; j < n; j++) {
+		uint8_t *k = c->scratch + j * ks;
+		key_pack(c, k, v[j], sampler);
+		if (c->cfg.type != CACHE_IMMEDIATE) {
+			h[j] = key_hash(c, k);
+			__builtin_prefetch(&c->bucket[h[j] & c->nbucket_mask]);
+		} else {
+			h[j] = 0;
+		}
+	}
+	if (c->cfg.type != CACHE_IMMEDIATE) {
+		/* Stage 2: prefetch each chain's first entry (a hint only). */
+		for (size_t j = 0; j < n; j++) {
+			uint32_t e = c->bucket[h[j] & c->nbucket_mask];
+			if (e) {
+				__builtin_prefetch(E(c, e));
+				__builtin_prefetch((const char *)E(c, e) + 64);
+			}
+		}
+		/* Stage 3: each packet's entry as the cache stands (by its hash
+		 * tag): prefetch its last-seen neighbours, which the move to the
+		 * list tail writes. */
+		for (size_t j = 0; c->cfg.type == CACHE_NORMAL && j < n; j++)
+			for (uint32_t e = c->bucket[h[j] & c->nbucket_mask]; e; e = E(c, e)->hnext) {
+				const struct fent *fe = E(c, e);
+				if (fe->hash != h[j])
+					continue;
+				__builtin_prefetch(&E(c, fe->lprev)->lnext, 1);
+				__builtin_prefetch(&E(c, fe->lnext)->lprev, 1);
+				break;
+			}
+	}
+	/* Stage 4: meter in order. */
+	for (size_t j = 0; j < n; j++)
+		packet_keyed(c, v[j], c->scratch + j * ks, h[j], sampler);
+}
