@@ -31,7 +31,7 @@ static double now_s(void)
 
 int main(void)
 {
-	static const struct transport_ops ops = { "null", NULL, null_send, NULL };
+	static const struct transport_ops ops = { .scheme = "null", .send = null_send };
 	static const struct { int version; int v6pct; const char *name; } cases[] = {
 		{ 1, 0, "v1" }, { 5, 0, "v5" }, { 7, 0, "v7" }, { 9, 0, "v9 (IPv4)" },
 		{ 9, 20, "v9 (20% IPv6)" }, { 10, 0, "IPFIX (IPv4)" }, { 10, 20, "IPFIX (20% IPv6)" },

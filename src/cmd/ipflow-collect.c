@@ -52,7 +52,7 @@ static const struct optdef {
 	const char *help;
 	unsigned long long min, max; /* numeric options */
 } optdefs[] = {
-	{ "listen", 1, 'l', "udp:[ADDR:]PORT|tcp:[ADDR:]PORT", "receive export messages (repeatable)", 0, 0 },
+	{ "listen", 1, 'l', "udp|tcp|sctp:[ADDR:]PORT", "receive export messages (repeatable; sctp: over UDP, RFC 6951)", 0, 0 },
 	{ "read", 1, 'r', "FILE [PORTS]", "decode export packets from a capture (UDP to PORTS, or any export-looking UDP)", 0, 0 },
 	{ "store", 1, 'w', "DIR", "store flows in the file store under DIR (sink dir:DIR)", 0, 0 },
 	{ "output", 1, 'o', "jsonl:PATH|csv:PATH|null:|clickhouse:URL|kafka:BROKERS/TOPIC", "also write records there ('-' = stdout; repeatable; doc/clickhouse.md)", 0, 0 },
@@ -81,7 +81,7 @@ static const struct optdef {
 
 static void usage(FILE *out)
 {
-	fputs("usage: ipflow-collect -l udp:[ADDR:]PORT|tcp:[ADDR:]PORT ... [-w DIR] [-o jsonl:PATH|csv:PATH] [options]\n"
+	fputs("usage: ipflow-collect -l udp|tcp|sctp:[ADDR:]PORT ... [-w DIR] [-o jsonl:PATH|csv:PATH] [options]\n"
 	      "       ipflow-collect -r FILE.pcap [PORTS] [-o ...] [--stats]\n\n", out);
 	for (size_t i = 0; i < NOPTS; i++) {
 		char lhs[72];

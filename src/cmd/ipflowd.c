@@ -6,6 +6,7 @@
  * running pipeline and applies reloads (SIGHUP, `ipflow reload`). */
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <getopt.h>
 #include <grp.h>
 #include <pwd.h>
@@ -28,6 +29,8 @@
 #include "lib/addr.h"
 #include "lib/log.h"
 #include "meter/fnf_mon.h"
+#include "transport/dest.h"
+#include "transport/sctp.h"
 
 #define MAX_IFACES 32
 #define MAX_DESTS EXPORT_SET_MAX
@@ -45,6 +48,8 @@ struct opts {
 	struct cache_cfg cache;
 	const char *ctl_path;
 	const char *dest[MAX_DESTS];
+	struct sctp_dest_opts dopt[MAX_DESTS]; /* each -e's --sctp-* settings (flags after it) */
+	unsigned dmask[MAX_DESTS];             /* DEST_X_* given */
 	size_t ndest;
 	struct exporter_cfg ex;
 	bool ex_set[16];     /* indexed by option - O_MTU */
@@ -70,6 +75,8 @@ enum {
 	O_IFINDEX, O_DEBUG, O_VERSION, O_MTU, O_TREFRESH, O_TTIMEOUT, O_EXPSTATS, O_SOURCE,
 	O_SOURCEID, O_ENGTYPE, O_ENGID, O_FLUSH, O_USEC,
 	O_DAEMON, O_PIDFILE, O_USER, O_GROUP, O_SYSLOG, O_ALIAS,
+	O_SCTP_REL, O_SCTP_BACKUP, O_SCTP_MODE, O_SCTP_FAILOVER, O_SCTP_RESTORE, O_SCTP_HB, O_SCTP_STREAMS,
+	O_SCTP_UDPPORT, O_SCTP_BUDPPORT,
 };
 
 
@@ -93,7 +100,16 @@ static const struct optdef {
 	{ "inactive", 1, O_INACTIVE, "SEC", "inactive timeout (default 15)" },
 	{ "entries", 1, O_ENTRIES, "N", "cache entries (default 65536, up to 67108864)" },
 	{ "cache-type", 1, O_CTYPE, "normal|permanent|immediate", "cache type (default normal)" },
-	{ "export", 1, 'e', "udp:HOST:PORT|file:PATH", "export destination (repeatable; each its own stream)" },
+	{ "export", 1, 'e', "udp|tcp|sctp:HOST:PORT|file:PATH", "export destination (repeatable; each its own stream)" },
+	{ "sctp-reliability", 1, O_SCTP_REL, "full|partial:N|none", "reliability of the last -e sctp: destination (default full)" },
+	{ "sctp-backup", 1, O_SCTP_BACKUP, "HOST:PORT", "backup collector of the last -e destination (same transport)" },
+	{ "sctp-backup-mode", 1, O_SCTP_MODE, "fail-over|redundant", "backup opened at fail-over (default) or kept open" },
+	{ "sctp-fail-over", 1, O_SCTP_FAILOVER, "MS", "primary unavailable this long before fail-over (0-3600, default 25)" },
+	{ "sctp-restore-time", 1, O_SCTP_RESTORE, "SEC", "primary available this long before data returns (0-3600, default 25)" },
+	{ "sctp-heartbeat", 1, O_SCTP_HB, "MS", "SCTP heartbeat interval of the last -e (10-60000, default 500)" },
+	{ "sctp-streams", 1, O_SCTP_STREAMS, "N", "SCTP data streams of the last -e, after stream 0 (1-16, default 1)" },
+	{ "sctp-udp-port", 1, O_SCTP_UDPPORT, "N", "collector's UDP encapsulation port if not its SCTP port (last -e)" },
+	{ "sctp-backup-udp-port", 1, O_SCTP_BUDPPORT, "N", "the same for the backup collector of the last -e" },
 	{ "export-version", 1, 'v', "1|5|7|9|10", "export format: NetFlow v1, v5, v7, v9, or 10 = IPFIX (default 9)" },
 	{ "mtu", 1, O_MTU, "N", "path MTU for export packets (default 1500)" },
 	{ "template-refresh", 1, O_TREFRESH, "N", "resend templates every N packets (v9 default 20; IPFIX default off)" },
@@ -149,6 +165,65 @@ static int bad_value(const char *opt, const char *val, const char *want)
 {
 	log_err("--%s: '%s' is not %s", opt, val, want);
 	return -1;
+}
+
+/* --sctp-* flags: they set the last -e destination, as IOS sub-mode
+ * commands set the last "ip flow-export destination". */
+static int sctp_flag(struct opts *o, int c, const char *arg)
+{
+	static const struct { int opt; const char *name; unsigned min, max, mask; size_t off; } nums[] = {
+		{ O_SCTP_FAILOVER, "sctp-fail-over", 0, DEST_FAILOVER_MS_MAX, DEST_X_FAILOVER,
+		  offsetof(struct sctp_dest_opts, failover_ms) },
+		{ O_SCTP_RESTORE, "sctp-restore-time", 0, DEST_RESTORE_S_MAX, DEST_X_RESTORE,
+		  offsetof(struct sctp_dest_opts, restore_s) },
+		{ O_SCTP_HB, "sctp-heartbeat", 10, 60000, DEST_X_HB, offsetof(struct sctp_dest_opts, sctp.hb_ms) },
+		{ O_SCTP_STREAMS, "sctp-streams", 1, SCTPT_STREAMS_MAX, DEST_X_STREAMS,
+		  offsetof(struct sctp_dest_opts, sctp.data_streams) },
+		{ O_SCTP_UDPPORT, "sctp-udp-port", 1, 65535, DEST_X_UDP_PORT, offsetof(struct sctp_dest_opts, sctp.encaps_port) },
+		{ O_SCTP_BUDPPORT, "sctp-backup-udp-port", 1, 65535, DEST_X_BACKUP_UDP_PORT,
+		  offsetof(struct sctp_dest_opts, backup_udp_port) },
+	};
+	char err[256];
+	if (!o->ndest) {
+		log_err("--sctp-* options follow the -e destination they set");
+		return -1;
+	}
+	struct sctp_dest_opts *d = &o->dopt[o->ndest - 1];
+	unsigned *mask = &o->dmask[o->ndest - 1];
+	switch (c) {
+	case O_SCTP_REL:
+		if (sctpt_parse_reliability(arg, &d->sctp, err, sizeof(err)) != 0) {
+			log_err("--sctp-reliability: %s", err);
+			return -1;
+		}
+		*mask |= DEST_X_REL;
+		return 0;
+	case O_SCTP_BACKUP:
+		if (strlen(arg) >= sizeof(d->backup))
+			return bad_value("sctp-backup", arg, "HOST:PORT");
+		snprintf(d->backup, sizeof(d->backup), "%s", arg);
+		*mask |= DEST_X_BACKUP;
+		return 0;
+	case O_SCTP_MODE:
+		if (dest_parse_mode(arg, &d->mode, err, sizeof(err)) != 0)
+			return bad_value("sctp-backup-mode", arg, "fail-over or redundant");
+		*mask |= DEST_X_MODE;
+		return 0;
+	}
+	for (size_t k = 0; k < sizeof(nums) / sizeof(nums[0]); k++) {
+		if (nums[k].opt != c)
+			continue;
+		uint32_t v;
+		if (!parse_u32(arg, nums[k].min, nums[k].max, &v)) {
+			char want[64];
+			snprintf(want, sizeof(want), "a number from %u to %u", nums[k].min, nums[k].max);
+			return bad_value(nums[k].name, arg, want);
+		}
+		unsigned u = v;
+		memcpy((char *)d + nums[k].off, &u, sizeof(u));
+		*mask |= nums[k].mask;
+	}
+	return 0;
 }
 
 static int parse_opts(int argc, char **argv, struct opts *o)
@@ -272,7 +347,21 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 				log_err("at most %d export destinations", MAX_DESTS);
 				return -1;
 			}
+			sctp_dest_opts_init(&o->dopt[o->ndest]);
+			o->dmask[o->ndest] = 0;
 			o->dest[o->ndest++] = optarg;
+			break;
+		case O_SCTP_REL:
+		case O_SCTP_BACKUP:
+		case O_SCTP_MODE:
+		case O_SCTP_FAILOVER:
+		case O_SCTP_RESTORE:
+		case O_SCTP_HB:
+		case O_SCTP_STREAMS:
+		case O_SCTP_UDPPORT:
+		case O_SCTP_BUDPPORT:
+			if (sctp_flag(o, c, optarg) != 0)
+				return -1;
 			break;
 		case 'v': {
 			uint32_t v;
@@ -411,6 +500,42 @@ static void export_line(struct conf_parser *p, const char *spec)
 	line(p, "ip flow-export destination %s", spec); /* reported as an error by the parser */
 }
 
+/* The IOS sub-mode lines an sctp: -e's flags stand for (the rest of its
+ * --sctp-* settings, and backups of other transports, have no IOS form:
+ * they go to the destination manager by spec, see register_extras). */
+static void sctp_lines(struct conf_parser *p, const char *spec, const struct sctp_dest_opts *d, unsigned m)
+{
+	if (strncmp(spec, "sctp:", 5) != 0)
+		return;
+	if (m & DEST_X_REL) {
+		if (d->sctp.reliability == SCTPT_PARTIAL && d->sctp.buffer_limit <= 35000)
+			line(p, " reliability partial buffer-limit %u", d->sctp.buffer_limit);
+		else if (d->sctp.reliability != SCTPT_PARTIAL)
+			line(p, " reliability %s", sctpt_rel_name(d->sctp.reliability));
+	}
+	if (m & DEST_X_BACKUP) {
+		char host[256];
+		const char *port, *b = strncmp(d->backup, "sctp:", 5) == 0 ? d->backup + 5 : d->backup;
+		if (addr_split_hostport(b, host, sizeof(host), &port) == 0)
+			line(p, " backup destination %s %s", host, port);
+	}
+	if (m & DEST_X_MODE)
+		line(p, " backup mode %s", dest_mode_name(d->mode));
+	if (m & DEST_X_FAILOVER)
+		line(p, " backup fail-over %u", d->failover_ms);
+	if (m & DEST_X_RESTORE)
+		line(p, " backup restore-time %u", d->restore_s);
+}
+
+/* Every --sctp-* setting, by destination spec, for the destination
+ * manager (laid over the configuration when the destination opens). */
+static void register_extras(const struct opts *o)
+{
+	for (size_t i = 0; i < o->ndest; i++)
+		if (o->dmask[i] && dest_extra_set(o->dest[i], o->dmask[i], &o->dopt[i]) != 0)
+			log_warn("%s: too many destinations with --sctp-* settings", o->dest[i]);
+}
+
 /* The lines the flags stand for, after the file's (so they win). -r/-i
  * replace the file's interfaces and -e its main-cache destinations. */
 static void flag_lines(const struct opts *o, struct conf_parser *p, const struct conf *file)
@@ -452,8 +577,10 @@ static void flag_lines(const struct opts *o, struct conf_parser *p, const struct
 			line(p, "no ip flow-export destination %s %u", file->export.dest[i].host, file->export.dest[i].port);
 		for (size_t i = 0; i < file->export.nfile; i++)
 			line(p, "no ip flow-export file %s", file->export.file[i]);
-		for (size_t i = 0; i < o->ndest; i++)
+		for (size_t i = 0; i < o->ndest; i++) {
 			export_line(p, o->dest[i]);
+			sctp_lines(p, o->dest[i], &o->dopt[i], o->dmask[i]);
+		}
 	}
 	if (o->ex.version)
 		line(p, "ip flow-export version %d", o->ex.version);
@@ -740,6 +867,7 @@ int main(int argc, char **argv)
 	if (parse_opts(argc, argv, &o) != 0)
 		return 2;
 	log_level_cur = o.loglevel;
+	register_extras(&o);
 
 	struct report_ctx rep = { .out = stderr, .notes = o.test_only || o.loglevel >= LOG_LVL_INFO };
 	struct conf *c = load_conf(&o, &rep);

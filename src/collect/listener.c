@@ -14,6 +14,7 @@
 static const struct listener_ops *const schemes[] = {
 	&listener_udp_ops,
 	&listener_tcp_ops,
+	&listener_sctp_ops,
 };
 
 struct listener *listener_open(const char *spec, const struct listener_cfg *cfg, const struct lsn_sink *to,
@@ -21,14 +22,14 @@ struct listener *listener_open(const char *spec, const struct listener_cfg *cfg,
 {
 	const char *colon = strchr(spec, ':');
 	if (!colon) {
-		snprintf(err, errlen, "listener '%s': expected udp:[ADDR:]PORT or tcp:[ADDR:]PORT", spec);
+		snprintf(err, errlen, "listener '%s': expected udp:, tcp: or sctp:[ADDR:]PORT", spec);
 		return NULL;
 	}
 	size_t n = (size_t)(colon - spec);
 	for (size_t i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++)
 		if (strlen(schemes[i]->scheme) == n && strncmp(spec, schemes[i]->scheme, n) == 0)
 			return schemes[i]->open(colon + 1, cfg, to, err, errlen);
-	snprintf(err, errlen, "listener '%s': unknown scheme '%.*s' (udp, tcp)", spec, (int)n, spec);
+	snprintf(err, errlen, "listener '%s': unknown scheme '%.*s' (udp, tcp, sctp)", spec, (int)n, spec);
 	return NULL;
 }
 

@@ -20,7 +20,8 @@
  * timeouts. A listener never blocks: ready() reads what is there, up to a
  * budget, and returns.
  *
- * Specs: "udp:[ADDR:]PORT", "tcp:[ADDR:]PORT"; ADDR is an IPv4 literal or
+ * Specs: "udp:[ADDR:]PORT", "tcp:[ADDR:]PORT", "sctp:[ADDR:]PORT" (SCTP
+ * over UDP, RFC 6951, UDP and SCTP port PORT: lsn_sctp.c); ADDR is an IPv4 literal or
  * [IPv6]; without ADDR the listener binds the IPv6 wildcard with
  * IPV6_V6ONLY off, so IPv4 and IPv6 exporters both reach it (IPv4-mapped
  * peers are reported as IPv4). Port 0 binds a port the kernel picks
@@ -111,7 +112,7 @@ struct listener {
 	char name[80];            /* the spec, with the bound port */
 };
 
-extern const struct listener_ops listener_udp_ops, listener_tcp_ops;
+extern const struct listener_ops listener_udp_ops, listener_tcp_ops, listener_sctp_ops;
 
 /* Open from a spec (table above). NULL with a message in err on error. */
 struct listener *listener_open(const char *spec, const struct listener_cfg *cfg, const struct lsn_sink *to,

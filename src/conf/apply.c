@@ -16,6 +16,8 @@
 #include "ctl/show_cache.h"
 #include "ctl/show_conf.h"
 #include "export/export_set.h"
+#include "transport/dest.h"
+#include "transport/sctp.h"
 #include "export/flowlog.h"
 #include "lib/addr.h"
 #include "lib/bytes.h"
@@ -37,7 +39,10 @@ struct rt {
 	void *reload_arg;
 	uint64_t reloads, reload_failures;
 	uint64_t debug_events;
+	bool sctp_watched;      /* the SCTP stack's descriptor is in the meter's loop */
 };
+
+static void rt_tick(void *arg, uint64_t now);
 
 /* --- mapping ------------------------------------------------------------- */
 
@@ -76,18 +81,28 @@ int apply_dest_spec(const struct conf_dest *d, char *spec, size_t len)
 	return n > 0 && (size_t)n < len ? 0 : -1;
 }
 
-bool apply_sctp_settings(const struct conf_dest *d, struct transport_opts *o)
+void apply_sctp_settings(const struct conf_dest *d, const char *spec, struct sctp_dest_opts *so,
+                         struct transport_opts *o)
 {
-	(void)o;
+	static const enum sctpt_rel rel[] = { [CONF_REL_FULL] = SCTPT_FULL, [CONF_REL_PARTIAL] = SCTPT_PARTIAL,
+	                                      [CONF_REL_NONE] = SCTPT_NONE };
 	const struct conf_sctp *s = &d->sctp;
-	if (d->proto != CONF_SCTP)
-		return false;
-	bool custom = s->reliability != CONF_REL_FULL || s->backup || s->backup_mode != CONF_BACKUP_FAILOVER ||
-	              s->failover_ms != CONF_SCTP_FAILOVER_DEFAULT_MS || s->restore_s != CONF_SCTP_RESTORE_DEFAULT_S;
-	if (custom)
-		log_warn("%s %u sctp: reliability/backup settings are in the configuration but this build's SCTP "
-		         "transport does not take them yet", d->host, d->port);
-	return custom;
+	sctp_dest_opts_init(so);
+	if (d->proto == CONF_SCTP) {
+		so->sctp.reliability = (unsigned)s->reliability < sizeof(rel) / sizeof(rel[0]) ? rel[s->reliability] : SCTPT_FULL;
+		if (s->reliability == CONF_REL_PARTIAL && s->buffer_limit)
+			so->sctp.buffer_limit = s->buffer_limit;
+		if (s->backup) {
+			bool v6 = strchr(s->backup_host, ':') != NULL;
+			snprintf(so->backup, sizeof(so->backup), "sctp:%s%s%s:%u", v6 ? "[" : "", s->backup_host,
+			         v6 ? "]" : "", s->backup_port);
+		}
+		so->mode = s->backup_mode == CONF_BACKUP_REDUNDANT ? DEST_REDUNDANT : DEST_FAILOVER;
+		so->failover_ms = s->failover_ms;
+		so->restore_s = s->restore_s;
+	}
+	dest_extra_apply(spec, so); /* ipflowd --sctp-* flags win */
+	o->dest = so;
 }
 
 /* The export specs a model asks for (network destinations, then files). */
@@ -122,22 +137,46 @@ static struct transport *open_spec(const struct conf_export *e, const char *spec
                                    size_t errlen)
 {
 	struct transport_opts o;
+	struct sctp_dest_opts so;
+	struct exporter_cfg xc;
 	transport_opts_of(e, &o);
-	o.block_ms = file_mode ? 10000 : 0; /* a file replay can wait for a TCP queue; live traffic cannot */
+	apply_exporter_cfg(e, false, &xc);
+	o.mtu = xc.mtu; /* SCTP sizes its path for the messages */
+	o.block_ms = file_mode ? 10000 : 0; /* a file replay can wait for a TCP/SCTP queue; live traffic cannot */
 	const struct conf_dest *d = dest_of_spec(e, spec);
 	if (d)
-		apply_sctp_settings(d, &o);
+		apply_sctp_settings(d, spec, &so, &o);
 	return transport_open(spec, &o, err, errlen);
+}
+
+/* The SCTP stack wants the main loop (acknowledgements, fail-over
+ * timers), then the exporters (a new association wants its templates at
+ * once). Its descriptor exists once an SCTP transport was opened. */
+static void on_sctp(void *arg)
+{
+	struct rt *rt = arg;
+	sctp_stack_service();
+	rt_tick(rt, cache_stats(meter_cache(rt->m))->now_us);
+}
+
+static void watch_sctp(struct rt *rt)
+{
+	if (!rt->sctp_watched && sctp_stack_fd() >= 0) {
+		meter_add_fd(rt->m, sctp_stack_fd(), on_sctp, rt);
+		rt->sctp_watched = true;
+	}
 }
 
 /* A capture filter that leaves out our own export packets, ANDed with
  * the configured filter: per UDP destination its datagrams; per TCP
- * destination both directions of the connection (its ACKs come back). */
+ * destination both directions of the connection (its ACKs come back);
+ * per SCTP destination both directions of its UDP encapsulation (SACKs). */
 static void build_filter(const struct conf *c, char *buf, size_t len)
 {
 	static const char *const own[] = {
 		[CONF_UDP] = "not (udp and dst host %s and dst port %u)",
 		[CONF_TCP] = "not (tcp and host %s and port %u)",
+		[CONF_SCTP] = "not (udp and host %s and port %u)",
 	};
 	size_t n = 0;
 	buf[0] = 0;
@@ -350,6 +389,32 @@ static int c_show_export_template(void *arg, FILE *out, int argc, char **argv, b
 	return 0;
 }
 
+static int c_show_export_sctp(void *arg, FILE *out, int argc, char **argv, bool json)
+{
+	struct rt *rt = arg;
+	export_set_show_sctp(rt->set, out, false, json);
+	return 0;
+}
+
+static int c_show_export_sctp_verbose(void *arg, FILE *out, int argc, char **argv, bool json)
+{
+	struct rt *rt = arg;
+	export_set_show_sctp(rt->set, out, true, json);
+	return 0;
+}
+
+static int c_show_sctp_assoc(void *arg, FILE *out, int argc, char **argv, bool json)
+{
+	sctp_show_associations(out, json);
+	return 0;
+}
+
+static int c_show_sctp_stats(void *arg, FILE *out, int argc, char **argv, bool json)
+{
+	sctp_show_statistics(out, json);
+	return 0;
+}
+
 static int c_clear_export(void *arg, FILE *out, int argc, char **argv, bool json)
 {
 	struct rt *rt = arg;
@@ -423,6 +488,11 @@ static const struct ctl_cmd rt_cmds[] = {
 	{ "show ip flow interface", 0, "interfaces metered, their NetFlow commands and capture counters", c_show_interface },
 	{ "show ip flow export", 0, "export destinations and their counters", c_show_export },
 	{ "show ip flow export template", 0, "template and options export settings and counters", c_show_export_template },
+	{ "show ip flow export sctp", 0, "SCTP export destinations, backups and their counters", c_show_export_sctp },
+	{ "show ip flow export sctp verbose", 0, "the same with fail-over and restore timers and where messages went",
+	  c_show_export_sctp_verbose },
+	{ "show ip sctp association list", 0, "every SCTP association of this process", c_show_sctp_assoc },
+	{ "show ip sctp statistics", 0, "the SCTP stack's counters", c_show_sctp_stats },
 	{ "show flow monitor", -1, "a Flexible NetFlow monitor: NAME [cache]", c_show_monitor },
 	{ "show flow exporter", 1, "a Flexible NetFlow exporter: NAME", c_show_exporter },
 	{ "show running-config", 0, "the configuration in effect (parses back to itself)", c_show_running },
@@ -573,6 +643,7 @@ int rt_start(struct rt *rt, struct conf *c, char *err, size_t errlen)
 	}
 	meter_add_sink(rt->m, rt_sink, rt);
 	meter_add_tick(rt->m, rt_tick, rt);
+	watch_sctp(rt);
 	if (files) {
 		for (size_t i = 0; i < c->niface; i++) {
 			const struct conf_iface *f = &c->iface[i];
@@ -695,6 +766,7 @@ int rt_reload(struct rt *rt, struct conf *nc, char *err, size_t errlen)
 		memcpy(added_spec[nadded], specs[i], sizeof(added_spec[0]));
 		nadded++;
 	}
+	watch_sctp(rt);
 	struct want_cap w[MAX_LIVE];
 	size_t nw = rt->file_mode ? 0 : wanted_live(nc, w, MAX_LIVE);
 	bool keep_c[MAX_LIVE] = { false };
@@ -825,6 +897,10 @@ void rt_finish(struct rt *rt, FILE *stats)
 	if (export_set_count(rt->set)) {
 		fputc('\n', stats);
 		export_set_show(rt->set, stats, false);
+		if (sctp_stack_fd() >= 0) {
+			fputc('\n', stats);
+			export_set_show_sctp(rt->set, stats, true, false);
+		}
 	}
 	const struct cache_stats *st = cache_stats(meter_cache(m));
 	uint64_t recs = 0;

@@ -104,12 +104,13 @@ void apply_exporter_cfg(const struct conf_export *e, bool agg, struct exporter_c
 /* "udp:HOST:PORT" / "tcp:..." / "sctp:..." (IPv6 literals in brackets). */
 int apply_dest_spec(const struct conf_dest *d, char *spec, size_t len);
 
-/* SCTP settings of a destination (reliability, backup, fail-over,
- * restore) for the SCTP destination manager. MERGE POINT: the SCTP
- * module (src/transport/sctp*.c, dest.[ch]) defines the struct it takes;
- * connect it here. Until then returns false when the settings are all
- * defaults, true if they ask for something not yet applied (logged). */
-bool apply_sctp_settings(const struct conf_dest *d, struct transport_opts *o);
+/* The destination-manager settings of d (spec: its transport spec): the
+ * SCTP sub-mode (reliability, backup destination/mode/fail-over/
+ * restore-time) into so, then what ipflowd's --sctp-* flags set for spec
+ * (dest_extra_apply); o->dest points at so. */
+struct sctp_dest_opts;
+void apply_sctp_settings(const struct conf_dest *d, const char *spec, struct sctp_dest_opts *so,
+                         struct transport_opts *o);
 
 /* Check what can be checked without opening anything: interfaces that do
  * not exist on this host, pcap files that cannot be read. Warnings to

@@ -4,7 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/err.h"
 #include "lib/log.h"
+#include "transport/sctp.h"
 
 /* At shutdown, how long a queued (TCP/SCTP) destination may take to
  * deliver what it holds. */
@@ -74,6 +76,12 @@ void export_set_free(struct export_set *s)
 int export_set_add(struct export_set *s, const char *spec, const struct transport_opts *o,
                    char *err, size_t errlen)
 {
+	return export_set_add_dest(s, spec, o, NULL, err, errlen);
+}
+
+int export_set_add_dest(struct export_set *s, const char *spec, const struct transport_opts *o,
+                        const struct sctp_dest_opts *dopts, char *err, size_t errlen)
+{
 	if (s->n == EXPORT_SET_MAX) {
 		snprintf(err, errlen, "%s: at most %d export destinations", spec, EXPORT_SET_MAX);
 		return -1;
@@ -84,7 +92,14 @@ int export_set_add(struct export_set *s, const char *spec, const struct transpor
 	struct dest *d = &s->d[s->n];
 	memset(d, 0, sizeof(*d));
 	snprintf(d->spec, sizeof(d->spec), "%s", spec);
-	d->t = transport_open(spec, o, err, errlen);
+	struct transport_opts to = { 0 };
+	if (o)
+		to = *o;
+	if (!to.mtu)
+		to.mtu = s->cfg.mtu;
+	if (dopts)
+		to.dest = dopts;
+	d->t = transport_open(spec, &to, err, errlen); /* sctp: and backups: a dest (dest.h) */
 	if (!d->t)
 		return -1;
 	d->ex = exporter_new(&s->cfg, d->t, err, errlen);
@@ -158,6 +173,11 @@ void export_set_flush(struct export_set *s, uint64_t now_us)
 		exporter_tick(s->d[i].ex, now_us); /* a session that came up late still gets its templates */
 		exporter_flush(s->d[i].ex, now_us);
 		transport_drain(s->d[i].t, EXPORT_DRAIN_MS);
+		/* IPFIX over SCTP: withdraw the templates after the last data (RFC
+		 * 7011 §8.1), then let that leave too. Not over TCP: libfixbuf's
+		 * reader, for one, cannot take a withdrawal on a stream. */
+		if (strncmp(s->d[i].spec, "sctp:", 5) == 0 && exporter_withdraw(s->d[i].ex, now_us) == ERR_OK)
+			transport_drain(s->d[i].t, EXPORT_DRAIN_MS / 5);
 	}
 	for (size_t i = 0; i < s->nr; i++)
 		transport_drain(s->r[i].t, EXPORT_DRAIN_MS);
@@ -259,7 +279,8 @@ uint64_t export_set_lost(const struct export_set *s)
 	uint64_t n = 0;
 	for (size_t i = 0; i < s->n; i++) {
 		const struct exporter_stats *st = exporter_stats(s->d[i].ex);
-		n += st->flows_failed + st->not_exportable + s->d[i].carried.flows_failed + s->d[i].carried.not_exportable;
+		n += st->flows_failed + st->not_exportable + s->d[i].carried.flows_failed + s->d[i].carried.not_exportable +
+		     s->d[i].t->st.dropped_recs;
 	}
 	return n + s->removed.flows_failed + s->removed.not_exportable;
 }
@@ -388,4 +409,145 @@ void export_set_show_template(const struct export_set *s, FILE *out, bool json)
 	else
 		fprintf(out, "  Option timeout = %u seconds\n", c->opt_timeout_s);
 	fprintf(out, "  Option refresh rate = %u\n", c->opt_refresh_pkts);
+}
+
+static void show_member_sctp(FILE *out, const char *indent, const struct dest_member_info *m, bool json)
+{
+	struct sctpt_info in;
+	bool is_sctp = m->t && sctpt_info(m->t, &in) == 0;
+	const char *status = m->t ? (m->t->up ? "connected" : "not connected") : "not connected";
+	if (json) {
+		fprintf(out, "\"status\":\"%s\",\"available\":%s,\"flows\":%llu,\"messages\":%llu,"
+		             "\"droppedPackets\":%llu,\"droppedFlows\":%llu,\"refused\":%llu",
+		        status, m->avail ? "true" : "false", (unsigned long long)m->recs, (unsigned long long)m->msgs,
+		        (unsigned long long)m->dropped, (unsigned long long)m->dropped_recs,
+		        (unsigned long long)m->refused);
+		if (is_sctp)
+			fprintf(out, ",\"abandoned\":%llu,\"bufferLimitDrops\":%llu,\"handedBack\":%llu,"
+			             "\"requeued\":%llu,\"queuedMessages\":%llu,\"associations\":%llu,"
+			             "\"associationsLost\":%llu,\"unreachable\":%llu",
+			        (unsigned long long)in.abandoned, (unsigned long long)in.limit_drops,
+			        (unsigned long long)in.returned, (unsigned long long)in.requeued,
+			        (unsigned long long)in.queued_msgs, (unsigned long long)in.assoc_up,
+			        (unsigned long long)in.assoc_lost, (unsigned long long)in.unreachable);
+		return;
+	}
+	fprintf(out, "%sstatus: %s\n", indent, status);
+	(void)is_sctp;
+}
+
+static void host_port(const char *spec, char *host, size_t hl, char *port, size_t pl)
+{
+	const char *p = strchr(spec, ':');
+	p = p ? p + 1 : spec;
+	const char *c = strrchr(p, ':');
+	if (!c) {
+		snprintf(host, hl, "%s", p);
+		port[0] = 0;
+		return;
+	}
+	size_t n = (size_t)(c - p);
+	if (n && p[0] == '[' && p[n - 1] == ']') {
+		p++;
+		n -= 2;
+	}
+	snprintf(host, hl, "%.*s", (int)n, p);
+	snprintf(port, pl, "%s", c + 1);
+}
+
+void export_set_show_sctp(const struct export_set *s, FILE *out, bool verbose, bool json)
+{
+	unsigned shown = 0;
+	if (json)
+		fprintf(out, "{\"cache\":\"%s\",\"destinations\":[", s->cache_name);
+	for (size_t i = 0; i < s->n; i++) {
+		struct dest_info di;
+		if (dest_info(s->d[i].t, &di) != 0 || strncmp(di.m[0].spec, "sctp:", 5) != 0)
+			continue;
+		const struct sctpt_opts *so = &di.o->sctp;
+		char host[160], port[16], rel[48];
+		host_port(di.m[0].spec, host, sizeof(host), port, sizeof(port));
+		if (so->reliability == SCTPT_PARTIAL)
+			snprintf(rel, sizeof(rel), "partial, buffer-limit %u", so->buffer_limit);
+		else
+			snprintf(rel, sizeof(rel), "%s", sctpt_rel_name(so->reliability));
+		if (json) {
+			fprintf(out, "%s{\"destination\":\"%s\",\"port\":%s,\"reliability\":\"%s\",",
+			        shown ? "," : "", host, port[0] ? port : "0", sctpt_rel_name(so->reliability));
+			if (so->reliability == SCTPT_PARTIAL)
+				fprintf(out, "\"bufferLimit\":%u,", so->buffer_limit);
+			show_member_sctp(out, "", &di.m[0], true);
+			fprintf(out, ",\"active\":\"%s\",\"failOverMs\":%u,\"restoreTimeS\":%u,\"failOvers\":%llu,"
+			             "\"restores\":%llu,\"resentToOther\":%llu,\"resentFlows\":%llu,\"undeliverable\":%llu,"
+			             "\"undeliverableFlows\":%llu",
+			        di.state, di.o->failover_ms, di.o->restore_s, (unsigned long long)di.failovers,
+			        (unsigned long long)di.restores, (unsigned long long)di.reclaimed,
+			        (unsigned long long)di.reclaimed_recs, (unsigned long long)di.lost,
+			        (unsigned long long)di.lost_recs);
+			if (di.has_backup) {
+				char bh[160], bp[16];
+				host_port(di.m[1].spec, bh, sizeof(bh), bp, sizeof(bp));
+				fprintf(out, ",\"backupMode\":\"%s\",\"backup\":{\"destination\":\"%s\",\"port\":%s,",
+				        dest_mode_name(di.o->mode), bh, bp[0] ? bp : "0");
+				show_member_sctp(out, "", &di.m[1], true);
+				fputs("}", out);
+			}
+			fputs("}", out);
+			shown++;
+			continue;
+		}
+		fprintf(out, "%s exporting to %s, port %s, %s\n", s->cache_name, host, port, rel);
+		show_member_sctp(out, "", &di.m[0], false);
+		if (di.has_backup)
+			fprintf(out, "backup mode: %s\n", dest_mode_name(di.o->mode));
+		fprintf(out, "%llu flows exported in %llu sctp messages.\n", (unsigned long long)di.m[0].recs,
+		        (unsigned long long)di.m[0].msgs);
+		fprintf(out, "%llu packets dropped due to lack of SCTP resources\n",
+		        (unsigned long long)(di.m[0].dropped + di.m[0].refused));
+		if (verbose && di.has_backup) {
+			fprintf(out, "fail-over time: %u milli-seconds\n", di.o->failover_ms);
+			fprintf(out, "restore time:   %u seconds\n", di.o->restore_s);
+		}
+		if (di.has_backup) {
+			char bh[160], bp[16];
+			host_port(di.m[1].spec, bh, sizeof(bh), bp, sizeof(bp));
+			fprintf(out, "backup: %s, port %s\n", bh, bp);
+			show_member_sctp(out, "    ", &di.m[1], false);
+			fprintf(out, "    fail-overs: %llu\n", (unsigned long long)di.failovers);
+			fprintf(out, "    %llu flows exported in %llu sctp messages.\n", (unsigned long long)di.m[1].recs,
+			        (unsigned long long)di.m[1].msgs);
+			fprintf(out, "    %llu packets dropped due to lack of SCTP resources\n",
+			        (unsigned long long)(di.m[1].dropped + di.m[1].refused));
+		}
+		if (verbose) {
+			/* beyond IOS: where every message went */
+			fprintf(out, "  active: %s", di.state);
+			if (di.restore_left_ms)
+				fprintf(out, " (reverts in %llu ms unless the primary fails again)",
+				        (unsigned long long)di.restore_left_ms);
+			fprintf(out, ", %llu restores\n", (unsigned long long)di.restores);
+			fprintf(out, "  %llu undelivered messages (%llu flows) re-sent to the other collector at a switch\n",
+			        (unsigned long long)di.reclaimed, (unsigned long long)di.reclaimed_recs);
+			for (int k = 0; k < (di.has_backup ? 2 : 1); k++) {
+				struct sctpt_info in;
+				if (!di.m[k].t || sctpt_info(di.m[k].t, &in) != 0)
+					continue;
+				fprintf(out, "  %s: %llu abandoned (FORWARD-TSN, %llu flows), %llu dropped by the buffer limit "
+				             "(%llu flows), %llu handed back by the stack, %llu queued, %llu associations "
+				             "(%llu lost), path unreachable %llu times\n",
+				        k ? "backup" : "primary", (unsigned long long)in.abandoned,
+				        (unsigned long long)in.abandoned_recs, (unsigned long long)in.limit_drops,
+				        (unsigned long long)in.limit_drop_recs, (unsigned long long)in.returned,
+				        (unsigned long long)in.queued_msgs, (unsigned long long)in.assoc_up,
+				        (unsigned long long)in.assoc_lost, (unsigned long long)in.unreachable);
+			}
+			fprintf(out, "  %llu messages (%llu flows) could not be delivered anywhere\n",
+			        (unsigned long long)di.lost, (unsigned long long)di.lost_recs);
+		}
+		shown++;
+	}
+	if (json)
+		fputs("]}\n", out);
+	else if (!shown)
+		fprintf(out, "No SCTP export destinations for %s\n", s->cache_name);
 }

@@ -11,6 +11,7 @@
 
 #include "cache/flowrec.h"
 #include "export/exporter.h"
+#include "transport/dest.h"
 #include "transport/transport.h"
 
 #define EXPORT_SET_MAX 8
@@ -26,6 +27,11 @@ void export_set_free(struct export_set *s); /* flushes nothing; NULL-safe */
  * more than EXPORT_SET_MAX is refused. 0, or -1 with err. */
 int export_set_add(struct export_set *s, const char *spec, const struct transport_opts *o,
                    char *err, size_t errlen);
+/* The same with SCTP/backup settings (d NULL: defaults). An sctp: spec,
+ * or any spec with a backup, goes through the destination manager
+ * (dest.h); the others straight to their transport. */
+int export_set_add_dest(struct export_set *s, const char *spec, const struct transport_opts *o,
+                        const struct sctp_dest_opts *d, char *err, size_t errlen);
 size_t export_set_count(const struct export_set *s);
 const char *export_set_spec(const struct export_set *s, size_t i);
 
@@ -36,8 +42,9 @@ void export_set_record(struct export_set *s, const struct flowrec *r, uint64_t n
 void export_set_tick(struct export_set *s, uint64_t now_us);
 void export_set_flush(struct export_set *s, uint64_t now_us);
 
-/* Sum of every destination's flows_failed + not_exportable + send-error
- * losses: what did not reach the wire. */
+/* Sum of every destination's flows_failed + not_exportable + the flows of
+ * messages its transport accepted and then lost (dropped_recs): what was
+ * not delivered. */
 uint64_t export_set_lost(const struct export_set *s);
 
 /* --- reload (conf/apply.c): change the set without losing a message ---- */
@@ -67,6 +74,9 @@ size_t export_set_retiring(const struct export_set *s);
 
 /* "show ip flow export" and "show ip flow export template". */
 void export_set_show(const struct export_set *s, FILE *out, bool json);
+/* "show ip flow export sctp [verbose]": the SCTP destinations and their
+ * backups in the IOS layout. */
+void export_set_show_sctp(const struct export_set *s, FILE *out, bool verbose, bool json);
 void export_set_show_template(const struct export_set *s, FILE *out, bool json);
 void export_set_clear(struct export_set *s);
 

@@ -46,6 +46,7 @@ struct exporter {
 		unsigned data;          /* data records incl. options data (IPFIX sequence) */
 		unsigned flows;         /* flow data records */
 		unsigned tmpls, opt_tmpls, opt_recs;
+		unsigned withdrawals;   /* template withdrawal records */
 	} m;
 	uint32_t seq_recs, seq_msgs;
 	struct refresh rt, ro;      /* templates, options */
@@ -380,7 +381,8 @@ fail:
 	return rc;
 }
 
-static void open_msg(struct exporter *ex, uint64_t now)
+/* An empty message: the header, written at send. */
+static void open_bare(struct exporter *ex, uint64_t now)
 {
 	wbuf_init(&ex->w, ex->buf, ex->cap);
 	memset(wbuf_reserve(&ex->w, ex->c->hdr_len), 0, ex->c->hdr_len); /* header: written at send */
@@ -389,8 +391,29 @@ static void open_msg(struct exporter *ex, uint64_t now)
 	ex->set_off = 0;
 	ex->set_t = NULL;
 	memset(&ex->m, 0, sizeof(ex->m));
+}
+
+/* A new message with the templates and options that are due (a
+ * control-only one when the transport keeps them apart). */
+static void open_msg(struct exporter *ex, uint64_t now)
+{
+	open_bare(ex, now);
 	if (ex->c->sets && put_ctrl(ex, now, false, false) != ERR_OK)
 		abort(); /* exporter_new checked that they fit an empty message */
+}
+
+static void send_msg(struct exporter *ex, uint64_t now);
+
+/* A message for data records. A transport with a control stream (SCTP,
+ * t->split_ctrl) takes templates and options in messages of their own,
+ * sent first; others get them at the head of the data message. */
+static void open_data_msg(struct exporter *ex, uint64_t now)
+{
+	open_msg(ex, now);
+	if (ex->tp->split_ctrl && ex->m.recs) {
+		send_msg(ex, now);
+		open_bare(ex, now);
+	}
 }
 
 static void send_msg(struct exporter *ex, uint64_t now)
@@ -424,7 +447,8 @@ static void send_msg(struct exporter *ex, uint64_t now)
 	wbuf_init(&hw, ex->buf, c->hdr_len);
 	if (c->put_hdr(&hw, &h) != ERR_OK)
 		abort();
-	unsigned flags = ex->m.tmpls || ex->m.opt_tmpls || ex->m.opt_recs ? TRANSPORT_F_CTRL : 0;
+	unsigned flags = ex->m.tmpls || ex->m.opt_tmpls || ex->m.opt_recs || ex->m.withdrawals ? TRANSPORT_F_CTRL : 0;
+	flags |= TRANSPORT_F_RECS(ex->m.flows);
 	/* templates for a (new) session go ahead of data queued for an old one */
 	if (ex->m.tmpls && ex->tp->reliable)
 		flags |= TRANSPORT_F_FRONT;
@@ -459,7 +483,7 @@ static int add_rec(struct exporter *ex, const struct tmpl *t, const struct flowr
 	const struct nf_codec *c = ex->c;
 	for (int attempt = 0; attempt < 2; attempt++) {
 		if (!ex->open)
-			open_msg(ex, now);
+			open_data_msg(ex, now);
 		bool fresh_set = false;
 		if (c->sets && ex->set_t != t) {
 			close_set(ex);
@@ -707,8 +731,8 @@ void exporter_tick(struct exporter *ex, uint64_t now_us)
 		 * templates follow in a message of their own, sent to the front */
 		send_msg(ex, now_us);
 	}
-	if (ex->open) { /* into the open message, or a new one if no room */
-		if (put_ctrl(ex, now_us, tmpl, opt) == ERR_OK)
+	if (ex->open) { /* into the open message, or a new one if no room or kept apart */
+		if (!ex->tp->split_ctrl && put_ctrl(ex, now_us, tmpl, opt) == ERR_OK)
 			return;
 		send_msg(ex, now_us);
 	}
@@ -746,4 +770,45 @@ void exporter_set_start(struct exporter *ex, uint64_t start_us)
 const struct exporter_cfg *exporter_config(const struct exporter *ex)
 {
 	return &ex->cfg;
+}
+
+/* RFC 7011 §8.1: withdraw each data template (a Template Set of
+ * withdrawal records: template ID, field count 0) and, with export
+ * statistics, the options template (in an Options Template Set), in a
+ * message of its own. One record per template rather than the "all
+ * templates" IDs 2 and 3, which some collectors refuse. */
+int exporter_withdraw(struct exporter *ex, uint64_t now_us)
+{
+	const struct nf_codec *c = ex->c;
+	if (c->version != 10 || !ex->tp->reliable || !ex->rt.sent)
+		return ERR_UNSUPP;
+	send_msg(ex, now_us);
+	open_bare(ex, now_us);
+	const uint16_t data_ids[2] = { ex->t4.id, ex->t6.id };
+	int rc = open_set(ex, c->tmpl_set_id);
+	for (int k = 0; k < 2 && rc == ERR_OK; k++) {
+		if ((rc = wbuf_put_u16(&ex->w, data_ids[k])) == ERR_OK)
+			rc = wbuf_put_u16(&ex->w, 0);
+		ex->m.recs++;
+		ex->m.withdrawals++;
+	}
+	close_set(ex);
+	if (rc == ERR_OK && ex->cfg.export_stats && ex->ro.sent) {
+		if ((rc = open_set(ex, c->opt_set_id)) == ERR_OK && (rc = wbuf_put_u16(&ex->w, ex->topt.id)) == ERR_OK)
+			rc = wbuf_put_u16(&ex->w, 0);
+		close_set(ex);
+		ex->m.recs++;
+		ex->m.withdrawals++;
+	}
+	if (rc != ERR_OK) {
+		ex->open = false;
+		return rc;
+	}
+	/* a control message (stream 0), but not ahead of queued data: the
+	 * caller drains first (RFC 7011 §8.1: withdraw after the last data) */
+	send_msg(ex, now_us);
+	ex->st.withdrawals++;
+	ex->rt.sent = false;
+	ex->ro.sent = false;
+	return ERR_OK;
 }

@@ -23,7 +23,8 @@
  * record (exporter_tick), or at exporter_flush.
  *
  * Templates (v9, IPFIX): IPv4 and IPv6 data templates are sent in the
- * first message and again when tmpl_refresh_pkts messages have been sent
+ * first message (in a message of their own when the transport has a
+ * control stream: t->split_ctrl, SCTP) and again when tmpl_refresh_pkts messages have been sent
  * since, or tmpl_timeout_s seconds have passed (RFC 3954 §9 / RFC 7011
  * §8.4); a timeout with no data pending sends a template-only message at
  * exporter_tick. With export_stats, an options template and one options
@@ -93,6 +94,7 @@ struct exporter_stats {
 	uint64_t options_templates; /* options template records sent */
 	uint64_t options_records;   /* options data records sent */
 	uint64_t send_errors;       /* messages the transport failed to send */
+	uint64_t withdrawals;       /* IPFIX template withdrawal messages sent */
 };
 
 /* Defaults for a version (see the field comments). */
@@ -156,6 +158,12 @@ int exporter_add(struct exporter *ex, const struct flowrec *r, uint64_t now_us);
 /* Send the open message if its flush time has come; send templates and
  * options whose timeout has come. Call at exporter_next_deadline(). */
 void exporter_tick(struct exporter *ex, uint64_t now_us);
+
+/* IPFIX over a reliable transport (SCTP; TCP works too): send the open
+ * message, then withdraw every template (RFC 7011 §8.1), one withdrawal
+ * record each, e.g. before a graceful shutdown. ERR_OK, or ERR_UNSUPP
+ * (other formats, UDP, nothing sent). */
+int exporter_withdraw(struct exporter *ex, uint64_t now_us);
 
 /* Send the open message now, if any (shutdown, or "clear"). */
 void exporter_flush(struct exporter *ex, uint64_t now_us);

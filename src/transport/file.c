@@ -79,4 +79,6 @@ static void file_close(struct transport *t)
 	free(f);
 }
 
-const struct transport_ops transport_file_ops = { "file", file_open, file_send, file_close, NULL, NULL };
+const struct transport_ops transport_file_ops = {
+	.scheme = "file", .open = file_open, .send = file_send, .close = file_close,
+};

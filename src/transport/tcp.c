@@ -348,4 +348,6 @@ static struct transport *tcp_open(const char *rest, const struct transport_opts 
 	return &c->base;
 }
 
-const struct transport_ops transport_tcp_ops = { "tcp", tcp_open, tcp_send, tcp_close, tcp_poll, tcp_drain };
+const struct transport_ops transport_tcp_ops = {
+	.scheme = "tcp", .open = tcp_open, .send = tcp_send, .close = tcp_close, .poll = tcp_poll, .drain = tcp_drain,
+};

@@ -5,11 +5,13 @@
 #include <string.h>
 
 #include "lib/err.h"
+#include "transport/dest.h"
 
 static const struct transport_ops *const schemes[] = {
 	&transport_udp_ops,
 	&transport_file_ops,
 	&transport_tcp_ops,
+	&transport_sctp_ops,
 };
 
 struct transport *transport_open(const char *spec, const struct transport_opts *o, char *err, size_t errlen)
@@ -18,6 +20,8 @@ struct transport *transport_open(const char *spec, const struct transport_opts *
 	const char *colon = strchr(spec, ':');
 	if (!o)
 		o = &defaults;
+	if (!o->member && (strncmp(spec, "sctp:", 5) == 0 || (o->dest && o->dest->backup[0])))
+		return dest_open(spec, o, o->dest, err, errlen);
 	if (colon) {
 		size_t n = (size_t)(colon - spec);
 		for (size_t i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++) {
@@ -30,7 +34,7 @@ struct transport *transport_open(const char *spec, const struct transport_opts *
 		}
 	}
 	if (errlen)
-		snprintf(err, errlen, "`%s': not udp:HOST:PORT, tcp:HOST:PORT or file:PATH", spec);
+		snprintf(err, errlen, "`%s': not udp:HOST:PORT, tcp:HOST:PORT, sctp:HOST:PORT or file:PATH", spec);
 	return NULL;
 }
 
@@ -74,4 +78,14 @@ void transport_drain(struct transport *t, int ms)
 {
 	if (t->ops->drain)
 		t->ops->drain(t, ms);
+}
+
+bool transport_avail(struct transport *t)
+{
+	return t->ops->avail ? t->ops->avail(t) : t->up;
+}
+
+bool transport_idle(struct transport *t)
+{
+	return t->ops->idle ? t->ops->idle(t) : true;
 }

@@ -9,6 +9,8 @@
  *                      when the messages are IPFIX); file:- is stdout
  *   tcp:HOST:PORT      TCP (RFC 7011 §10.4), reconnecting with backoff,
  *                      through a bounded queue (drops counted)
+ *   sctp:HOST:PORT     SCTP over UDP (RFC 6951) with full, partial or no
+ *                      reliability, templates on stream 0 (sctp.h)
  *
  * Sessions (connection-oriented transports, t->reliable): each new
  * connection is a new transport session, and the collector knows no
@@ -34,15 +36,31 @@
 #define TRANSPORT_ERRLEN 256
 
 /* send flags: the message carries templates or options (a transport with
- * streams, SCTP, puts it on its reliable control stream). */
+ * streams, SCTP, puts it on its reliable control stream). The number of
+ * flow records in the message rides in the bits from
+ * TRANSPORT_F_RECS_SHIFT up, so a transport that loses an accepted
+ * message later can count its flows (st.dropped_recs). */
 enum { TRANSPORT_F_CTRL = 1, TRANSPORT_F_FRONT = 2 };
+#define TRANSPORT_F_RECS_SHIFT 8
+#define TRANSPORT_F_RECS(n) ((unsigned)(n) << TRANSPORT_F_RECS_SHIFT)
+#define TRANSPORT_RECS_OF(flags) ((unsigned)(flags) >> TRANSPORT_F_RECS_SHIFT)
+
+struct sctpt_opts;
+struct sctp_dest_opts;
 
 struct transport_opts {
 	const char *source; /* local address to bind (ip flow-export source), NULL: any */
 	int sndbuf;         /* socket send buffer bytes; 0: default (4 MiB) */
 	size_t queue_max;   /* tcp: queued bytes at most; 0: default (16 MiB) */
-	int block_ms;       /* tcp: when the queue is full, wait up to this long for room
+	int block_ms;       /* tcp, sctp: when the queue is full, wait up to this long for room
 	                     * (a file replay can wait; live traffic cannot: 0) */
+	unsigned mtu;       /* sctp: the MTU messages are sized for (0: 1500) */
+	const struct sctpt_opts *sctp; /* sctp: settings (NULL: defaults, sctp.h) */
+	/* Destination-manager settings (dest.h): every sctp: spec, and any spec
+	 * with a backup, opens as a dest over its member transport(s). NULL:
+	 * defaults. member: open the plain transport (what a dest does). */
+	const struct sctp_dest_opts *dest;
+	bool member;
 };
 
 struct transport_stats {
@@ -55,7 +73,10 @@ struct transport_stats {
 	uint64_t queue_drops; /* tcp: messages refused, the queue being full (also in errors) */
 	uint64_t resent;    /* tcp: messages sent again whole after a connection broke mid-message */
 	uint64_t lost_bytes; /* tcp: bytes in the kernel's send queue when a connection broke */
-	uint64_t queued;    /* tcp: bytes waiting now */
+	uint64_t queued;    /* tcp, sctp: bytes waiting now */
+	uint64_t dropped;   /* sctp: messages accepted, then lost (abandoned, dropped by a
+	                     * buffer limit, left over at close) */
+	uint64_t dropped_recs; /* their flow records (TRANSPORT_F_RECS) */
 };
 
 struct transport;
@@ -70,6 +91,17 @@ struct transport_ops {
 	void (*poll)(struct transport *t);
 	/* Optional: wait up to ms for the queue to drain (shutdown). */
 	void (*drain)(struct transport *t, int ms);
+	/* Optional (dest.h): is the collector answering? Without it: t->up. */
+	bool (*avail)(struct transport *t);
+	/* Optional (dest.h): hand every accepted data message not delivered
+	 * yet to fn (oldest first) and forget it; with abort, first force the
+	 * connection down so the lower layer gives back what it holds.
+	 * Control messages are dropped (a new session gets new templates).
+	 * Returns the number handed over. */
+	size_t (*reclaim)(struct transport *t, bool abort,
+	                  void (*fn)(void *arg, const void *msg, size_t len, unsigned flags), void *arg);
+	/* Optional: nothing queued and nothing unacknowledged. */
+	bool (*idle)(struct transport *t);
 };
 
 struct transport {
@@ -81,9 +113,10 @@ struct transport {
 	bool hold_for_ctrl; /* see above */
 	bool up;            /* connected (always true for datagram/file transports) */
 	uint32_t session;   /* sessions established so far */
+	bool split_ctrl;    /* control and data in separate messages (SCTP streams) */
 };
 
-extern const struct transport_ops transport_udp_ops, transport_file_ops, transport_tcp_ops;
+extern const struct transport_ops transport_udp_ops, transport_file_ops, transport_tcp_ops, transport_sctp_ops;
 
 /* Open a transport from a spec (table of schemes above). NULL on error,
  * with a message in err (errlen bytes, may be 0). */
@@ -107,5 +140,7 @@ void transport_set_observer(transport_observer_fn fn, void *arg);
 
 void transport_poll(struct transport *t);       /* no-op where not needed */
 void transport_drain(struct transport *t, int ms);
+bool transport_avail(struct transport *t);      /* ops->avail, else t->up */
+bool transport_idle(struct transport *t);       /* ops->idle, else true */
 
 #endif

@@ -4,7 +4,9 @@
  * from the collector as ECONNREFUSED on a later send. That send did not
  * go out (the pending error is returned instead), so it is counted in
  * st.refused and retried once at once; a collector that is down costs a
- * counter, never the exporter. The send buffer is raised (4 MiB by
+ * counter, never the exporter. For the destination manager (dest.h) the
+ * collector counts as unavailable from a refusal until two sends later and
+ * 2 s on have passed without one. The send buffer is raised (4 MiB by
  * default) so bursts from a pcap replay are not dropped locally. Sends
  * block (a UDP send waits only for buffer space). */
 #include "lib/addr.h"
@@ -16,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lib/err.h"
@@ -23,7 +26,16 @@
 struct udp {
 	struct transport base;
 	int fd;
+	uint64_t refused_ms;     /* monotonic time of the last refusal, 0: never */
+	unsigned since_refused;  /* sends since then */
 };
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
 
 #define UDP_DEFAULT_SNDBUF (4 << 20)
 
@@ -94,6 +106,7 @@ static int udp_send(struct transport *t, const void *msg, size_t len, unsigned f
 		if (n == (ssize_t)len) {
 			t->st.msgs++;
 			t->st.bytes += len;
+			u->since_refused++;
 			return ERR_OK;
 		}
 		if (n < 0 && errno == EINTR)
@@ -101,6 +114,8 @@ static int udp_send(struct transport *t, const void *msg, size_t len, unsigned f
 		if (n < 0 && errno == ECONNREFUSED && !refused_once) {
 			t->st.refused++; /* an earlier datagram's ICMP; this one was not sent */
 			refused_once = 1;
+			u->refused_ms = mono_ms();
+			u->since_refused = 0;
 			continue;
 		}
 		snprintf(t->err, sizeof(t->err), "udp send: %s", n < 0 ? strerror(errno) : "short send");
@@ -116,4 +131,12 @@ static void udp_close(struct transport *t)
 	free(u);
 }
 
-const struct transport_ops transport_udp_ops = { "udp", udp_open, udp_send, udp_close, NULL, NULL };
+static bool udp_avail(struct transport *t)
+{
+	const struct udp *u = (const struct udp *)t;
+	return !u->refused_ms || (u->since_refused >= 2 && mono_ms() - u->refused_ms >= 2000);
+}
+
+const struct transport_ops transport_udp_ops = {
+	.scheme = "udp", .open = udp_open, .send = udp_send, .close = udp_close, .avail = udp_avail,
+};

@@ -95,7 +95,7 @@ static void rx_close(struct transport *t)
 	(void)t;
 }
 
-static const struct transport_ops rx_ops = { "rx", NULL, rx_send, rx_close, NULL, NULL };
+static const struct transport_ops rx_ops = { .scheme = "rx", .send = rx_send, .close = rx_close };
 
 struct ctx {
 	struct exporter *ex;

@@ -200,7 +200,7 @@ static inline void memtp_close(struct transport *t)
 /* overhead: as a UDP/IPv4 transport (28) unless told otherwise. */
 static inline struct memtp *memtp_new(size_t overhead)
 {
-	static const struct transport_ops ops = { "mem", NULL, memtp_send, memtp_close, NULL, NULL };
+	static const struct transport_ops ops = { .scheme = "mem", .send = memtp_send, .close = memtp_close };
 	struct memtp *m = calloc(1, sizeof(*m));
 	assert(m);
 	m->base.ops = &ops;

@@ -123,7 +123,7 @@ static void test_bad_specs(void **state)
 	static const char *const bad[] = {
 		"udp:", "udp:127.0.0.1", "udp:127.0.0.1:", "udp::::1:2055", "udp:[::1]2055",
 		"udp:[::1", "udp:no.such.host.invalid:2055", "udp:127.0.0.1:notaport", "file:",
-		"2055", "sctp:1.2.3.4:2055",
+		"2055", "sctp:1.2.3.4", "sctp:127.0.0.1:99999", "sctp:no.such.host.invalid:2055", "quic:1.2.3.4:2055",
 	};
 	char err[256];
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
