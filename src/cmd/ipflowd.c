@@ -762,10 +762,13 @@ static int daemonize(void)
 			n += (size_t)r;
 		buf[n] = 0;
 		waitpid(pid, NULL, 0); /* the intermediate child */
+		/* _exit: what the parent holds (the configuration) is the daemon's
+		 * now; running exit handlers here would only report it as leaked */
+		fflush(NULL);
 		if (strncmp(buf, "OK", 2) == 0)
-			exit(0);
+			_exit(0);
 		fprintf(stderr, "ipflowd: %s\n", n ? buf : "the daemon exited during startup");
-		exit(1);
+		_exit(1);
 	}
 	close(pfd[0]);
 	setsid();

@@ -85,3 +85,19 @@ ipflowd_export() {
 }
 
 judge() { "$PYTHON" "$COLLJUDGE" "$@"; }
+
+# udp_drained PORT [SECONDS]: wait until no datagram waits in the receive
+# queue of the UDP socket bound to 127.0.0.1:PORT (/proc/net/udp), so a
+# collector stopped next has read everything sent to it. 1 if it never
+# empties within SECONDS (default 30).
+udp_drained() {
+	local hex i
+	hex=$(printf '%04X' "$1")
+	for i in $(seq $((${2:-30} * 10))); do
+		awk -v p=":$hex" '$2 ~ p"$" { split($5, q, ":"); if (q[2] !~ /^0+$/) busy = 1 }
+			END { exit busy }' /proc/net/udp && return 0
+		sleep 0.1
+	done
+	echo "UDP port $1: receive queue not drained after ${2:-30} s"
+	return 1
+}

@@ -42,7 +42,11 @@ one_version() {
 	on_exit "stop_pid $pid"
 	wait_for "$d/nfacctd.log" "waiting for NetFlow/IPFIX data" || return 1
 	ipflowd_export "$d/ipflowd.out" "$T/in.pcap" -e "udp:127.0.0.1:$port" -v "$v" --active 20 --inactive 5 "$@" || return 1
-	# SIGINT: nfacctd purges its cache to the CSV and exits
+	# SIGINT: nfacctd purges its cache to the CSV and exits — but not what
+	# still waits in its socket, so first let it read every datagram, and
+	# give its core a moment to hand the last ones to the print plugin
+	udp_drained "$port" || return 1
+	sleep 1
 	kill -INT "$pid"
 	wait "$pid" 2>/dev/null
 	grep -q "Purging cache - END" "$d/nfacctd.log" || { echo "nfacctd did not write its cache:"; tail "$d/nfacctd.log"; return 1; }
