@@ -922,7 +922,7 @@ int main(int argc, char **argv)
 	}
 	struct rt_hooks hooks;
 	fnf_mon_hooks(fm, &hooks); /* Flexible NetFlow monitors */
-	rt_set_hooks(rt, &hooks);
+	rt_add_hooks(rt, &hooks);
 	struct ipflowd d = { .o = &o, .rt = rt };
 	if (o.conf_file)
 		rt_set_reload(rt, do_reload, &d);

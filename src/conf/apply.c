@@ -34,7 +34,9 @@ struct rt {
 	struct ctl *ctl;
 	char ctl_path[CONF_PATH_MAX];
 	bool file_mode;
-	struct rt_hooks hooks;
+	struct rt_hooks hooks[RT_LAYERS_MAX];
+	size_t nhooks;
+	bool annotate;          /* some layer has an annotate hook */
 	rt_reload_fn reload;
 	void *reload_arg;
 	uint64_t reloads, reload_failures;
@@ -265,9 +267,24 @@ static void rt_export_begin(struct rt *rt)
 	export_set_start(rt->set, cache_stats(meter_cache(rt->m))->cleared_us);
 }
 
-static void rt_sink(void *arg, const struct flowrec *r)
+static void rt_sink(void *arg, const struct flowrec *r0)
 {
 	struct rt *rt = arg;
+	struct flowrec copy;
+	const struct flowrec *r = r0;
+	if (rt->annotate) {
+		copy = *r0;
+		for (size_t i = 0; i < rt->nhooks; i++)
+			if (rt->hooks[i].annotate)
+				rt->hooks[i].annotate(rt->hooks[i].arg, &copy);
+		r = &copy;
+	}
+	if (rt->nhooks) {
+		uint64_t now = cache_stats(meter_cache(rt->m))->now_us;
+		for (size_t i = 0; i < rt->nhooks; i++)
+			if (rt->hooks[i].record)
+				rt->hooks[i].record(rt->hooks[i].arg, r, now);
+	}
 	if (rt->fl)
 		flowlog_write(rt->fl, r);
 	if (export_set_count(rt->set) || export_set_retiring(rt->set)) {
@@ -354,8 +371,12 @@ static int c_show_agg(void *arg, FILE *out, int argc, char **argv, bool json)
 		return -1;
 	}
 	const struct conf_agg *a = conf_find_agg(rt->conf, (enum conf_agg_scheme)k);
-	if (a && rt->hooks.show_agg)
-		rt->hooks.show_agg(rt->hooks.arg, out, a, json);
+	const struct rt_hooks *h = NULL;
+	for (size_t i = 0; a && !h && i < rt->nhooks; i++)
+		if (rt->hooks[i].show_agg)
+			h = &rt->hooks[i];
+	if (h)
+		h->show_agg(h->arg, out, a, json);
 	else
 		show_conf_agg(out, conf_agg_scheme_name[k], a, json);
 	return 0;
@@ -441,10 +462,17 @@ static int c_show_monitor(void *arg, FILE *out, int argc, char **argv, bool json
 		fprintf(out, "%% Flow Monitor: Flow Monitor '%s' does not exist\n", argv[0]);
 		return -1;
 	}
-	if (argc == 2 && rt->hooks.show_monitor_cache)
-		rt->hooks.show_monitor_cache(rt->hooks.arg, out, m, json);
-	else if (argc == 1 && rt->hooks.show_monitor)
-		rt->hooks.show_monitor(rt->hooks.arg, out, m, json);
+	const struct rt_hooks *hc = NULL, *hm = NULL;
+	for (size_t i = rt->nhooks; i-- > 0;) {
+		if (rt->hooks[i].show_monitor_cache)
+			hc = &rt->hooks[i];
+		if (rt->hooks[i].show_monitor)
+			hm = &rt->hooks[i];
+	}
+	if (argc == 2 && hc)
+		hc->show_monitor_cache(hc->arg, out, m, json);
+	else if (argc == 1 && hm)
+		hm->show_monitor(hm->arg, out, m, json);
 	else
 		show_conf_monitor(out, rt->conf, m, argc == 2, json);
 	return 0;
@@ -458,8 +486,12 @@ static int c_show_exporter(void *arg, FILE *out, int argc, char **argv, bool jso
 		fprintf(out, "%% Flow Exporter: Flow Exporter '%s' does not exist\n", argv[0]);
 		return -1;
 	}
-	if (rt->hooks.show_exporter)
-		rt->hooks.show_exporter(rt->hooks.arg, out, x, json);
+	const struct rt_hooks *h = NULL;
+	for (size_t i = 0; !h && i < rt->nhooks; i++)
+		if (rt->hooks[i].show_exporter)
+			h = &rt->hooks[i];
+	if (h)
+		h->show_exporter(h->arg, out, x, json);
 	else
 		show_conf_exporter(out, x, json);
 	return 0;
@@ -562,9 +594,45 @@ void rt_free(struct rt *rt)
 	free(rt);
 }
 
-void rt_set_hooks(struct rt *rt, const struct rt_hooks *h)
+int rt_add_hooks(struct rt *rt, const struct rt_hooks *h)
 {
-	rt->hooks = *h;
+	if (rt->nhooks >= RT_LAYERS_MAX)
+		return -1;
+	rt->hooks[rt->nhooks++] = *h;
+	if (h->annotate)
+		rt->annotate = true;
+	return 0;
+}
+
+/* Each layer's apply in order; on a failure the layers before it that
+ * prepared a reload are told to drop it (at start there is nothing to
+ * undo: the caller frees rt). Returns how many layers applied, or -1. */
+static int hooks_apply(struct rt *rt, const struct conf *oc, const struct conf *nc, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < rt->nhooks; i++) {
+		const struct rt_hooks *h = &rt->hooks[i];
+		if (h->apply && h->apply(h->arg, oc, nc, err, errlen) != 0) {
+			for (size_t j = 0; oc && j < i; j++)
+				if (rt->hooks[j].apply && rt->hooks[j].commit)
+					rt->hooks[j].commit(rt->hooks[j].arg, false);
+			return -1;
+		}
+	}
+	return (int)rt->nhooks;
+}
+
+static void hooks_commit(struct rt *rt, bool ok)
+{
+	for (size_t i = 0; i < rt->nhooks; i++)
+		if (rt->hooks[i].apply && rt->hooks[i].commit)
+			rt->hooks[i].commit(rt->hooks[i].arg, ok);
+}
+
+static void hooks_finish(struct rt *rt, FILE *stats)
+{
+	for (size_t i = 0; i < rt->nhooks; i++)
+		if (rt->hooks[i].finish)
+			rt->hooks[i].finish(rt->hooks[i].arg, stats);
 }
 
 void rt_set_reload(struct rt *rt, rt_reload_fn fn, void *arg)
@@ -665,7 +733,7 @@ int rt_start(struct rt *rt, struct conf *c, char *err, size_t errlen)
 			meter_set_main(rt->m, cap, w[i].main);
 		}
 	}
-	if (rt->hooks.apply && rt->hooks.apply(rt->hooks.arg, NULL, c, err, errlen) != 0)
+	if (hooks_apply(rt, NULL, c, err, errlen) < 0)
 		return -1;
 	open_control(rt);
 	return 0;
@@ -797,7 +865,7 @@ int rt_reload(struct rt *rt, struct conf *nc, char *err, size_t errlen)
 	if (strcmp(oc->host.flowlog, nc->host.flowlog) != 0 && nc->host.flowlog[0] &&
 	    !(newfl = flowlog_open(nc->host.flowlog, err, errlen)))
 		goto out;
-	if (rt->hooks.apply && rt->hooks.apply(rt->hooks.arg, oc, nc, err, errlen) != 0)
+	if (hooks_apply(rt, oc, nc, err, errlen) < 0)
 		goto out;
 	applied = true;
 	/* the exporter settings last: atomic, and nothing after it can fail */
@@ -852,8 +920,8 @@ out:
 		flowlog_close(newfl, e2, sizeof(e2));
 	}
 	conf_free(nc);
-	if (applied && rt->hooks.commit)
-		rt->hooks.commit(rt->hooks.arg, rc == 0);
+	if (applied)
+		hooks_commit(rt, rc == 0);
 	rt->reloads++;
 	if (rc)
 		rt->reload_failures++;
@@ -867,10 +935,13 @@ void rt_finish(struct rt *rt, FILE *stats)
 		show_ip_cache_flow(stats, meter_cache(m), meter_ifname, m, 20);
 	uint64_t open_flows = cache_stats(meter_cache(m))->in_use;
 	meter_flush(m);
-	export_set_flush(rt->set, cache_stats(meter_cache(m))->now_us);
+	uint64_t now = cache_stats(meter_cache(m))->now_us;
+	export_set_flush(rt->set, now);
+	for (size_t i = 0; i < rt->nhooks; i++)
+		if (rt->hooks[i].flush)
+			rt->hooks[i].flush(rt->hooks[i].arg, now);
 	if (!stats) {
-		if (rt->hooks.finish)
-			rt->hooks.finish(rt->hooks.arg, NULL);
+		hooks_finish(rt, NULL);
 		return;
 	}
 	fputs("\nAfter exporting the flows left in the cache:\n", stats);
@@ -912,8 +983,7 @@ void rt_finish(struct rt *rt, FILE *stats)
 	if (rt->reloads)
 		fprintf(stats, "Configuration reloads %llu (%llu refused)\n", (unsigned long long)rt->reloads,
 		        (unsigned long long)rt->reload_failures);
-	if (rt->hooks.finish)
-		rt->hooks.finish(rt->hooks.arg, stats);
+	hooks_finish(rt, stats);
 }
 
 unsigned apply_check_host(const struct conf *c, FILE *out)

@@ -23,7 +23,7 @@
  *
  * The aggregation caches, Flexible NetFlow monitors and SCTP settings are
  * parsed into the model; their behaviour belongs to other modules, which
- * connect through struct rt_hooks and apply_sctp_settings() below. */
+ * connect as layers (struct rt_hooks) and through apply_sctp_settings(). */
 #ifndef IPFLOW_APPLY_H
 #define IPFLOW_APPLY_H
 
@@ -38,7 +38,11 @@
 
 struct rt;
 
-/* Layers that are merged later. Each may be NULL. */
+/* A layer beside the main cache (Flexible NetFlow monitors, aggregation
+ * caches, routing attributes, packet sections...): rt_add_hooks() adds
+ * up to RT_LAYERS_MAX of them, called in the order added. Each member
+ * may be NULL; for the show hooks the first layer that has one answers. */
+#define RT_LAYERS_MAX 8
 struct rt_hooks {
 	/* start and reload: old is NULL at start. 0, or -1 with err (the
 	 * reload is then refused). At start a 0 means the layer runs c; on
@@ -59,6 +63,17 @@ struct rt_hooks {
 	/* rt_finish, after the main cache's report: this layer's --stats lines
 	 * (stats may be NULL: nothing to print) */
 	void (*finish)(void *arg, FILE *stats);
+	/* every record that leaves the main cache, after the annotate hooks
+	 * and before the flow log and the main cache's export (now: the
+	 * cache clock). Aggregation caches are fed here. */
+	void (*record)(void *arg, const struct flowrec *r, uint64_t now);
+	/* change a main-cache record before anyone sees it (routing
+	 * attributes: AS numbers, masks, next hops, output interface) */
+	void (*annotate)(void *arg, struct flowrec *r);
+	/* rt_finish, after the main cache was flushed into the record hooks
+	 * and before any finish hook: flush this layer's caches and drain
+	 * its exporters (now: the cache clock) */
+	void (*flush)(void *arg, uint64_t now);
 	void *arg;
 };
 
@@ -70,7 +85,8 @@ typedef int (*rt_reload_fn)(void *arg, FILE *out);
 struct rt *rt_new(void);
 void rt_free(struct rt *rt); /* closes everything; NULL is a no-op */
 
-void rt_set_hooks(struct rt *rt, const struct rt_hooks *h);
+/* Add a layer (before rt_start); 0, or -1 when RT_LAYERS_MAX are in. */
+int rt_add_hooks(struct rt *rt, const struct rt_hooks *h);
 void rt_set_reload(struct rt *rt, rt_reload_fn fn, void *arg);
 
 /* Build the pipeline from c (rt takes c, also on failure). 0, or -1 with

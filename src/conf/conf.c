@@ -132,6 +132,17 @@ const struct conf_exporter *conf_find_exporter(const struct conf *c, const char 
 const struct conf_record *conf_find_record(const struct conf *c, const char *name) { FIND(c->record, c->nrecord, name, name); }
 const struct conf_sampler *conf_find_sampler(const struct conf *c, const char *name) { FIND(c->sampler, c->nsampler, name, name); }
 
+uint32_t conf_main_sampling(const struct conf *c)
+{
+	for (size_t i = 0; i < c->niface; i++) {
+		const struct conf_iface *f = &c->iface[i];
+		const struct conf_sampler *s;
+		if ((f->ingress || f->egress) && f->sampler[0] && (s = conf_find_sampler(c, f->sampler)) && s->one_out_of)
+			return s->one_out_of;
+	}
+	return 1;
+}
+
 const struct conf_agg *conf_find_agg(const struct conf *c, enum conf_agg_scheme s)
 {
 	for (size_t i = 0; i < c->nagg; i++)
@@ -1079,6 +1090,9 @@ static int named_object(struct conf_parser *p, void *arr, size_t *n, size_t max,
 			for (size_t q = 0; q < c->iface[j].nmon; q++)
 				if (strcmp(m == M_MONITOR ? c->iface[j].mon[q].monitor : c->iface[j].mon[q].sampler, name) == 0)
 					used = true;
+		for (size_t j = 0; m == M_SAMPLER && j < c->niface; j++)
+			if (strcmp(c->iface[j].sampler, name) == 0)
+				used = true;
 		if (used) {
 			diag(p, CONF_ERROR, nw, "%% %s %s is in use; remove its references first", kind, name);
 			return -1;
@@ -1432,6 +1446,7 @@ static int h_monitor_record(struct conf_parser *p)
 		CONF_RECORD_NETFLOW_ORIGINAL, CONF_RECORD_NETFLOW_IPV4_ORIG_IN, CONF_RECORD_NETFLOW_IPV4_ORIG_OUT,
 		CONF_RECORD_NETFLOW_IPV6_ORIG_IN, CONF_RECORD_NETFLOW_IPV6_ORIG_OUT,
 	};
+	static const char *const single[] = { CONF_RECORD_NETFLOW_ORIGINAL, CONF_RECORD_PACKET_SECTION };
 	struct conf_monitor *m = &p->c->monitor[p->cur];
 	if (p->no) {
 		memset(m->record, 0, sizeof(m->record));
@@ -1445,8 +1460,8 @@ static int h_monitor_record(struct conf_parser *p)
 		if (k < 0 || eol(p) != 0)
 			return -1;
 		snprintf(name, sizeof(name), "%s", builtin[k]);
-	} else if (more(p) && strcmp(p->w[p->i].s, CONF_RECORD_NETFLOW_ORIGINAL) == 0) {
-		snprintf(name, sizeof(name), "%s", builtin[0]);
+	} else if (more(p) && (strcmp(p->w[p->i].s, single[0]) == 0 || strcmp(p->w[p->i].s, single[1]) == 0)) {
+		snprintf(name, sizeof(name), "%s", p->w[p->i].s);
 		p->i++;
 		if (eol(p) != 0)
 			return -1;
@@ -1543,7 +1558,9 @@ static int h_sampler_description(struct conf_parser *p)
 
 static int h_sampler_mode(struct conf_parser *p)
 {
-	static const char *const w[] = { "deterministic 1 out-of", "random 1 out-of" };
+	/* FNF `mode random 1 out-of N`; flow-sampler-map `mode random one-out-of N` */
+	static const char *const w[] = { "deterministic 1 out-of", "random 1 out-of", "deterministic one-out-of",
+		                         "random one-out-of" };
 	struct conf_sampler *s = &p->c->sampler[p->cur];
 	if (p->no) {
 		s->mode = CONF_SAMPLER_DETERMINISTIC;
@@ -1555,7 +1572,7 @@ static int h_sampler_mode(struct conf_parser *p)
 	uint32_t v;
 	if (k < 0 || num(p, "sampling interval (1 out of N)", 2, 32768, 2, 32768, &v) != 0 || eol(p) != 0)
 		return -1;
-	s->mode = (enum conf_sampler_mode)k;
+	s->mode = (enum conf_sampler_mode)(k & 1);
 	s->one_out_of = v;
 	return 0;
 }
@@ -1710,6 +1727,29 @@ static int h_if_ipv6_flow(struct conf_parser *p)
 	return if_monitor(p, true);
 }
 
+/* `flow-sampler NAME`: sampled NetFlow for the main cache on this
+ * interface (the sampler is a `sampler` or `flow-sampler-map` block). */
+static int h_if_flow_sampler(struct conf_parser *p)
+{
+	struct conf_iface *f = &p->c->iface[p->cur];
+	if (p->no) {
+		memset(f->sampler, 0, sizeof(f->sampler));
+		p->i = p->nw;
+		return 0;
+	}
+	int sw = p->i;
+	char name[CONF_NAME_MAX];
+	if (ARG(p, "flow sampler name", name) != 0 || eol(p) != 0)
+		return -1;
+	const struct conf_sampler *s = conf_find_sampler(p->c, name);
+	if (!s) {
+		diag(p, CONF_ERROR, sw, "%% Sampler %s does not exist", name);
+		return -1;
+	}
+	SETSTR(f->sampler, name);
+	return 0;
+}
+
 /* `ip route-cache flow`: ingress NetFlow in IOS before 12.2(25)S. */
 static int h_if_route_cache_flow(struct conf_parser *p)
 {
@@ -1747,7 +1787,7 @@ static int h_ipflow(struct conf_parser *p)
 {
 	static const char *const w[] = {
 		"control-socket", "pid-file", "user", "logging", "alias", "flow-log", "capture snaplen",
-		"capture filter", "replay-speed",
+		"capture filter", "replay-speed", "route-table",
 	};
 	static const char *const gw[] = { "group" };
 	static const char *const lw[] = { "stderr", "syslog" };
@@ -1765,6 +1805,7 @@ static int h_ipflow(struct conf_parser *p)
 		case 6: h->snaplen = 0; break;
 		case 7: memset(h->filter, 0, sizeof(h->filter)); break;
 		case 8: h->speed = 0; break;
+		case 9: memset(h->routes, 0, sizeof(h->routes)); break;
 		default: break;
 		}
 		if (k != 4) {
@@ -1830,6 +1871,8 @@ static int h_ipflow(struct conf_parser *p)
 		return eol(p);
 	case 7:
 		return rest(p, "capture filter (BPF)", h->filter, sizeof(h->filter));
+	case 9:
+		return ARG(p, "routing table file", h->routes) != 0 ? -1 : eol(p);
 	default: {
 		if (!more(p)) {
 			diag(p, CONF_ERROR, -1, "%% Incomplete command: expected a speed factor");
@@ -1880,12 +1923,14 @@ static const struct cmd cmds[] = {
 	{ M_GLOBAL, "flow exporter", h_flow_exporter },
 	{ M_GLOBAL, "flow monitor", h_flow_monitor },
 	{ M_GLOBAL, "sampler", h_sampler },
+	{ M_GLOBAL, "flow-sampler-map", h_sampler },
 	{ M_GLOBAL, "interface", h_interface },
 	{ M_GLOBAL, "ipflow", h_ipflow },
 	{ M_GLOBAL, "end", h_end },
 	{ M_IF, "ip flow", h_if_ip_flow },
 	{ M_IF, "ipv6 flow", h_if_ipv6_flow },
 	{ M_IF, "ip route-cache flow", h_if_route_cache_flow },
+	{ M_IF, "flow-sampler", h_if_flow_sampler },
 	{ M_IF, "description", h_if_description },
 	{ M_IF, "ipflow pcap", h_if_ipflow },
 	{ M_IF, "exit", h_exit },
@@ -1987,6 +2032,26 @@ static void banner_start(struct conf_parser *p)
 		p->banner_delim[0] = 0;
 }
 
+/* Was the first word of the line abbreviated into words (a sub-mode
+ * command) while an enclosing mode has a command starting with exactly
+ * that word? Then the line belongs to the enclosing mode. */
+static bool outer_exact(const struct conf_parser *p, int start, int d, const char *words)
+{
+	const char *w = p->w[start].s;
+	size_t l = strcspn(words, " ");
+	if (strlen(w) == l && strncasecmp(w, words, l) == 0)
+		return false;
+	for (int o = d - 1; o >= 0; o--)
+		for (size_t k = 0; k < NELEM(cmds); k++) {
+			if (cmds[k].mode != p->stack[o])
+				continue;
+			size_t ol = strcspn(cmds[k].words, " ");
+			if (strlen(w) == ol && strncasecmp(w, cmds[k].words, ol) == 0)
+				return true;
+		}
+	return false;
+}
+
 static void dispatch(struct conf_parser *p)
 {
 	int start = p->i;
@@ -2001,6 +2066,8 @@ static void dispatch(struct conf_parser *p)
 			tab[k] = cmds[k].mode == m ? cmds[k].words : NULL;
 		p->i = start;
 		int k = match_phrase(p, tab, NELEM(cmds), NULL, true);
+		if (k >= 0 && d > 0 && outer_exact(p, start, d, cmds[k].words))
+			k = -1; /* "flow exporter" under an interface is the global command, not flow-sampler */
 		if (k >= 0) {
 			p->depth = d + 1;
 			cmds[k].fn(p);

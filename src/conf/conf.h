@@ -189,6 +189,10 @@ struct conf_record {
 #define CONF_RECORD_NETFLOW_IPV4_ORIG_OUT "netflow ipv4 original-output"
 #define CONF_RECORD_NETFLOW_IPV6_ORIG_IN "netflow ipv6 original-input"
 #define CONF_RECORD_NETFLOW_IPV6_ORIG_OUT "netflow ipv6 original-output"
+/* IPFIX packet-section export (IE 315 dataLinkFrameSection), the IOS XR
+ * record name: a monitor with it exports each sampled packet's first
+ * bytes, one record a packet (immediate cache). */
+#define CONF_RECORD_PACKET_SECTION "datalinksectiondump"
 
 enum conf_fnf_proto { CONF_FNF_V9 = 0, CONF_FNF_V5, CONF_FNF_IPFIX };
 enum { CONF_OPT_EXPORTER_STATS = 1, CONF_OPT_INTERFACE_TABLE = 2, CONF_OPT_SAMPLER_TABLE = 4,
@@ -244,6 +248,7 @@ struct conf_iface {
 	char pcap[CONF_PATH_MAX];           /* ipflow: read this pcap file instead of a device */
 	uint32_t ifindex;                   /* pcap: ifIndex its packets get (0: default 1) */
 	bool ingress, egress;               /* ip flow ingress / egress (main cache) */
+	char sampler[CONF_NAME_MAX];        /* flow-sampler NAME: main-cache sampling; "" = every packet */
 	struct conf_if_monitor mon[CONF_IF_MONITOR_MAX];
 	size_t nmon;
 };
@@ -265,6 +270,7 @@ struct conf_host {
 	uint32_t snaplen;                   /* capture snaplen, 0 = default */
 	char filter[CONF_TEXT_MAX];         /* capture filter */
 	double speed;                       /* replay-speed, 0 = as fast as possible */
+	char routes[CONF_PATH_MAX];         /* route-table FILE: routing attributes; "" = none */
 };
 
 /* --- the whole configuration --------------------------------------------- */
@@ -361,6 +367,10 @@ const struct conf_exporter *conf_find_exporter(const struct conf *c, const char 
 const struct conf_record *conf_find_record(const struct conf *c, const char *name);
 const struct conf_sampler *conf_find_sampler(const struct conf *c, const char *name);
 const struct conf_agg *conf_find_agg(const struct conf *c, enum conf_agg_scheme s);
+/* The sampling interval of the main cache: N of the `flow-sampler` of the
+ * first interface metered by the main cache that has one (1: unsampled).
+ * The v5/v8 headers carry it. */
+uint32_t conf_main_sampling(const struct conf *c);
 /* The Linux device an interface name means (its alias, else itself). */
 const char *conf_linux_name(const struct conf *c, const char *ifname);
 

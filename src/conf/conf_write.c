@@ -186,6 +186,8 @@ void conf_write(FILE *out, const struct conf *c)
 			fputs(" ip flow ingress\n", out);
 		if (f->egress)
 			fputs(" ip flow egress\n", out);
+		if (f->sampler[0])
+			fprintf(out, " flow-sampler %s\n", f->sampler);
 		for (size_t k = 0; k < f->nmon; k++) {
 			const struct conf_if_monitor *m = &f->mon[k];
 			fprintf(out, " %s flow monitor %s", tr[m->traffic], m->monitor);
@@ -246,5 +248,7 @@ void conf_write(FILE *out, const struct conf *c)
 		fprintf(out, "ipflow capture filter %s\n", h->filter);
 	if (h->speed > 0)
 		fprintf(out, "ipflow replay-speed %.17g\n", h->speed);
+	if (h->routes[0])
+		fprintf(out, "ipflow route-table %s\n", h->routes);
 	fputs("end\n", out);
 }

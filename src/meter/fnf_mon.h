@@ -6,7 +6,7 @@
  *   struct fnf_mon *fm = fnf_mon_new(rt);
  *   struct rt_hooks h;
  *   fnf_mon_hooks(fm, &h);
- *   rt_set_hooks(rt, &h);            // before rt_start
+ *   rt_add_hooks(rt, &h);           // before rt_start
  *   ... rt_start / rt_run / rt_finish / rt_free(rt) ...
  *   fnf_mon_free(fm);                // after rt_free
  *

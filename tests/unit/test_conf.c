@@ -767,6 +767,52 @@ static void test_truncated(void **state)
 	}
 }
 
+/* Main-cache sampling (flow-sampler), the flow-sampler-map form of a
+ * sampler, the packet-section record and the routing table; the written
+ * configuration parses back the same. */
+static void test_sampling_routes(void **state)
+{
+	(void)state;
+	const char *text = "flow-sampler-map S1\n mode random one-out-of 100\n"
+	                   "sampler S2\n mode deterministic 1 out-of 8\n"
+	                   "flow monitor P\n record datalinksectiondump\n"
+	                   "interface e0\n ip flow ingress\n flow-sampler S1\n"
+	                   "flow exporter X\n"
+	                   "interface e1\n ip flow monitor P sampler S2 input\n"
+	                   "ipflow route-table /etc/ipflow/routes\n";
+	struct conf *c = parse(text);
+	assert_non_null(c);
+	assert_int_equal(c->nsampler, 2);
+	assert_int_equal(c->sampler[0].mode, CONF_SAMPLER_RANDOM);
+	assert_int_equal(c->sampler[0].one_out_of, 100);
+	assert_int_equal(c->sampler[1].mode, CONF_SAMPLER_DETERMINISTIC);
+	assert_string_equal(c->iface[0].sampler, "S1");
+	assert_int_equal(c->nexporter, 1); /* "flow exporter" under an interface is the global command */
+	assert_string_equal(c->monitor[0].record, CONF_RECORD_PACKET_SECTION);
+	assert_string_equal(c->host.routes, "/etc/ipflow/routes");
+	assert_int_equal(conf_main_sampling(c), 100);
+	char *out = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&out, &len);
+	conf_write(m, c);
+	fclose(m);
+	struct conf *c2 = parse(out);
+	assert_non_null(c2);
+	assert_string_equal(c2->iface[0].sampler, "S1");
+	assert_int_equal(c2->sampler[0].one_out_of, 100);
+	assert_string_equal(c2->host.routes, "/etc/ipflow/routes");
+	assert_string_equal(c2->monitor[0].record, CONF_RECORD_PACKET_SECTION);
+	free(out);
+	conf_free(c2);
+	conf_free(c);
+	expect_error("interface e0\n flow-sampler NOPE\n", 2, 15, "NOPE", "% Sampler NOPE does not exist");
+	expect_error("sampler S\n mode random 1 out-of 10\ninterface e0\n flow-sampler S\nno sampler S\n", 5, 12, "S",
+	             "in use");
+	c = parse("interface e0\n ip flow ingress\n");
+	assert_int_equal(conf_main_sampling(c), 1);
+	conf_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -776,7 +822,7 @@ int main(void)
 		cmocka_unit_test(test_router_paste),    cmocka_unit_test(test_ipflow_host),
 		cmocka_unit_test(test_field_catalog),   cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_router_rules),    cmocka_unit_test(test_abbrev_no_modes),
-		cmocka_unit_test(test_flag_source),     cmocka_unit_test(test_truncated),
+		cmocka_unit_test(test_flag_source),     cmocka_unit_test(test_truncated), cmocka_unit_test(test_sampling_routes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
