@@ -128,6 +128,19 @@ static const struct conf_dest *dest_of_spec(const struct conf_export *e, const c
 	return NULL;
 }
 
+/* Same SCTP sub-mode (reliability, backup)? A destination whose sub-mode
+ * changes on reload is replaced: the old association drains what it
+ * holds, a new one opens with the new settings. */
+static bool same_sctp(const struct conf_dest *a, const struct conf_dest *b)
+{
+	if (!a || !b || a->proto != CONF_SCTP || b->proto != CONF_SCTP)
+		return true;
+	const struct conf_sctp *x = &a->sctp, *y = &b->sctp;
+	return x->reliability == y->reliability && x->buffer_limit == y->buffer_limit && x->backup == y->backup &&
+	       strcmp(x->backup_host, y->backup_host) == 0 && x->backup_port == y->backup_port &&
+	       x->backup_mode == y->backup_mode && x->failover_ms == y->failover_ms && x->restore_s == y->restore_s;
+}
+
 static void transport_opts_of(const struct conf_export *e, struct transport_opts *o)
 {
 	memset(o, 0, sizeof(*o));
@@ -824,7 +837,8 @@ int rt_reload(struct rt *rt, struct conf *nc, char *err, size_t errlen)
 	for (size_t i = 0; i < ns; i++) {
 		bool have = false;
 		for (size_t j = 0; !new_source && j < export_set_count(rt->set); j++)
-			if (strcmp(export_set_spec(rt->set, j), specs[i]) == 0)
+			if (strcmp(export_set_spec(rt->set, j), specs[i]) == 0 &&
+			    same_sctp(dest_of_spec(&oc->export, specs[i]), dest_of_spec(&nc->export, specs[i])))
 				have = keep[j] = true;
 		if (have)
 			continue;
