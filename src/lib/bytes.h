@@ -53,8 +53,15 @@ static inline uint64_t peek_uint(const uint8_t *p, unsigned n)
 
 static inline void poke_uint(uint8_t *p, unsigned n, uint64_t v)
 {
-	for (unsigned i = n; i-- > 0; v >>= 8)
-		p[i] = (uint8_t)v;
+	switch (n) { /* the common widths as single stores (the encoders' hot path) */
+	case 1: p[0] = (uint8_t)v; return;
+	case 2: poke_u16(p, (uint16_t)v); return;
+	case 4: poke_u32(p, (uint32_t)v); return;
+	case 8: poke_u64(p, v); return;
+	default:
+		for (unsigned i = n; i-- > 0; v >>= 8)
+			p[i] = (uint8_t)v;
+	}
 }
 
 #endif
