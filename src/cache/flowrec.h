@@ -46,6 +46,7 @@ struct flowrec {
 	uint32_t src_as;      /* bgpSourceAsNumber */
 	uint32_t dst_as;      /* bgpDestinationAsNumber */
 	uint8_t nexthop[16];  /* ipNextHopIPv4Address / ipNextHopIPv6Address */
+	uint8_t bgp_nexthop[16]; /* bgpNextHopIPv4Address / bgpNextHopIPv6Address */
 	uint8_t tcp_flags;    /* tcpControlBits, ORed over the record's packets */
 	uint8_t min_ttl;      /* minimumTTL */
 	uint8_t max_ttl;      /* maximumTTL */
