@@ -994,6 +994,10 @@ void rt_finish(struct rt *rt, FILE *stats)
 	fprintf(stats, "Records exported %llu (%llu flushed from the cache at exit), packets %llu, bytes %llu\n",
 	        (unsigned long long)recs, (unsigned long long)open_flows, (unsigned long long)st->packets,
 	        (unsigned long long)st->bytes);
+	if (export_set_count(rt->set) || export_set_lost(rt->set))
+		fprintf(stats, "Records lost by export %llu (no room in a message, not exportable in the version, "
+		               "dropped by a transport)\n",
+		        (unsigned long long)export_set_lost(rt->set));
 	if (rt->reloads)
 		fprintf(stats, "Configuration reloads %llu (%llu refused)\n", (unsigned long long)rt->reloads,
 		        (unsigned long long)rt->reload_failures);

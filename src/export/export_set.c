@@ -39,6 +39,7 @@ struct export_set {
 	struct retiring r[EXPORT_SET_MAX];
 	size_t nr;
 	struct exporter_stats removed; /* counters of removed destinations */
+	uint64_t removed_drops, removed_drop_recs; /* messages (flows) their transports lost at close */
 };
 
 static void stats_add(struct exporter_stats *a, const struct exporter_stats *b, int sign)
@@ -139,19 +140,35 @@ void export_set_record(struct export_set *s, const struct flowrec *r, uint64_t n
 
 /* Close the removed transports whose queue has gone, or whose time is up
  * (what they still held is in their transport counters, logged). */
+/* Still holding something: queued, or sent and not yet acknowledged
+ * (SCTP). Closing then would abort what the peer has not confirmed. */
+static bool busy(struct transport *t)
+{
+	return t->st.queued || !transport_idle(t);
+}
+
+/* Close a removed destination's transport, keeping what it lost. */
+static void close_removed(struct export_set *s, struct transport *t)
+{
+	transport_poll(t);
+	s->removed_drops += t->st.dropped;
+	s->removed_drop_recs += t->st.dropped_recs;
+	if (busy(t))
+		log_warn("export destination removed before the collector confirmed all it was sent (%llu bytes queued)",
+		         (unsigned long long)t->st.queued);
+	transport_close(t);
+}
+
 static void poll_retiring(struct export_set *s, uint64_t now_us, bool force)
 {
 	for (size_t i = 0; i < s->nr;) {
 		struct retiring *r = &s->r[i];
 		transport_poll(r->t);
-		if (r->t->st.queued && !force && now_us < r->until_us) {
+		if (busy(r->t) && !force && now_us < r->until_us) {
 			i++;
 			continue;
 		}
-		if (r->t->st.queued)
-			log_warn("export destination removed with %llu bytes still queued",
-			         (unsigned long long)r->t->st.queued);
-		transport_close(r->t);
+		close_removed(s, r->t);
 		s->r[i] = s->r[--s->nr];
 	}
 }
@@ -216,13 +233,13 @@ void export_set_remove(struct export_set *s, size_t i, uint64_t now_us)
 	stats_add(&s->removed, &d->carried, 1);
 	exporter_free(d->ex);
 	transport_poll(d->t);
-	if (s->nr < EXPORT_SET_MAX && d->t->st.queued) {
+	if (s->nr < EXPORT_SET_MAX && busy(d->t)) {
 		s->r[s->nr].t = d->t;
 		s->r[s->nr].until_us = now_us + (uint64_t)EXPORT_DRAIN_MS * 1000u;
 		s->nr++;
 	} else {
-		transport_drain(d->t, d->t->st.queued ? EXPORT_DRAIN_MS : 0);
-		transport_close(d->t);
+		transport_drain(d->t, busy(d->t) ? EXPORT_DRAIN_MS : 0);
+		close_removed(s, d->t);
 	}
 	memmove(&s->d[i], &s->d[i + 1], (s->n - i - 1) * sizeof(s->d[0]));
 	s->n--;
@@ -282,7 +299,7 @@ uint64_t export_set_lost(const struct export_set *s)
 		n += st->flows_failed + st->not_exportable + s->d[i].carried.flows_failed + s->d[i].carried.not_exportable +
 		     s->d[i].t->st.dropped_recs;
 	}
-	return n + s->removed.flows_failed + s->removed.not_exportable;
+	return n + s->removed.flows_failed + s->removed.not_exportable + s->removed_drop_recs;
 }
 
 void export_set_clear(struct export_set *s)
@@ -330,7 +347,11 @@ void export_set_show(const struct export_set *s, FILE *out, bool json)
 			        (unsigned long long)st.send_errors,
 			        (unsigned long long)(d->t->st.refused - d->tbase.refused), d->t->err);
 		}
-		fputs("]}\n", out);
+		fprintf(out, "],\"removed\":{\"records\":%llu,\"messages\":%llu,\"flowsFailed\":%llu,"
+		             "\"transportDrops\":%llu,\"transportDropFlows\":%llu,\"draining\":%zu}}\n",
+		        (unsigned long long)s->removed.records, (unsigned long long)s->removed.messages,
+		        (unsigned long long)s->removed.flows_failed, (unsigned long long)s->removed_drops,
+		        (unsigned long long)s->removed_drop_recs, s->nr);
 		return;
 	}
 	if (!s->n) {
@@ -362,6 +383,12 @@ void export_set_show(const struct export_set *s, FILE *out, bool json)
 		if (d->t->err[0])
 			fprintf(out, "    last error: %s\n", d->t->err);
 	}
+	if (s->removed.messages || s->removed_drops || s->nr)
+		fprintf(out, "  Removed destinations (reload): %llu flows exported in %llu messages, %llu flows failed, "
+		             "%llu messages (%llu flows) lost by their transports, %zu still draining\n",
+		        (unsigned long long)s->removed.records, (unsigned long long)s->removed.messages,
+		        (unsigned long long)s->removed.flows_failed, (unsigned long long)s->removed_drops,
+		        (unsigned long long)s->removed_drop_recs, s->nr);
 }
 
 void export_set_show_template(const struct export_set *s, FILE *out, bool json)
