@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "export/export.h"
+#include "export/tmpl_enc.h"
 #include "lib/buf.h"
 
 #define SPLIT_MAX 1024 /* pieces per flow; beyond, counters saturate (counted) */
@@ -32,6 +33,8 @@ struct exporter {
 	struct transport *tp;
 	struct tmpl t4, t6, topt;
 	const struct tmpl *d4, *d6; /* data layouts: t4/t6, or the fixed v1/5/7 one */
+	struct tmpl_enc e4, e6;     /* d4, d6 compiled for the hot path */
+	bool e_ok;                  /* e4/e6 usable (no varlen field) */
 	struct rec_enc enc;
 	uint64_t cmax;              /* largest packet/octet count a record carries */
 	size_t cap;                 /* message bytes, padding reserve excluded */
@@ -232,6 +235,7 @@ struct exporter *exporter_new(const struct exporter_cfg *cfg, struct transport *
 	} else {
 		ex->d4 = ex->d6 = c->fixed;
 	}
+	ex->e_ok = tmpl_enc_init(&ex->e4, ex->d4) == ERR_OK && tmpl_enc_init(&ex->e6, ex->d6) == ERR_OK;
 	ex->cmax = counter_max(ex->d4) < counter_max(ex->d6) ? counter_max(ex->d4) : counter_max(ex->d6);
 	if (worst_case(ex) > ex->cap) {
 		snprintf(err, errlen, "mtu %u too small for %s: a message needs %zu bytes + %zu of headers",
@@ -475,6 +479,13 @@ static void send_msg(struct exporter *ex, uint64_t now)
 	}
 }
 
+static inline int put_flow(struct exporter *ex, const struct tmpl *t, const struct flowrec *r)
+{
+	if (ex->e_ok && (t == ex->d4 || t == ex->d6))
+		return tmpl_enc_put(&ex->w, t == ex->d4 ? &ex->e4 : &ex->e6, r, &ex->enc);
+	return tmpl_put_flowrec(&ex->w, t, r, &ex->enc);
+}
+
 /* Place one record laid out by t (a flowrec r, or a generic record g);
  * retried once in a fresh message. */
 static int add_rec(struct exporter *ex, const struct tmpl *t, const struct flowrec *r, const struct genrec *g,
@@ -494,7 +505,7 @@ static int add_rec(struct exporter *ex, const struct tmpl *t, const struct flowr
 		}
 		size_t mark = wbuf_mark(&ex->w);
 		if ((!c->sets || ex->set_t == t) &&
-		    (g ? tmpl_put_genrec(&ex->w, t, g, &ex->enc) : tmpl_put_flowrec(&ex->w, t, r, &ex->enc)) == ERR_OK) {
+		    (g ? tmpl_put_genrec(&ex->w, t, g, &ex->enc) : put_flow(ex, t, r)) == ERR_OK) {
 			ex->m.recs++;
 			ex->m.data++;
 			ex->m.flows++;

@@ -1,6 +1,7 @@
 /* template.c — template layout, the flowrec record writer/reader, the
  * field iterator and the minimal template store. */
 #include "export/template.h"
+#include "export/tmpl_enc.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -133,8 +134,9 @@ static uint32_t sysup(uint64_t t_us, uint64_t boot_us)
 	return t_us > boot_us ? (uint32_t)((t_us - boot_us) / 1000) : 0;
 }
 
-/* The one place that knows which flowrec field each IE carries (writing). */
-static void put_field(uint8_t *p, uint16_t ie, unsigned len, const struct flowrec *r, struct rec_enc *c)
+/* The one place that knows which flowrec field each IE carries (writing);
+ * tmpl_enc.c compiles the plain ones ahead and calls this for the rest. */
+void tmpl_put_field(uint8_t *p, uint16_t ie, unsigned len, const struct flowrec *r, struct rec_enc *c)
 {
 	uint64_t v;
 	switch (ie) {
@@ -180,11 +182,13 @@ static void put_field(uint8_t *p, uint16_t ie, unsigned len, const struct flowre
 	case IE_maximumIpTotalLength: v = r->max_len; break;
 	case IE_flowEndReason: v = flow_end_ipfix((enum flow_end)r->end); break;
 	case IE_flowStartSysUpTime: /* wraps modulo 2^32 like sysUpTime itself */
-		poke_uint(p, len < 4 ? len : 4, sysup(r->first_us, c->boot_us));
-		return;
 	case IE_flowEndSysUpTime:
-		poke_uint(p, len < 4 ? len : 4, sysup(r->last_us, c->boot_us));
-		return;
+		v = sysup(ie == IE_flowStartSysUpTime ? r->first_us : r->last_us, c->boot_us);
+		if (len < 4) { /* the low bytes, as a narrower counter would wrap */
+			poke_uint(p, len, v);
+			return;
+		}
+		break; /* 4 bytes, or wider with leading zeros */
 	case IE_flowStartSeconds: v = r->first_us / 1000000; break;
 	case IE_flowEndSeconds: v = r->last_us / 1000000; break;
 	case IE_flowStartMilliseconds: v = r->first_us / 1000; break;
@@ -221,7 +225,7 @@ int tmpl_put_flowrec(struct wbuf *w, const struct tmpl *t, const struct flowrec 
 		if (f->pen)
 			memset(p + f->off, 0, f->len);
 		else
-			put_field(p + f->off, f->ie, f->len, r, c);
+			tmpl_put_field(p + f->off, f->ie, f->len, r, c);
 	}
 	return ERR_OK;
 }
