@@ -24,7 +24,9 @@ enum {
 	K_END,      /* flowEndReason in 1 */
 	K_ICMP4,    /* icmpTypeCodeIPv4 in 2 (also v9's ICMP_TYPE for ICMPv6) */
 	K_ICMP6,    /* icmpTypeCodeIPv6 in 2 */
+	K_MAX
 };
+_Static_assert(K_MAX <= TMPL_ENC_KINDS, "tmpl_enc kinds");
 
 #define M(f) offsetof(struct flowrec, f)
 
@@ -79,9 +81,10 @@ int tmpl_enc_init(struct tmpl_enc *e, const struct tmpl *t)
 		return ERR_ARG;
 	e->n = t->nfields;
 	e->reclen = t->minlen;
+	struct tmpl_enc_op ops[TMPL_MAX_FIELDS];
 	for (unsigned i = 0; i < t->nfields; i++) {
 		const struct tmpl_field *f = &t->f[i];
-		struct tmpl_enc_op *o = &e->op[i];
+		struct tmpl_enc_op *o = &ops[i];
 		*o = (struct tmpl_enc_op){ .off = f->off, .len = f->len, .ie = f->ie, .kind = K_CALL };
 		unsigned width;
 		if (f->pen)
@@ -102,8 +105,25 @@ int tmpl_enc_init(struct tmpl_enc *e, const struct tmpl *t)
 		else if (f->len == 2 && f->ie == IE_icmpTypeCodeIPv6)
 			o->kind = K_ICMP6;
 	}
+	/* group by kind, in template order within a group */
+	unsigned n = 0;
+	for (unsigned k = 0; k < TMPL_ENC_KINDS; k++) {
+		for (unsigned i = 0; i < t->nfields; i++)
+			if (ops[i].kind == k)
+				e->op[n++] = ops[i];
+		e->end[k] = (uint16_t)n;
+	}
 	return ERR_OK;
 }
+
+/* for (each op of kind k) BODY, with q the field, s the member */
+#define GROUP(k, BODY)                                                        \
+	for (; o < e->op + e->end[k]; o++) {                                      \
+		uint8_t *q = p + o->off;                                              \
+		const uint8_t *s = b + o->src;                                        \
+		(void)s;                                                              \
+		BODY;                                                                 \
+	}
 
 int tmpl_enc_put(struct wbuf *w, const struct tmpl_enc *e, const struct flowrec *r, struct rec_enc *c)
 {
@@ -111,56 +131,26 @@ int tmpl_enc_put(struct wbuf *w, const struct tmpl_enc *e, const struct flowrec 
 	if (!p)
 		return ERR_NOSPACE;
 	const uint8_t *b = (const uint8_t *)r;
-	for (unsigned i = 0; i < e->n; i++) {
-		const struct tmpl_enc_op *o = &e->op[i];
-		uint8_t *q = p + o->off;
-		const uint8_t *s = b + o->src;
-		switch (o->kind) {
-		case K_COPY4: memcpy(q, s, 4); break;
-		case K_COPY16: memcpy(q, s, 16); break;
-		case K_U8: q[0] = s[0]; break;
-		case K_U16: {
-			uint16_t v;
-			memcpy(&v, s, 2);
-			poke_u16(q, v);
-			break;
-		}
-		case K_U32: {
-			uint32_t v;
-			memcpy(&v, s, 4);
-			poke_u32(q, v);
-			break;
-		}
-		case K_U64: {
-			uint64_t v;
-			memcpy(&v, s, 8);
-			poke_u64(q, v);
-			break;
-		}
-		case K_U64_4: {
-			uint64_t v;
-			memcpy(&v, s, 8);
-			if (v > 0xffffffffu) {
-				v = 0xffffffffu;
-				c->saturated++;
-			}
-			poke_u32(q, (uint32_t)v);
-			break;
-		}
-		case K_SYSUP_F:
-			poke_u32(q, r->first_us > c->boot_us ? (uint32_t)((r->first_us - c->boot_us) / 1000) : 0);
-			break;
-		case K_SYSUP_L:
-			poke_u32(q, r->last_us > c->boot_us ? (uint32_t)((r->last_us - c->boot_us) / 1000) : 0);
-			break;
-		case K_MS_F: poke_u64(q, r->first_us / 1000); break;
-		case K_MS_L: poke_u64(q, r->last_us / 1000); break;
-		case K_END: q[0] = flow_end_ipfix((enum flow_end)r->end); break;
-		case K_ICMP4: poke_u16(q, r->key.proto == 1 || r->key.proto == 58 ? r->key.dport : 0); break;
-		case K_ICMP6: poke_u16(q, r->key.proto == 58 ? r->key.dport : 0); break;
-		case K_ZERO: memset(q, 0, o->len); break;
-		default: tmpl_put_field(q, o->ie, o->len, r, c); break;
-		}
-	}
+	const struct tmpl_enc_op *o = e->op;
+	uint16_t v16;
+	uint32_t v32;
+	uint64_t v64;
+	GROUP(K_CALL, tmpl_put_field(q, o->ie, o->len, r, c))
+	GROUP(K_ZERO, memset(q, 0, o->len))
+	GROUP(K_COPY4, memcpy(q, s, 4))
+	GROUP(K_COPY16, memcpy(q, s, 16))
+	GROUP(K_U8, q[0] = s[0])
+	GROUP(K_U16, memcpy(&v16, s, 2); poke_u16(q, v16))
+	GROUP(K_U32, memcpy(&v32, s, 4); poke_u32(q, v32))
+	GROUP(K_U64, memcpy(&v64, s, 8); poke_u64(q, v64))
+	GROUP(K_U64_4, memcpy(&v64, s, 8); if (v64 > 0xffffffffu) { v64 = 0xffffffffu; c->saturated++; }
+	      poke_u32(q, (uint32_t)v64))
+	GROUP(K_SYSUP_F, poke_u32(q, r->first_us > c->boot_us ? (uint32_t)((r->first_us - c->boot_us) / 1000) : 0))
+	GROUP(K_SYSUP_L, poke_u32(q, r->last_us > c->boot_us ? (uint32_t)((r->last_us - c->boot_us) / 1000) : 0))
+	GROUP(K_MS_F, poke_u64(q, r->first_us / 1000))
+	GROUP(K_MS_L, poke_u64(q, r->last_us / 1000))
+	GROUP(K_END, q[0] = flow_end_ipfix((enum flow_end)r->end))
+	GROUP(K_ICMP4, poke_u16(q, r->key.proto == 1 || r->key.proto == 58 ? r->key.dport : 0))
+	GROUP(K_ICMP6, poke_u16(q, r->key.proto == 58 ? r->key.dport : 0))
 	return ERR_OK;
 }

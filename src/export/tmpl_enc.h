@@ -28,8 +28,13 @@ struct tmpl_enc_op {
 	uint8_t kind;
 };
 
+#define TMPL_ENC_KINDS 16
 struct tmpl_enc {
 	uint16_t n, reclen;
+	/* ops grouped by kind: group k is op[end[k-1] .. end[k]) (end[-1] = 0),
+	 * so each group is a tight loop without a per-field switch (fields
+	 * never overlap, so the order of the writes does not matter) */
+	uint16_t end[TMPL_ENC_KINDS];
 	struct tmpl_enc_op op[TMPL_MAX_FIELDS];
 };
 
