@@ -34,7 +34,19 @@ struct route_table {
 	size_t nr, capr;
 	uint32_t root[2]; /* [0] IPv4, [1] IPv6 */
 	size_t count[2];
+	/* compiled for lookups (route_table_compile; dropped by an add):
+	 * IPv4 stride tables 16-8-8 with the routes pushed to the leaves;
+	 * IPv6 the trie entered at the last node of the address's first 16
+	 * bits, with the best route above it */
+	bool compiled;
+	uint32_t *l1v4;   /* 65536 entries: 0 none, route index + 1, or V4_CHILD | table */
+	uint32_t *tabv4;  /* ntab tables of 256 entries, the same encoding */
+	size_t ntab, captab;
+	uint32_t *l1v6n;  /* 65536: the trie node to continue from (0: none) */
+	uint32_t *l1v6r;  /* 65536: the best route (index + 1) on the path down to it */
 };
+
+#define V4_CHILD 0x80000000u
 
 static void key_of(int af, const uint8_t *a, uint64_t k[2])
 {
@@ -95,7 +107,22 @@ void route_table_free(struct route_table *t)
 		return;
 	free(t->n);
 	free(t->r);
+	free(t->l1v4);
+	free(t->tabv4);
+	free(t->l1v6n);
+	free(t->l1v6r);
 	free(t);
+}
+
+static void uncompile(struct route_table *t)
+{
+	free(t->l1v4);
+	free(t->tabv4);
+	free(t->l1v6n);
+	free(t->l1v6r);
+	t->l1v4 = t->tabv4 = t->l1v6n = t->l1v6r = NULL;
+	t->ntab = t->captab = 0;
+	t->compiled = false;
 }
 
 static int grow(void **p, size_t *cap, size_t need, size_t size)
@@ -153,6 +180,8 @@ int route_table_add(struct route_table *t, const struct route *r0, bool *replace
 		*replaced = false;
 	if (!t || !r0 || (r0->af != 4 && r0->af != 6) || r0->plen > (r0->af == 4 ? 32 : 128))
 		return -1;
+	if (t->compiled)
+		uncompile(t);
 	int fam = r0->af == 6;
 	unsigned plen = r0->plen;
 	uint64_t k[2], m[2];
@@ -213,14 +242,9 @@ store:
 	return 0;
 }
 
-const struct route *route_lookup(const struct route_table *t, int af, const uint8_t *addr)
+/* The walk of the trie from node i down, best so far given. */
+static inline uint32_t walk(const struct rnode *nodes, uint32_t i, const uint64_t k[2], uint32_t best)
 {
-	if (!t || (af != 4 && af != 6))
-		return NULL;
-	uint64_t k[2];
-	key_of(af, addr, k);
-	uint32_t best = 0, i = t->root[af == 6];
-	const struct rnode *nodes = t->n;
 	while (i) {
 		const struct rnode *n = &nodes[i];
 		if (!key_match(n->k, k, n->plen))
@@ -231,7 +255,145 @@ const struct route *route_lookup(const struct route_table *t, int af, const uint
 			break;
 		i = n->c[key_bit(k, n->plen)];
 	}
+	return best;
+}
+
+const struct route *route_lookup(const struct route_table *t, int af, const uint8_t *addr)
+{
+	if (!t || (af != 4 && af != 6))
+		return NULL;
+	uint32_t best;
+	if (t->compiled && af == 4) { /* at most three table reads */
+		uint32_t a = peek_u32(addr);
+		uint32_t e = t->l1v4[a >> 16];
+		if (e & V4_CHILD) {
+			e = t->tabv4[(size_t)(e & ~V4_CHILD) * 256 + ((a >> 8) & 255)];
+			if (e & V4_CHILD)
+				e = t->tabv4[(size_t)(e & ~V4_CHILD) * 256 + (a & 255)];
+		}
+		best = e;
+	} else {
+		uint64_t k[2];
+		key_of(af, addr, k);
+		if (t->compiled) {
+			unsigned c = (unsigned)(k[0] >> 48);
+			best = walk(t->n, t->l1v6n[c], k, t->l1v6r[c]);
+		} else {
+			best = walk(t->n, t->root[af == 6], k, 0);
+		}
+	}
 	return best ? &t->r[best - 1] : NULL;
+}
+
+/* A new IPv4 stride table filled with leaf value v: its number, or -1. */
+static long v4_table(struct route_table *t, uint32_t v)
+{
+	if (t->ntab >= V4_CHILD - 1 || grow((void **)&t->tabv4, &t->captab, (t->ntab + 1) * 256, sizeof(uint32_t)) != 0)
+		return -1;
+	uint32_t *p = t->tabv4 + t->ntab * 256;
+	for (int i = 0; i < 256; i++)
+		p[i] = v;
+	return (long)t->ntab++;
+}
+
+/* The child table behind *slot (made from its leaf if it is one): its
+ * number, or -1. slot is an index: tables move as they grow. */
+static long v4_child(struct route_table *t, uint32_t *base, size_t slot, bool in_tab)
+{
+	uint32_t e = in_tab ? t->tabv4[slot] : base[slot];
+	if (e & V4_CHILD)
+		return (long)(e & ~V4_CHILD);
+	long n = v4_table(t, e);
+	if (n < 0)
+		return -1;
+	if (in_tab)
+		t->tabv4[slot] = V4_CHILD | (uint32_t)n;
+	else
+		base[slot] = V4_CHILD | (uint32_t)n;
+	return n;
+}
+
+int route_table_compile(struct route_table *t)
+{
+	if (t->compiled)
+		return 0;
+	t->l1v4 = calloc(65536, sizeof(uint32_t));
+	t->l1v6n = calloc(65536, sizeof(uint32_t));
+	t->l1v6r = calloc(65536, sizeof(uint32_t));
+	size_t *order = malloc((t->count[0] + 1) * sizeof(size_t));
+	if (!t->l1v4 || !t->l1v6n || !t->l1v6r || !order)
+		goto fail;
+	/* IPv4: routes by ascending length, each painted over its range, so
+	 * a longer one overwrites a shorter one; a child table is made only
+	 * by a route longer than its level, after every shorter route */
+	size_t start[34] = { 0 }, n4 = 0;
+	for (size_t i = 0; i < t->nr; i++)
+		if (t->r[i].af == 4)
+			start[t->r[i].plen + 1]++;
+	for (int p = 1; p < 34; p++)
+		start[p] += start[p - 1];
+	for (size_t i = 0; i < t->nr; i++)
+		if (t->r[i].af == 4)
+			order[start[t->r[i].plen]++] = i, n4++;
+	for (size_t j = 0; j < n4; j++) {
+		const struct route *r = &t->r[order[j]];
+		uint32_t a = peek_u32(r->prefix), leaf = (uint32_t)order[j] + 1;
+		unsigned p = r->plen;
+		if (p <= 16) {
+			for (size_t i = 0; i < (size_t)1 << (16 - p); i++)
+				t->l1v4[(a >> 16) + i] = leaf;
+			continue;
+		}
+		long c1 = v4_child(t, t->l1v4, a >> 16, false);
+		if (c1 < 0)
+			goto fail;
+		size_t s2 = (size_t)c1 * 256 + ((a >> 8) & 255);
+		if (p <= 24) {
+			for (size_t i = 0; i < (size_t)1 << (24 - p); i++)
+				t->tabv4[s2 + i] = leaf;
+			continue;
+		}
+		long c2 = v4_child(t, NULL, s2, true);
+		if (c2 < 0)
+			goto fail;
+		size_t s3 = (size_t)c2 * 256 + (a & 255);
+		for (size_t i = 0; i < (size_t)1 << (32 - p); i++)
+			t->tabv4[s3 + i] = leaf;
+	}
+	/* IPv6: for each first 16 bits, the last trie node of at most 16 bits
+	 * on its path (the walk goes on from there) and the best route above */
+	for (unsigned c = 0; c < 65536; c++) {
+		uint64_t k[2] = { (uint64_t)c << 48, 0 };
+		uint32_t i = t->root[1], from = 0, best = 0;
+		while (i) {
+			const struct rnode *n = &t->n[i];
+			if (n->plen > 16 || !key_match(n->k, k, n->plen))
+				break;
+			from = i;
+			if (n->plen == 16)
+				break;
+			if (n->r)
+				best = n->r;
+			i = n->c[key_bit(k, n->plen)];
+		}
+		/* from: the last node of at most 16 bits on the path, its route
+		 * in best when shorter than 16 bits. At exactly 16 bits the next
+		 * step depends on bit 16, so the walk starts at it (and takes its
+		 * route); shorter, it starts at from's child on this path; none,
+		 * at the root. The walk checks its first node itself. */
+		if (from && t->n[from].plen < 16)
+			t->l1v6n[c] = t->n[from].c[key_bit(k, t->n[from].plen)];
+		else
+			t->l1v6n[c] = from ? from : t->root[1];
+		t->l1v6r[c] = best;
+	}
+	free(order);
+	t->compiled = true;
+	return 0;
+fail:
+	free(order);
+	uncompile(t);
+	return -1;
 }
 
 size_t route_table_count(const struct route_table *t, int af)
@@ -909,6 +1071,7 @@ void route_load_buf(struct route_table *t, const char *name, const void *data, s
 	feed(l, lb, data, len, true);
 	free(lb);
 	route_loader_finish(l, st);
+	route_table_compile(t); /* out of memory: lookups walk the trie */
 }
 
 int route_load_file(const char *path, const struct route_load_opts *o, struct route_table **out,
@@ -943,6 +1106,7 @@ int route_load_file(const char *path, const struct route_load_opts *o, struct ro
 	feed(l, lb, "", 0, true);
 	route_loader_finish(l, st);
 	l = NULL;
+	route_table_compile(t); /* out of memory: lookups walk the trie */
 	*out = t;
 	t = NULL;
 	rc = 0;

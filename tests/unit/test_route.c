@@ -64,7 +64,7 @@ static const struct route *brute(const struct route *rs, size_t n, int af, const
 	return best;
 }
 
-static void lpm_vs_brute(int af, size_t nroutes, size_t nlook)
+static void lpm_vs_brute(int af, size_t nroutes, size_t nlook, bool compiled)
 {
 	unsigned alen = af == 4 ? 4 : 16, maxp = af == 4 ? 32 : 128;
 	struct route *rs = calloc(nroutes, sizeof(*rs));
@@ -98,6 +98,8 @@ static void lpm_vs_brute(int af, size_t nroutes, size_t nlook)
 		r->peer_as = (uint32_t)rnd();
 		assert_int_equal(route_table_add(t, r, NULL), 0);
 	}
+	if (compiled)
+		assert_int_equal(route_table_compile(t), 0);
 	size_t hits = 0;
 	for (size_t j = 0; j < nlook; j++) {
 		uint8_t a[16] = { 0 };
@@ -136,16 +138,18 @@ static void lpm_vs_brute(int af, size_t nroutes, size_t nlook)
 static void test_lpm_v4(void **state)
 {
 	(void)state;
-	for (int round = 0; round < 5; round++)
-		lpm_vs_brute(4, 3000, 20000);
-	lpm_vs_brute(4, 20, 5000); /* small tables: mostly misses and /0 */
+	for (int round = 0; round < 6; round++) /* the trie, and the compiled tables */
+		lpm_vs_brute(4, 3000, 20000, round % 2);
+	lpm_vs_brute(4, 20, 5000, false); /* small tables: mostly misses and /0 */
+	lpm_vs_brute(4, 20, 5000, true);
 }
 
 static void test_lpm_v6(void **state)
 {
 	(void)state;
-	for (int round = 0; round < 5; round++)
-		lpm_vs_brute(6, 3000, 20000);
+	for (int round = 0; round < 6; round++)
+		lpm_vs_brute(6, 3000, 20000, round % 2);
+	lpm_vs_brute(6, 20, 5000, true);
 }
 
 static void test_lpm_edges(void **state)
@@ -174,6 +178,16 @@ static void test_lpm_edges(void **state)
 	assert_true(rep);
 	assert_int_equal(route_lookup(t, 4, b)->origin_as, 4);
 	assert_int_equal(route_table_count(t, 4), 3);
+	/* compiled, then an add: the add is seen (the tables are dropped) */
+	assert_int_equal(route_table_compile(t), 0);
+	assert_int_equal(route_lookup(t, 4, a)->origin_as, 2);
+	assert_int_equal(route_lookup(t, 4, b)->origin_as, 4);
+	struct route q = { .af = 4, .plen = 30, .prefix = { 10, 1, 2, 4 }, .origin_as = 5 };
+	assert_int_equal(route_table_add(t, &q, NULL), 0);
+	assert_int_equal(route_lookup(t, 4, b)->origin_as, 5);
+	assert_int_equal(route_table_compile(t), 0);
+	assert_int_equal(route_lookup(t, 4, b)->origin_as, 5);
+	assert_int_equal(route_lookup(t, 4, a)->origin_as, 2);
 	struct route bad = { .af = 4, .plen = 33 };
 	assert_int_equal(route_table_add(t, &bad, NULL), -1);
 	bad.af = 5;
