@@ -29,6 +29,7 @@
 #include "lib/addr.h"
 #include "lib/log.h"
 #include "meter/fnf_mon.h"
+#include "meter/route.h"
 #include "transport/dest.h"
 #include "transport/sctp.h"
 
@@ -67,6 +68,7 @@ struct opts {
 	bool syslog;
 	const char *alias[MAX_ALIASES];
 	size_t nalias;
+	const char *routes;         /* --routes FILE */
 };
 
 /* The option table drives getopt and the help text. */
@@ -76,7 +78,7 @@ enum {
 	O_SOURCEID, O_ENGTYPE, O_ENGID, O_FLUSH, O_USEC,
 	O_DAEMON, O_PIDFILE, O_USER, O_GROUP, O_SYSLOG, O_ALIAS,
 	O_SCTP_REL, O_SCTP_BACKUP, O_SCTP_MODE, O_SCTP_FAILOVER, O_SCTP_RESTORE, O_SCTP_HB, O_SCTP_STREAMS,
-	O_SCTP_UDPPORT, O_SCTP_BUDPPORT,
+	O_SCTP_UDPPORT, O_SCTP_BUDPPORT, O_ROUTES,
 };
 
 
@@ -121,6 +123,7 @@ static const struct optdef {
 	{ "engine-id", 1, O_ENGID, "N", "v5/v7 engine id (default 0)" },
 	{ "flush-ms", 1, O_FLUSH, "MS", "a half-full export packet leaves after MS ms (default 1000)" },
 	{ "ipfix-usec", 0, O_USEC, NULL, "IPFIX: flowStart/EndMicroseconds instead of Milliseconds" },
+	{ "routes", 1, O_ROUTES, "FILE", "route table for AS numbers, masks and next hops (ipflow route-table; ipflow.conf(5))" },
 	{ "stats", 0, O_STATS, NULL, "print 'show ip cache flow', 'show ip flow export' and the counters at exit" },
 	{ "control", 1, 'S', "PATH", "control socket for the ipflow CLI (default " CTL_DEFAULT_PATH " when live or paced; 'none' to disable)" },
 	{ "daemon", 0, O_DAEMON, NULL, "run in the background (logs to syslog); the parent exits when ready" },
@@ -338,6 +341,9 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			break;
 		case O_STATS:
 			o->stats = true;
+			break;
+		case O_ROUTES:
+			o->routes = optarg;
 			break;
 		case 'S':
 			o->ctl_path = optarg;
@@ -622,6 +628,8 @@ static void flag_lines(const struct opts *o, struct conf_parser *p, const struct
 		line(p, "ip flow-export source %s", o->source);
 	if (o->flowlog)
 		line(p, "ipflow flow-log %s", o->flowlog);
+	if (o->routes)
+		line(p, "ipflow route-table %s", o->routes);
 	if (o->filter)
 		line(p, "ipflow capture filter %s", o->filter);
 	if (o->has_snaplen)
@@ -863,6 +871,7 @@ int main(int argc, char **argv)
 	int rc = 1;
 	struct rt *rt = NULL;
 	struct fnf_mon *fm = NULL;
+	struct route_layer *rl = NULL;
 	int ready_fd = -1;
 	bool pid_written = false;
 
@@ -923,6 +932,13 @@ int main(int argc, char **argv)
 	struct rt_hooks hooks;
 	fnf_mon_hooks(fm, &hooks); /* Flexible NetFlow monitors */
 	rt_add_hooks(rt, &hooks);
+	rl = route_layer_new();
+	if (!rl) {
+		snprintf(err, sizeof(err), "out of memory");
+		goto out;
+	}
+	route_layer_hooks(rl, &hooks); /* routing attributes: before the layers that read them */
+	rt_add_hooks(rt, &hooks);
 	struct ipflowd d = { .o = &o, .rt = rt };
 	if (o.conf_file)
 		rt_set_reload(rt, do_reload, &d);
@@ -954,6 +970,7 @@ out:
 	}
 	rt_free(rt);
 	fnf_mon_free(fm); /* after rt: the meter holds its tap until then */
+	route_layer_free(rl);
 	conf_free(c);
 	if (hup_fd >= 0)
 		close(hup_fd);

@@ -72,6 +72,8 @@ void apply_exporter_cfg(const struct conf_export *e, bool agg, struct exporter_c
 	cfg->export_stats = e->opt_export_stats;
 	if (e->usec)
 		cfg->flags |= EXPORTER_F_TIME_US;
+	if (e->vopts & CONF_VOPT_BGP_NEXTHOP) /* ip flow-export version 9|10 bgp-nexthop */
+		cfg->flags |= EXPORTER_F_BGP_NH;
 	cfg->exporting_pid = (uint32_t)getpid();
 }
 
@@ -510,6 +512,18 @@ static int c_show_exporter(void *arg, FILE *out, int argc, char **argv, bool jso
 	return 0;
 }
 
+static int c_show_route(void *arg, FILE *out, int argc, char **argv, bool json)
+{
+	struct rt *rt = arg;
+	for (size_t i = 0; i < rt->nhooks; i++)
+		if (rt->hooks[i].show_route) {
+			rt->hooks[i].show_route(rt->hooks[i].arg, out, json);
+			return 0;
+		}
+	fprintf(out, "%% No routing attributes in this ipflowd\n");
+	return -1;
+}
+
 static int c_reload(void *arg, FILE *out, int argc, char **argv, bool json)
 {
 	struct rt *rt = arg;
@@ -540,6 +554,8 @@ static const struct ctl_cmd rt_cmds[] = {
 	{ "show ip sctp statistics", 0, "the SCTP stack's counters", c_show_sctp_stats },
 	{ "show flow monitor", -1, "a Flexible NetFlow monitor: NAME [cache]", c_show_monitor },
 	{ "show flow exporter", 1, "a Flexible NetFlow exporter: NAME", c_show_exporter },
+	{ "show ip route summary", 0, "the route table of the routing attributes: routes, file, malformed lines, lookups",
+	  c_show_route },
 	{ "show running-config", 0, "the configuration in effect (parses back to itself)", c_show_running },
 	{ "clear ip flow stats", 0, "clear the flow cache statistics", c_clear_stats },
 	{ "clear ip flow export", 0, "clear the export counters", c_clear_export },

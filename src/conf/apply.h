@@ -74,6 +74,8 @@ struct rt_hooks {
 	 * and before any finish hook: flush this layer's caches and drain
 	 * its exporters (now: the cache clock) */
 	void (*flush)(void *arg, uint64_t now);
+	/* `show ip route summary` (routing attributes: the route table) */
+	void (*show_route)(void *arg, FILE *out, bool json);
 	void *arg;
 };
 

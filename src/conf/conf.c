@@ -604,8 +604,9 @@ static int ex_version(struct conf_parser *p, struct conf_export *e, bool agg)
 		int o = KW(p, vopt_words);
 		if (o < 0)
 			return -1;
-		if (v != 5 && v != 9) {
-			diag(p, CONF_ERROR, ow, "%% Invalid input detected at '%s': AS and BGP next-hop options apply to versions 5 and 9",
+		if (v != 5 && v != 9 && v != 10) { /* 10 (IPFIX): an ipflow extension, the same fields */
+			diag(p, CONF_ERROR, ow,
+			     "%% Invalid input detected at '%s': AS and BGP next-hop options apply to versions 5 and 9 (and 10, IPFIX)",
 			     p->w[ow].s);
 			return -1;
 		}

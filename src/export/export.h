@@ -105,7 +105,10 @@ struct nf_iter {
 };
 
 enum { NF_SEQ_NONE = 0, NF_SEQ_RECORDS, NF_SEQ_PACKETS };
-enum { NF_F_TIME_US = 1 }; /* build_tmpls: IPFIX flowStart/EndMicroseconds instead of ms */
+enum {
+	NF_F_TIME_US = 1, /* build_tmpls: IPFIX flowStart/EndMicroseconds instead of ms */
+	NF_F_BGP_NH = 2,  /* build_tmpls (v9, IPFIX): bgpNextHopIPv4/IPv6Address (IE 18/63) last */
+};
 
 /* A wire format. Encoder half: put_hdr writes hdr_len bytes; put_tmpl one
  * template (options template if t->scope_count) record; build_tmpls the

@@ -225,7 +225,8 @@ struct exporter *exporter_new(const struct exporter_cfg *cfg, struct transport *
 	ex->enc.router_sc = cfg->router_sc;
 	if (c->sets) {
 		if (c->build_tmpls(&ex->t4, &ex->t6, &ex->topt,
-		                   cfg->flags & EXPORTER_F_TIME_US ? NF_F_TIME_US : 0) != ERR_OK) {
+		                   (cfg->flags & EXPORTER_F_TIME_US ? NF_F_TIME_US : 0) |
+		                       (cfg->flags & EXPORTER_F_BGP_NH ? NF_F_BGP_NH : 0)) != ERR_OK) {
 			snprintf(err, errlen, "internal: bad built-in template");
 			free(ex);
 			return NULL;

@@ -59,6 +59,7 @@
 enum {
 	EXPORTER_F_TIME_US = 1, /* IPFIX: flowStart/EndMicroseconds instead of Milliseconds */
 	EXPORTER_F_GENERIC = 2, /* records of registered layouts only (Flexible NetFlow): see below */
+	EXPORTER_F_BGP_NH = 4,  /* v9/IPFIX: bgpNextHopIPv4/IPv6Address (IE 18/63) in the flow templates */
 };
 
 struct exporter_cfg {

@@ -55,16 +55,21 @@ static const struct tmpl_field ipfix_fopt[] = {
 
 static int ipfix_build_tmpls(struct tmpl *t4, struct tmpl *t6, struct tmpl *opt, unsigned flags)
 {
-	struct tmpl_field f4[NF(ipfix_f4)], f6[NF(ipfix_f6)];
-	memcpy(f4, ipfix_f4, sizeof(f4));
-	memcpy(f6, ipfix_f6, sizeof(f6));
+	struct tmpl_field f4[NF(ipfix_f4) + 1], f6[NF(ipfix_f6) + 1];
+	size_t n4 = NF(ipfix_f4), n6 = NF(ipfix_f6);
+	memcpy(f4, ipfix_f4, sizeof(ipfix_f4));
+	memcpy(f6, ipfix_f6, sizeof(ipfix_f6));
 	if (flags & NF_F_TIME_US) {
 		f4[IPFIX_START].ie = f6[IPFIX_START].ie = IE_flowStartMicroseconds;
 		f4[IPFIX_END].ie = f6[IPFIX_END].ie = IE_flowEndMicroseconds;
 	}
+	if (flags & NF_F_BGP_NH) { /* routing attributes: bgpNextHopIPv4/IPv6Address last */
+		f4[n4++] = (struct tmpl_field)F(bgpNextHopIPv4Address, 4);
+		f6[n6++] = (struct tmpl_field)F(bgpNextHopIPv6Address, 16);
+	}
 	int rc;
-	if ((rc = tmpl_init(t4, IPFIX_T4, f4, NF(f4), 0)) != 0 ||
-	    (rc = tmpl_init(t6, IPFIX_T6, f6, NF(f6), 0)) != 0 ||
+	if ((rc = tmpl_init(t4, IPFIX_T4, f4, n4, 0)) != 0 ||
+	    (rc = tmpl_init(t6, IPFIX_T6, f6, n6, 0)) != 0 ||
 	    (rc = tmpl_init(opt, IPFIX_TOPT, ipfix_fopt, NF(ipfix_fopt), 2)) != 0)
 		return rc;
 	return ERR_OK;

@@ -53,12 +53,22 @@ static const struct tmpl_field nf9_fopt[] = {
 	F(exportedFlowRecordTotalCount, 8), /* TOTAL_FLOWS_EXP */
 };
 
+/* With NF_F_BGP_NH the flow templates end in BGP_IPV4_NEXT_HOP (18) /
+ * BGP_IPV6_NEXT_HOP (63), from the routing attributes (`ip flow-export
+ * version 9 bgp-nexthop`). */
 static int nf9_build_tmpls(struct tmpl *t4, struct tmpl *t6, struct tmpl *opt, unsigned flags)
 {
-	(void)flags;
+	struct tmpl_field f4[NF(nf9_f4) + 1], f6[NF(nf9_f6) + 1];
+	size_t n4 = NF(nf9_f4), n6 = NF(nf9_f6);
+	memcpy(f4, nf9_f4, sizeof(nf9_f4));
+	memcpy(f6, nf9_f6, sizeof(nf9_f6));
+	if (flags & NF_F_BGP_NH) {
+		f4[n4++] = (struct tmpl_field)F(bgpNextHopIPv4Address, 4);
+		f6[n6++] = (struct tmpl_field)F(bgpNextHopIPv6Address, 16);
+	}
 	int rc;
-	if ((rc = tmpl_init(t4, NF9_T4, nf9_f4, NF(nf9_f4), 0)) != 0 ||
-	    (rc = tmpl_init(t6, NF9_T6, nf9_f6, NF(nf9_f6), 0)) != 0 ||
+	if ((rc = tmpl_init(t4, NF9_T4, f4, n4, 0)) != 0 ||
+	    (rc = tmpl_init(t6, NF9_T6, f6, n6, 0)) != 0 ||
 	    (rc = tmpl_init(opt, NF9_TOPT, nf9_fopt, NF(nf9_fopt), 1)) != 0)
 		return rc;
 	t4->flags = t6->flags = opt->flags = TMPL_F_V9;

@@ -152,6 +152,10 @@ void tmpl_put_field(uint8_t *p, uint16_t ie, unsigned len, const struct flowrec 
 	case IE_ipNextHopIPv6Address:
 		put_addr(p, len, r->nexthop, 16);
 		return;
+	case IE_bgpNextHopIPv4Address:
+	case IE_bgpNextHopIPv6Address:
+		put_addr(p, len, r->bgp_nexthop, 16);
+		return;
 	case IE_sourceTransportPort: v = r->key.sport; break;
 	case IE_destinationTransportPort: v = r->key.dport; break;
 	/* 32 is also v9's ICMP_TYPE for either family (nf9.c) */
@@ -346,7 +350,7 @@ static uint64_t from_sysup(const struct rec_dec *c, uint32_t v)
 /* What a field becomes in a flowrec: the one place that knows which
  * flowrec field an IE carries (reading). FK_NONE: not mapped. */
 enum fkind {
-	FK_NONE = 0, FK_SRC4, FK_DST4, FK_NH4, FK_SRC6, FK_DST6, FK_NH6, FK_SPORT, FK_DPORT, FK_ICMP,
+	FK_NONE = 0, FK_SRC4, FK_DST4, FK_NH4, FK_SRC6, FK_DST6, FK_NH6, FK_BNH4, FK_BNH6, FK_SPORT, FK_DPORT, FK_ICMP,
 	FK_PROTO, FK_TOS, FK_DIR, FK_IN, FK_OUT, FK_PKTS, FK_BYTES, FK_SRCAS, FK_DSTAS, FK_FLAGS,
 	FK_MINTTL, FK_MAXTTL, FK_SRCMASK, FK_DSTMASK, FK_MINLEN, FK_MAXLEN, FK_REASON, FK_UP_START,
 	FK_UP_END, FK_INIT, FK_S_START, FK_S_END, FK_MS_START, FK_MS_END, FK_NTP_START, FK_NTP_END,
@@ -361,6 +365,8 @@ static enum fkind field_kind(uint16_t ie)
 	case IE_sourceIPv6Address: return FK_SRC6;
 	case IE_destinationIPv6Address: return FK_DST6;
 	case IE_ipNextHopIPv6Address: return FK_NH6;
+	case IE_bgpNextHopIPv4Address: return FK_BNH4;
+	case IE_bgpNextHopIPv6Address: return FK_BNH6;
 	case IE_sourceTransportPort: return FK_SPORT;
 	case IE_destinationTransportPort: return FK_DPORT;
 	case IE_icmpTypeCodeIPv4:
@@ -432,6 +438,8 @@ static inline __attribute__((always_inline)) void apply(struct flowrec *r, struc
 	case FK_SRC6: if (n == 16) { memcpy(r->key.src, q, 16); st->v6 = 1; } break;
 	case FK_DST6: if (n == 16) { memcpy(r->key.dst, q, 16); st->v6 = 1; } break;
 	case FK_NH6: if (n == 16) memcpy(r->nexthop, q, 16); break;
+	case FK_BNH4: if (n == 4) memcpy(r->bgp_nexthop, q, 4); break;
+	case FK_BNH6: if (n == 16) memcpy(r->bgp_nexthop, q, 16); break;
 	case FK_SPORT: r->key.sport = (uint16_t)v; break;
 	case FK_DPORT: r->key.dport = (uint16_t)v; break;
 	case FK_ICMP:

@@ -1,0 +1,215 @@
+/* route_layer.c — routing attributes in a running ipflowd: the table of
+ * `ipflow route-table FILE`, loaded at start and on reload, applied to
+ * every main-cache record (see route.h). */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+
+#include "conf/apply.h"
+#include "lib/log.h"
+#include "meter/route.h"
+
+struct route_layer {
+	/* running */
+	struct route_table *t;
+	struct route_load_stats st;
+	char path[CONF_PATH_MAX];
+	time_t loaded;          /* wall time of the load */
+	bool peer;              /* peer-as: the AS fields carry the peer AS */
+	/* prepared by a reload, switched in by commit(true) */
+	bool pending;
+	struct route_table *nt;
+	struct route_load_stats nst;
+	char npath[CONF_PATH_MAX];
+	time_t nloaded;
+	bool npeer;
+	/* counters */
+	unsigned loads, refused;
+	char last_refusal[300];
+	uint64_t records, lookups, src_hits, dst_hits;
+};
+
+struct route_layer *route_layer_new(void)
+{
+	return calloc(1, sizeof(struct route_layer));
+}
+
+void route_layer_free(struct route_layer *rl)
+{
+	if (!rl)
+		return;
+	route_table_free(rl->t);
+	route_table_free(rl->nt);
+	free(rl);
+}
+
+static void on_diag(void *arg, const char *file, unsigned line, bool warning, const char *text)
+{
+	(void)arg;
+	if (warning)
+		log_warn("%s:%u: %s", file, line, text);
+	else
+		log_err("%s:%u: %s", file, line, text);
+}
+
+/* Load c's table into *t / *st (NULL table: none configured). */
+static int load(const struct conf *c, struct route_table **t, struct route_load_stats *st, char *err, size_t errlen)
+{
+	*t = NULL;
+	memset(st, 0, sizeof(*st));
+	if (!c->host.routes[0])
+		return 0;
+	struct route_load_opts o = { .diag = on_diag };
+	if (route_load_file(c->host.routes, &o, t, st, err, errlen) != 0)
+		return -1;
+	if (st->malformed && !st->routes) {
+		snprintf(err, errlen, "route table %s: %u malformed lines and not one route", c->host.routes, st->malformed);
+		route_table_free(*t);
+		*t = NULL;
+		return -1;
+	}
+	log_note("route table %s (%s): %zu IPv4 and %zu IPv6 routes, %u malformed lines", c->host.routes,
+	         route_fmt_name(st->fmt), route_table_count(*t, 4), route_table_count(*t, 6), st->malformed);
+	return 0;
+}
+
+static bool peer_of(const struct conf *c)
+{
+	return (c->export.vopts & CONF_VOPT_PEER_AS) != 0;
+}
+
+static int rl_apply(void *arg, const struct conf *old, const struct conf *cur, char *err, size_t errlen)
+{
+	struct route_layer *rl = arg;
+	struct route_table *t;
+	struct route_load_stats st;
+	if (load(cur, &t, &st, err, errlen) != 0) {
+		if (old) {
+			rl->refused++;
+			snprintf(rl->last_refusal, sizeof(rl->last_refusal), "%s", err);
+		}
+		return -1;
+	}
+	if (!old) {
+		rl->t = t;
+		rl->st = st;
+		snprintf(rl->path, sizeof(rl->path), "%s", cur->host.routes);
+		rl->loaded = time(NULL);
+		rl->peer = peer_of(cur);
+		rl->loads += t != NULL;
+		return 0;
+	}
+	route_table_free(rl->nt);
+	rl->nt = t;
+	rl->nst = st;
+	snprintf(rl->npath, sizeof(rl->npath), "%s", cur->host.routes);
+	rl->nloaded = time(NULL);
+	rl->npeer = peer_of(cur);
+	rl->pending = true;
+	return 0;
+}
+
+static void rl_commit(void *arg, bool ok)
+{
+	struct route_layer *rl = arg;
+	if (!rl->pending)
+		return;
+	rl->pending = false;
+	if (!ok) {
+		route_table_free(rl->nt);
+		rl->nt = NULL;
+		return;
+	}
+	route_table_free(rl->t);
+	rl->t = rl->nt;
+	rl->nt = NULL;
+	rl->st = rl->nst;
+	memcpy(rl->path, rl->npath, sizeof(rl->path));
+	rl->loaded = rl->nloaded;
+	rl->peer = rl->npeer;
+	rl->loads += rl->t != NULL;
+}
+
+static void rl_annotate(void *arg, struct flowrec *r)
+{
+	struct route_layer *rl = arg;
+	if (!rl->t)
+		return;
+	unsigned hit = route_annotate(rl->t, rl->peer, r);
+	rl->records++;
+	rl->lookups += 2;
+	rl->src_hits += hit & 1;
+	rl->dst_hits += hit >> 1;
+}
+
+void route_layer_show(struct route_layer *rl, FILE *out, bool json)
+{
+	char when[64] = "-";
+	if (rl->t) {
+		struct tm tm;
+		gmtime_r(&rl->loaded, &tm);
+		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
+	}
+	size_t n4 = route_table_count(rl->t, 4), n6 = route_table_count(rl->t, 6);
+	const struct route_load_stats *s = &rl->st;
+	if (json) {
+		fprintf(out, "{\"file\":\"");
+		for (const char *p = rl->path; *p; p++)
+			fprintf(out, *p == '"' || *p == '\\' ? "\\%c" : (unsigned char)*p < 0x20 ? "?" : "%c", *p);
+		fprintf(out,
+		        "\",\"loaded\":%s,\"format\":\"%s\",\"routes_ipv4\":%zu,\"routes_ipv6\":%zu,\"lines\":%u,"
+		        "\"malformed\":%u,\"replaced\":%u,\"skipped\":%u,\"unknown_interfaces\":%u,\"over_limit\":%u,"
+		        "\"as_fields\":\"%s\",\"loads\":%u,\"reloads_refused\":%u,\"records\":%llu,\"lookups\":%llu,"
+		        "\"src_matched\":%llu,\"dst_matched\":%llu}\n",
+		        rl->t ? "true" : "false", route_fmt_name(s->fmt), n4, n6, s->lines, s->malformed, s->replaced,
+		        s->skipped, s->unknown_if, s->over_limit, rl->peer ? "peer-as" : "origin-as", rl->loads, rl->refused,
+		        (unsigned long long)rl->records, (unsigned long long)rl->lookups,
+		        (unsigned long long)rl->src_hits, (unsigned long long)rl->dst_hits);
+		return;
+	}
+	if (!rl->t) {
+		fprintf(out, "Route table: none loaded%s%s\n", rl->path[0] ? " from " : "", rl->path);
+	} else {
+		fprintf(out, "Route table %s (%s format), loaded %s\n", rl->path, route_fmt_name(s->fmt), when);
+		fprintf(out, "  Routes: %zu IPv4, %zu IPv6 (%u lines, %u repeated prefixes, %u not routes)\n", n4, n6,
+		        s->lines, s->replaced, s->skipped);
+		fprintf(out, "  Malformed lines: %u; unknown interfaces: %u; over the route limit: %u\n", s->malformed,
+		        s->unknown_if, s->over_limit);
+		for (unsigned i = 0; i < s->ndiag; i++)
+			fprintf(out, "    %s:%u: %s\n", rl->path, s->diag[i].line, s->diag[i].text);
+	}
+	fprintf(out, "  AS fields carry: %s AS\n", rl->peer ? "peer" : "origin");
+	fprintf(out, "  Loads: %u; reloads refused: %u%s%s\n", rl->loads, rl->refused, rl->refused ? " (last: " : "",
+	        rl->refused ? rl->last_refusal : "");
+	if (rl->refused)
+		fputs(")\n", out);
+	fprintf(out, "  Records annotated: %llu; lookups: %llu; source matched: %llu; destination matched: %llu\n",
+	        (unsigned long long)rl->records, (unsigned long long)rl->lookups, (unsigned long long)rl->src_hits,
+	        (unsigned long long)rl->dst_hits);
+}
+
+static void rl_show(void *arg, FILE *out, bool json)
+{
+	route_layer_show(arg, out, json);
+}
+
+static void rl_finish(void *arg, FILE *stats)
+{
+	struct route_layer *rl = arg;
+	if (!stats || (!rl->t && !rl->path[0]))
+		return;
+	fputs("\n", stats);
+	route_layer_show(rl, stats, false);
+}
+
+void route_layer_hooks(struct route_layer *rl, struct rt_hooks *h)
+{
+	memset(h, 0, sizeof(*h));
+	h->apply = rl_apply;
+	h->commit = rl_commit;
+	h->annotate = rl_annotate;
+	h->show_route = rl_show;
+	h->finish = rl_finish;
+	h->arg = rl;
+}

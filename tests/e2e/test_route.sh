@@ -1,0 +1,184 @@
+#!/bin/bash
+# test_route.sh BUILD_DIR SOURCE_DIR — routing attributes end to end.
+#
+# A generated pcap and route tables built from its addresses by
+# route_judge.py (nested prefixes from /9 to host routes, IPv4 and IPv6,
+# 2- and 4-byte AS numbers, a good share of addresses left unrouted), in
+# ipflow's own format and as `birdc show route all` output with decoy
+# non-primary routes. ipflowd meters the pcap with the table and exports
+# v5, v9 (peer-as bgp-nexthop, bird table) and IPFIX (bgp-nexthop) to a
+# loopback collector capturing the datagrams; ipflow-collect and tshark
+# each decode the capture, and every record they give must carry exactly
+# the AS numbers (AS_TRANS for 4-byte ones in v5), prefix lengths, next
+# hop, output interface and BGP next hop that an independent brute-force
+# longest-prefix match in python computes for its addresses; packets add
+# up to the generator's ground truth and tshark finds no malformed packet.
+# Reload: ipflowd replays the pcap paced; the table file is replaced by
+# another (bird format, other values) and reloaded: records switch from
+# the old table's values to the new one's, never back; a table file with
+# only malformed lines and a missing file are refused (old table kept,
+# counted in `show ip route summary`).
+. "$(dirname "$0")/lib.sh" "$@"
+need_bins
+IPFLOW=$BUILD_DIR/ipflow
+COLLECT=$BUILD_DIR/ipflow-collect
+JUDGE=$SRC_DIR/tests/e2e/route_judge.py
+command -v tshark >/dev/null || fail "tshark not installed (Debian package tshark)"
+[ -x "$COLLECT" ] || fail "$COLLECT is not built"
+
+# collector NAME: a loopback UDP collector writing $T/NAME.pcap; its port in $T/NAME.port
+collector() {
+	"$PYTHON" "$SRC_DIR/tests/e2e/udp2pcap.py" "$T/$1.pcap" "$T/$1.port" "$T/$1.stop" \
+		</dev/null >/dev/null 2>"$T/$1.col.err" &
+	local pid=$!
+	eval "COLPID_$1=$pid"
+	on_exit "kill $pid"
+	local i
+	for i in $(seq 100); do [ -s "$T/$1.port" ] && return 0; sleep 0.1; done
+	echo "collector $1 did not start"
+	cat "$T/$1.col.err"
+	return 1
+}
+
+wait_collector() {
+	touch "$T/$1.stop"
+	local pid i
+	pid=$(eval "echo \$COLPID_$1")
+	for i in $(seq 100); do
+		kill -0 "$pid" 2>/dev/null || return 0
+		sleep 0.1
+	done
+	echo "collector $1 did not stop"
+	return 1
+}
+
+# decode NAME: the capture through ipflow-collect (jsonl) and tshark (json),
+# and tshark's verdict on malformed packets
+decode() {
+	local n=$1 port bad
+	port=$(cat "$T/$n.port")
+	"$COLLECT" -r "$T/$n.pcap" -o "jsonl:$T/$n.jsonl" --stats >"$T/$n.coll.out" 2>"$T/$n.coll.err" ||
+		{ echo "ipflow-collect -r failed"; cat "$T/$n.coll.err"; return 1; }
+	tshark -r "$T/$n.pcap" -d "udp.port==$port,cflow" -T json --no-duplicate-keys >"$T/$n.tshark.json" 2>/dev/null ||
+		{ echo "tshark failed"; return 1; }
+	bad=$(tshark -r "$T/$n.pcap" -d "udp.port==$port,cflow" -V 2>/dev/null |
+		grep -ciE 'malformed|expert info \((error|warning)' || true)
+	[ "$bad" = 0 ] || { echo "tshark: $bad malformed/expert lines"; return 1; }
+}
+
+# flow records the run's destination sent (--stats: "N flows exported in M udp datagrams")
+exported() { sed -n 's/^ *\([0-9]*\) flows exported in .*/\1/p' "$T/$1.stats" | head -n 1; }
+
+# export NAME TABLE VERSION-LINE: meter the pcap with TABLE, export to a collector
+export_run() {
+	local n=$1 table=$2 vline=$3
+	collector "$n" || return 1
+	cat >"$T/$n.conf" <<-EOC
+	$vline
+	ip flow-export destination 127.0.0.1 $(cat "$T/$n.port")
+	ipflow route-table $table
+	EOC
+	timeout 120 "$IPFLOWD" -f "$T/$n.conf" -r "$T/in.pcap" --stats >"$T/$n.stats" 2>"$T/$n.err" ||
+		{ echo "ipflowd failed"; cat "$T/$n.err"; return 1; }
+	wait_collector "$n" && decode "$n"
+}
+
+judge() { # NAME TABLE.json ARGS...: both decoders' records
+	local n=$1 tj=$2 cnt
+	shift 2
+	cnt=$(exported "$n")
+	[ -n "$cnt" ] && [ "$cnt" -gt 0 ] || { echo "no export count in --stats"; return 1; }
+	echo "== ipflow-collect"
+	"$PYTHON" "$JUDGE" check "$tj" "$T/$n.jsonl" --truth "$T/in.flows.csv" --count "$cnt" "$@" || return 1
+	echo "== tshark"
+	"$PYTHON" "$JUDGE" check "$tj" "$T/$n.tshark.json" --tshark --truth "$T/in.flows.csv" --count "$cnt" "$@"
+}
+
+note "$E2E_NAME: work=$T"
+gen -o "$T/in.pcap" -n 6000 -c 300 -s 5 --truth "$T/in.flows.csv" || fail "ipflow-gen"
+"$PYTHON" "$JUDGE" tables "$T/in.flows.csv" "$T" || fail "route tables"
+
+t_v5() {
+	export_run v5 "$T/A.ipflow" "ip flow-export version 5" || return 1
+	grep -q "Route table $T/A.ipflow (ipflow format)" "$T/v5.stats" || { echo "no route summary in --stats"; return 1; }
+	judge v5 "$T/A.json" --version 5
+}
+
+t_v9_bird_peer() {
+	export_run v9 "$T/A.bird" "ip flow-export version 9 peer-as bgp-nexthop" || return 1
+	grep -q "Route table $T/A.bird (birdc show route format)" "$T/v9.stats" || { echo "not read as bird output"; return 1; }
+	grep -q "Malformed lines: 0" "$T/v9.stats" || { grep -A3 "Route table" "$T/v9.stats"; return 1; }
+	judge v9 "$T/A.bird.json" --version 9 --peer --bgp-nh
+}
+
+t_ipfix() {
+	export_run ipfix "$T/B.ipflow" "ip flow-export version 10 bgp-nexthop" || return 1
+	judge ipfix "$T/B.json" --version 10 --bgp-nh
+}
+
+# The judge must be able to fail: the v9 records against the other table.
+t_judge_fails() {
+	if "$PYTHON" "$JUDGE" check "$T/B.bird.json" "$T/v9.jsonl" --version 9 --peer --bgp-nh >"$T/neg.out"; then
+		echo "records judged against the wrong table passed"
+		return 1
+	fi
+	grep -q "errors" "$T/neg.out"
+}
+
+t_reload() {
+	local sock=$T/ctl.sock tab=$T/live.routes dur speed
+	cp "$T/A.ipflow" "$tab"
+	collector rl || return 1
+	cat >"$T/rl.conf" <<-EOC
+	ip flow-export version 9 bgp-nexthop
+	ip flow-export destination 127.0.0.1 $(cat "$T/rl.port")
+	ip flow-cache timeout inactive 2
+	ip flow-cache timeout active 1
+	ipflow route-table $tab
+	ipflow control-socket $sock
+	EOC
+	# the capture's span played in about 8 s
+	dur=$(awk -F, 'NR > 1 { if (!lo || $10 < lo) lo = $10; if ($11 > hi) hi = $11 } END { printf "%d", (hi - lo) / 1e6 }' "$T/in.flows.csv")
+	speed=$(awk -v d="$dur" 'BEGIN { s = d / 8; printf "%.2f", s < 1 ? 1 : s }')
+	"$IPFLOWD" -f "$T/rl.conf" -r "$T/in.pcap" --speed "$speed" --stats >"$T/rl.stats" 2>"$T/rl.err" &
+	local pid=$! i
+	on_exit "kill $pid"
+	for i in $(seq 50); do [ -S "$sock" ] && break; sleep 0.1; done
+	[ -S "$sock" ] || { echo "no control socket"; cat "$T/rl.err"; return 1; }
+	"$IPFLOW" -S "$sock" show ip route summary >"$T/sum0.out" || { cat "$T/sum0.out"; return 1; }
+	grep -q "Loads: 1; reloads refused: 0" "$T/sum0.out" || { cat "$T/sum0.out"; return 1; }
+	sleep 3
+	cp "$T/B.bird" "$tab.new" && mv "$tab.new" "$tab"
+	"$IPFLOW" -S "$sock" reload >"$T/rl1.out" 2>&1 || { echo "reload to table B failed"; cat "$T/rl1.out"; return 1; }
+	"$IPFLOW" -S "$sock" show ip route summary >"$T/sum1.out"
+	grep -q "birdc show route format" "$T/sum1.out" && grep -q "Loads: 2; reloads refused: 0" "$T/sum1.out" ||
+		{ cat "$T/sum1.out"; return 1; }
+	sleep 1
+	# only malformed lines: refused, B stays
+	printf '10.0.0.0/99 x y z\nnot a route\n' >"$T/bad.routes" && mv "$T/bad.routes" "$tab"
+	if "$IPFLOW" -S "$sock" reload >"$T/rl2.out" 2>&1; then echo "a table of malformed lines was accepted"; return 1; fi
+	grep -q "Reload failed: route table $tab: 2 malformed lines and not one route" "$T/rl2.out" ||
+		{ cat "$T/rl2.out"; return 1; }
+	grep -q "$tab:1: " "$T/rl.err" && grep -q "$tab:2: " "$T/rl.err" ||
+		{ echo "malformed lines not reported with file:line"; cat "$T/rl.err"; return 1; }
+	# a missing file: refused, B stays
+	rm -f "$tab"
+	if "$IPFLOW" -S "$sock" reload >"$T/rl3.out" 2>&1; then echo "a missing table was accepted"; return 1; fi
+	grep -q "Reload failed: route table $tab: No such file" "$T/rl3.out" || { cat "$T/rl3.out"; return 1; }
+	kill -HUP "$pid" # the same through SIGHUP
+	sleep 0.3
+	"$IPFLOW" -S "$sock" show ip route summary >"$T/sum2.out"
+	grep -q "birdc show route format" "$T/sum2.out" && grep -q "Loads: 2; reloads refused: 3" "$T/sum2.out" ||
+		{ cat "$T/sum2.out"; return 1; }
+	for i in $(seq 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+	wait "$pid" || { echo "ipflowd exited $?"; cat "$T/rl.err"; return 1; }
+	wait_collector rl && decode rl || return 1
+	"$PYTHON" "$JUDGE" reload "$T/A.json" "$T/B.bird.json" "$T/rl.jsonl" --truth "$T/in.flows.csv" --bgp-nh
+}
+
+check v5_ipflow_table t_v5
+check v9_bird_table_peer_as t_v9_bird_peer
+check ipfix_bgp_nexthop t_ipfix
+check judge_can_fail t_judge_fails
+check reload_changes_values t_reload
+finish
