@@ -62,7 +62,7 @@ enum {
 };
 
 struct exporter_cfg {
-	int version;                /* 1, 5, 7, 9 or 10 (IPFIX) */
+	int version;                /* 1, 5, 7, 8 (aggregation, see agg_scheme), 9 or 10 (IPFIX) */
 	unsigned mtu;               /* path MTU, 576..65535; default 1500 */
 	uint32_t domain;            /* v9 source id / IPFIX observation domain id */
 	uint8_t engine_type;        /* v5 header */
@@ -70,6 +70,8 @@ struct exporter_cfg {
 	uint16_t sampling_interval; /* v5 header, 0..16383 */
 	uint8_t sampling_mode;      /* v5 header, 0..3 */
 	uint32_t router_sc;         /* v7 router_sc (host order IPv4) */
+	uint8_t agg_scheme;         /* v8: aggregation scheme (export.h NF8_*): the record layout,
+	                             * the records-per-packet limit and the header's field */
 	unsigned tmpl_refresh_pkts; /* v9: 1..600, default 20; IPFIX: 0 (off)..600, default 0 */
 	unsigned tmpl_timeout_s;    /* v9: 1..216000 (up to 3600 min), default 1800; IPFIX: 1..86400, default 600 */
 	bool export_stats;          /* v9/IPFIX: options template + export statistics */
@@ -116,6 +118,10 @@ struct exporter *exporter_new(const struct exporter_cfg *cfg, struct transport *
  * records too: each is mapped to a flowrec through the one record reader
  * (tmpl_get_flowrec) and exported as exporter_add would; what the layout
  * lacks is zero. The flowrec path is not touched by any of this.
+ * A v8 exporter takes generic records laid out exactly as its scheme's
+ * record (nf8_tmpl: same fields in the same order, the layout's time
+ * fields GENREC_TIME) and writes them as they are; exporter_add() of a
+ * flowrec writes the fields a flowrec has (dFlows 0).
  *
  * Templates are sent in one template set at the refresh rules above;
  * template ids follow the built-in ones (259, 260, ...). Counters
