@@ -794,6 +794,16 @@ const struct exporter_cfg *exporter_config(const struct exporter *ex)
 	return &ex->cfg;
 }
 
+uint32_t exporter_seq_next(const struct exporter *ex)
+{
+	return ex->c->seq == NF_SEQ_PACKETS ? ex->seq_msgs : ex->seq_recs;
+}
+
+void exporter_set_seq(struct exporter *ex, uint32_t seq)
+{
+	ex->seq_recs = ex->seq_msgs = seq;
+}
+
 /* RFC 7011 §8.1: withdraw each data template (a Template Set of
  * withdrawal records: template ID, field count 0) and, with export
  * statistics, the options template (in an Options Template Set), in a

@@ -185,6 +185,12 @@ void exporter_set_start(struct exporter *ex, uint64_t start_us);
 
 const struct exporter_cfg *exporter_config(const struct exporter *ex);
 
+/* The sequence number the next message's header carries; and setting it
+ * before the first message, so a new exporter continues the stream an
+ * earlier one sent (a reconfiguration that comes back to a collector). */
+uint32_t exporter_seq_next(const struct exporter *ex);
+void exporter_set_seq(struct exporter *ex, uint32_t seq);
+
 /* Frees ex without sending (call exporter_flush first). NULL-safe. */
 void exporter_free(struct exporter *ex);
 

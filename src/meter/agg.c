@@ -88,6 +88,7 @@ struct acache {
 	struct axp *xp;
 	size_t nxp;
 	bool reused, xp_reused;
+	bool isnew;            /* made by the prepare being committed */
 };
 
 struct state {
@@ -97,8 +98,20 @@ struct state {
 
 struct prepared;
 
+/* Where each stream's sequence numbers stopped: a cache that comes back
+ * to a destination in a version (a reload moved it away, or disabled it)
+ * continues its stream, as a router's aggregation cache does. */
+#define SEQMEM_MAX 64
+struct seqmem {
+	uint8_t scheme, version;
+	char spec[CONF_HOST_MAX + 32];
+	uint32_t next;
+};
+
 struct agg {
 	struct rt *rt;
+	struct seqmem seq[SEQMEM_MAX];
+	size_t nseq;
 	struct state *cur;
 	struct prepared *next;      /* a reload's prepared state until commit */
 	bool ticked;
@@ -458,6 +471,30 @@ static int open_exporters(struct agg *ag, const struct conf *c, struct acache *a
 	return 0;
 }
 
+static struct seqmem *seq_slot(struct agg *ag, const struct acache *a, const char *spec, bool add)
+{
+	for (size_t i = 0; i < ag->nseq; i++)
+		if (ag->seq[i].scheme == a->scheme && ag->seq[i].version == a->version && strcmp(ag->seq[i].spec, spec) == 0)
+			return &ag->seq[i];
+	if (!add)
+		return NULL;
+	struct seqmem *m = &ag->seq[ag->nseq < SEQMEM_MAX ? ag->nseq++ : SEQMEM_MAX - 1]; /* full: the last reused */
+	m->scheme = (uint8_t)a->scheme;
+	m->version = (uint8_t)a->version;
+	snprintf(m->spec, sizeof(m->spec), "%s", spec);
+	return m;
+}
+
+/* New exporters take up their stream where an earlier one stopped. */
+static void seq_restore(struct agg *ag, struct acache *a)
+{
+	for (size_t i = 0; i < a->nxp; i++) {
+		struct seqmem *m = seq_slot(ag, a, a->xp[i].spec, false);
+		if (m && a->xp[i].ex)
+			exporter_set_seq(a->xp[i].ex, m->next);
+	}
+}
+
 static void close_exporters(struct agg *ag, struct acache *a)
 {
 	for (size_t i = 0; i < a->nxp; i++) {
@@ -465,6 +502,7 @@ static void close_exporters(struct agg *ag, struct acache *a)
 		if (x->ex) {
 			exporter_tick(x->ex, ag->now);
 			exporter_flush(x->ex, ag->now);
+			seq_slot(ag, a, x->spec, true)->next = exporter_seq_next(x->ex);
 			exporter_free(x->ex);
 		}
 		transport_poll(x->t);
@@ -581,6 +619,7 @@ static struct prepared *prepare(struct agg *ag, const struct conf *c, struct sta
 			goto fail;
 		}
 		ns->cache[ns->n++] = a;
+		a->isnew = true;
 		a->scheme = ca->scheme;
 		a->entries = entries;
 		a->version = effective_version(ca);
@@ -631,13 +670,18 @@ static void commit(struct agg *ag, struct prepared *p)
 			f->nxp = 0;
 			a->version = f->version;
 			a->lay = f->lay;
+			seq_restore(ag, a);
 		}
 		set_params(a, &f->conf);
 		a->reused = false;
 		acache_free(f);
 	}
-	for (size_t i = 0; i < ns->n; i++)
+	for (size_t i = 0; i < ns->n; i++) {
+		if (ns->cache[i]->isnew)
+			seq_restore(ag, ns->cache[i]); /* a new cache: its streams may have run before */
+		ns->cache[i]->isnew = false;
 		ns->cache[i]->reused = false;
+	}
 	free(old);
 	ag->cur = ns;
 	free(p);

@@ -8,8 +8,8 @@ configured minimum)) and sums flows, packets and bytes, earliest start and
 latest end. COLLECTED.jsonl is what ipflow-collect stored from the
 aggregation exports (v8 and v9); its records, summed per scheme and key
 (an entry may leave several times: timeouts, full cache), must equal the
-computation exactly. SCHEMES.json: {scheme: {"version": 8|9, "smin": N,
-"dmin": N}}. STATS.txt: ipflowd --stats (flows aggregated, IPv6 not
+computation exactly. SCHEMES.json: {scheme: {"version": 8|9|[8, 9], "smin": N,
+"dmin": N}} (a list: the cache exported both, e.g. across a reload). STATS.txt: ipflowd --stats (flows aggregated, IPv6 not
 aggregated and records exported per scheme must agree). TSHARK.tsv, if
 given: tshark's own decode of the v8 packets (one line per frame:
 aggmethod then the per-record field lists); each v8 record tshark reads
@@ -151,8 +151,9 @@ def main():
             r["flowStartMilliseconds"], r["flowEndMilliseconds"])
     bad = 0
     for s, cfg in schemes.items():
-        if versions[s] != {cfg["version"]}:
-            print("%s: collected versions %s, want %d" % (s, sorted(versions[s]), cfg["version"]))
+        wantv = set(cfg["version"]) if isinstance(cfg["version"], list) else {cfg["version"]}
+        if versions[s] != wantv:
+            print("%s: collected versions %s, want %s" % (s, sorted(versions[s]), sorted(wantv)))
             bad += 1
         w, g = want[s], got[s]
         diff = [k for k in set(w) | set(g) if w.get(k) != g.get(k)]
@@ -175,8 +176,8 @@ def main():
                 print("   key %s: computed %s, collected %s" % (k, w.get(k), g.get(k)))
             bad += 1
         else:
-            print("ok %-24s v%d: %d flows -> %d keys, %d records collected (cache full %d), all equal"
-                  % (s, cfg["version"], len(v4), len(w), nrec[s], full))
+            print("ok %-24s v%s: %d flows -> %d keys, %d records collected (cache full %d), all equal"
+                  % (s, "/".join(map(str, sorted(wantv))), len(v4), len(w), nrec[s], full))
     if tsv:
         bad += judge_tshark(tsv, coll, schemes)
     return 1 if bad else 0
@@ -232,7 +233,7 @@ def judge_tshark(tsv, coll, schemes):
             bad += 1
         else:
             print("ok tshark %-18s %d v8 records, field by field as collected" % (s, sum(ts[s].values())))
-    v8 = [s for s, c in schemes.items() if c["version"] == 8]
+    v8 = [s for s, c in schemes.items() if c["version"] == 8 or (isinstance(c["version"], list) and 8 in c["version"])]
     for s in v8:
         if not ts.get(s):
             print("tshark decoded no %s record" % s)
