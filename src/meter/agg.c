@@ -689,15 +689,15 @@ static void commit(struct agg *ag, struct prepared *p)
 
 /* --- hooks ----------------------------------------------------------- */
 
-static void start_clock(struct agg *ag)
+/* sysUptime 0 of every exporter: the main cache's first packet (without
+ * a pipeline, tests: the first time seen). */
+static void start_clock(struct agg *ag, uint64_t now)
 {
 	if (ag->started)
 		return;
-	struct meter *m = rt_meter(ag->rt);
-	if (!m)
-		return;
+	struct meter *m = ag->rt ? rt_meter(ag->rt) : NULL;
 	ag->started = true;
-	ag->start_us = cache_stats(meter_cache(m))->cleared_us;
+	ag->start_us = m ? cache_stats(meter_cache(m))->cleared_us : now;
 	for (size_t i = 0; ag->cur && i < ag->cur->n; i++)
 		for (size_t k = 0; k < ag->cur->cache[i]->nxp; k++)
 			exporter_set_start(ag->cur->cache[i]->xp[k].ex, ag->start_us);
@@ -709,7 +709,7 @@ static void h_record(void *arg, const struct flowrec *r, uint64_t now)
 	const struct state *s = ag->cur;
 	if (!s || !s->n)
 		return;
-	start_clock(ag);
+	start_clock(ag, r->first_us < now ? r->first_us : now);
 	if (now > ag->now)
 		ag->now = now;
 	for (size_t i = 0; i < s->n; i++)
@@ -722,7 +722,7 @@ static void tick(void *arg, uint64_t now)
 	const struct state *s = ag->cur;
 	if (!s || !s->n)
 		return;
-	start_clock(ag);
+	start_clock(ag, now);
 	if (now > ag->now)
 		ag->now = now;
 	for (size_t i = 0; i < s->n; i++) {
@@ -736,13 +736,18 @@ static void tick(void *arg, uint64_t now)
 	}
 }
 
+void agg_tick(struct agg *ag, uint64_t now)
+{
+	tick(ag, now);
+}
+
 static void h_flush(void *arg, uint64_t now)
 {
 	struct agg *ag = arg;
 	const struct state *s = ag->cur;
 	if (!s)
 		return;
-	start_clock(ag);
+	start_clock(ag, now);
 	if (now > ag->now)
 		ag->now = now;
 	for (size_t i = 0; i < s->n; i++) {
@@ -760,7 +765,7 @@ static void h_flush(void *arg, uint64_t now)
 static int h_apply(void *arg, const struct conf *old, const struct conf *cur, char *err, size_t errlen)
 {
 	struct agg *ag = arg;
-	struct meter *m = rt_meter(ag->rt);
+	struct meter *m = ag->rt ? rt_meter(ag->rt) : NULL;
 	if (!ag->ticked && m) {
 		if (meter_add_tick(m, tick, ag) != 0) {
 			snprintf(err, errlen, "the meter has no room for the aggregation caches");

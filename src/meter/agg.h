@@ -62,7 +62,7 @@
 
 struct agg;
 
-struct agg *agg_new(struct rt *rt);
+struct agg *agg_new(struct rt *rt); /* rt NULL: tests, see agg_tick */
 void agg_free(struct agg *ag); /* NULL is a no-op; after rt_free */
 void agg_hooks(struct agg *ag, struct rt_hooks *h);
 
@@ -76,6 +76,9 @@ struct agg_counters {
 	uint64_t lost;           /* records the exporters could not take */
 	uint32_t in_use;         /* entries in the cache now */
 };
+/* Without a pipeline (rt NULL in agg_new): the hooks are called by hand,
+ * and this is the meter's tick (expiry, exporter flush timers). */
+void agg_tick(struct agg *ag, uint64_t now);
 /* The counters of the running cache of a scheme; -1 if it does not run. */
 int agg_counters(const struct agg *ag, enum conf_agg_scheme s, struct agg_counters *out);
 
