@@ -413,6 +413,26 @@ static bool file_mode(const struct conf *c)
 	return false;
 }
 
+/* The v8 header's sampling field, v5's encoding: mode (1 deterministic,
+ * 2 random) << 14 | interval, of the main cache's sampler (conf_main_sampling);
+ * 0 unsampled. */
+static void main_sampling(const struct conf *c, struct exporter_cfg *cfg)
+{
+	uint32_t n = conf_main_sampling(c);
+	if (n <= 1)
+		return;
+	cfg->sampling_interval = (uint16_t)(n > 0x3fff ? 0x3fff : n);
+	cfg->sampling_mode = 1;
+	for (size_t i = 0; i < c->niface; i++) {
+		const struct conf_iface *f = &c->iface[i];
+		const struct conf_sampler *s;
+		if ((f->ingress || f->egress) && f->sampler[0] && (s = conf_find_sampler(c, f->sampler)) && s->one_out_of) {
+			cfg->sampling_mode = s->mode == CONF_SAMPLER_RANDOM ? 2 : 1;
+			break;
+		}
+	}
+}
+
 static int effective_version(const struct conf_agg *ca)
 {
 	int v = conf_export_version(&ca->export, true);
@@ -454,9 +474,7 @@ static int open_exporters(struct agg *ag, const struct conf *c, struct acache *a
 			cfg.domain = 0x100u + (unsigned)a->scheme; /* a v9 stream of its own per cache */
 		if (a->version == 8) {
 			cfg.agg_scheme = sdef[a->scheme].nf8;
-			uint32_t s = conf_main_sampling(c);
-			cfg.sampling_interval = (uint16_t)(s > 1 ? (s > 0x3fff ? 0x3fff : s) : 0);
-			cfg.sampling_mode = s > 1 ? 1 : 0;
+			main_sampling(c, &cfg);
 		} else {
 			cfg.flags |= EXPORTER_F_GENERIC;
 		}

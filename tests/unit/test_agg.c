@@ -50,6 +50,7 @@ static void rx_open(struct rx *r)
 /* What arrived, decoded: one aggregated record. */
 struct got {
 	unsigned version, scheme;   /* v8 agg scheme, or v9 source id */
+	unsigned sampling;          /* v8 header */
 	uint32_t src, dst;          /* prefixes */
 	unsigned smask, dmask, tos, proto, sport, dport, in, out, src_as, dst_as;
 	uint64_t flows, packets, bytes, first_us, last_us;
@@ -84,6 +85,7 @@ static void rx_drain(struct rx *r, struct gotv *g)
 			memset(o, 0, sizeof(*o));
 			o->version = it.hdr.version;
 			o->scheme = it.hdr.version == 8 ? it.hdr.agg_scheme : it.hdr.domain;
+			o->sampling = it.hdr.sampling;
 			struct flowrec fr;
 			assert_int_equal(nf_item_flowrec(&it, &item, &fr), ERR_OK);
 			o->first_us = fr.first_us;
@@ -178,7 +180,9 @@ static void test_source_prefix_masks(void **state)
 {
 	(void)state;
 	struct run r;
-	start(&r, "ip flow-aggregation cache source-prefix\n"
+	start(&r, "flow-sampler-map S1\n mode random one-out-of 100\n"
+	          "interface e0\n ip flow ingress\n flow-sampler S1\n"
+	          "ip flow-aggregation cache source-prefix\n"
 	          " mask source minimum 16\n"
 	          " export destination 127.0.0.1 %u\n"
 	          " enabled\n");
@@ -213,6 +217,7 @@ static void test_source_prefix_masks(void **state)
 		assert_int_equal(g.v[i].version, 8);
 		assert_int_equal(g.v[i].scheme, NF8_SRC_PREFIX);
 		assert_int_equal(g.v[i].src_as, 23456);
+		assert_int_equal(g.v[i].sampling, 2u << 14 | 100); /* the main cache's random 1 out of 100 */
 		assert_int_equal(g.v[i].in, 2);
 		if (g.v[i].smask == 16) {
 			assert_int_equal(g.v[i].src, 0x0a010000);
