@@ -28,6 +28,7 @@
 #include "export/export_set.h"
 #include "lib/addr.h"
 #include "lib/log.h"
+#include "meter/agg.h"
 #include "meter/fnf_mon.h"
 #include "meter/route.h"
 #include "transport/dest.h"
@@ -69,6 +70,13 @@ struct opts {
 	const char *alias[MAX_ALIASES];
 	size_t nalias;
 	const char *routes;         /* --routes FILE */
+	struct {                    /* --aggregation SCHEME [--agg-export SPEC]... [--agg-version 8|9] */
+		const char *scheme;
+		const char *dest[CONF_DEST_MAX];
+		size_t ndest;
+		int version;
+	} agg[CONF_AGG_MAX];
+	size_t nagg;
 };
 
 /* The option table drives getopt and the help text. */
@@ -79,6 +87,7 @@ enum {
 	O_DAEMON, O_PIDFILE, O_USER, O_GROUP, O_SYSLOG, O_ALIAS,
 	O_SCTP_REL, O_SCTP_BACKUP, O_SCTP_MODE, O_SCTP_FAILOVER, O_SCTP_RESTORE, O_SCTP_HB, O_SCTP_STREAMS,
 	O_SCTP_UDPPORT, O_SCTP_BUDPPORT, O_ROUTES,
+	O_AGG, O_AGG_EXPORT, O_AGG_VERSION,
 };
 
 
@@ -124,6 +133,9 @@ static const struct optdef {
 	{ "flush-ms", 1, O_FLUSH, "MS", "a half-full export packet leaves after MS ms (default 1000)" },
 	{ "ipfix-usec", 0, O_USEC, NULL, "IPFIX: flowStart/EndMicroseconds instead of Milliseconds" },
 	{ "routes", 1, O_ROUTES, "FILE", "route table for AS numbers, masks and next hops (ipflow route-table; ipflow.conf(5))" },
+	{ "aggregation", 1, O_AGG, "SCHEME", "enable the aggregation cache SCHEME (as, prefix, protocol-port, ...; repeatable)" },
+	{ "agg-export", 1, O_AGG_EXPORT, "udp|tcp|sctp:HOST:PORT", "export destination of the last --aggregation (repeatable)" },
+	{ "agg-version", 1, O_AGG_VERSION, "8|9", "export version of the last --aggregation (default 8)" },
 	{ "stats", 0, O_STATS, NULL, "print 'show ip cache flow', 'show ip flow export' and the counters at exit" },
 	{ "control", 1, 'S', "PATH", "control socket for the ipflow CLI (default " CTL_DEFAULT_PATH " when live or paced; 'none' to disable)" },
 	{ "daemon", 0, O_DAEMON, NULL, "run in the background (logs to syslog); the parent exits when ready" },
@@ -348,6 +360,31 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		case 'S':
 			o->ctl_path = optarg;
 			break;
+		case O_AGG:
+			if (o->nagg == CONF_AGG_MAX) {
+				log_err("at most %d --aggregation caches", CONF_AGG_MAX);
+				return -1;
+			}
+			o->agg[o->nagg].scheme = optarg;
+			o->agg[o->nagg].ndest = 0;
+			o->agg[o->nagg++].version = 0;
+			break;
+		case O_AGG_EXPORT:
+			if (!o->nagg || o->agg[o->nagg - 1].ndest == CONF_DEST_MAX) {
+				log_err("--agg-export follows the --aggregation it sets (at most %d each)", CONF_DEST_MAX);
+				return -1;
+			}
+			o->agg[o->nagg - 1].dest[o->agg[o->nagg - 1].ndest++] = optarg;
+			break;
+		case O_AGG_VERSION:
+			if (!o->nagg) {
+				log_err("--agg-version follows the --aggregation it sets");
+				return -1;
+			}
+			if (strcmp(optarg, "8") && strcmp(optarg, "9"))
+				return bad_value("agg-version", optarg, "8 or 9");
+			o->agg[o->nagg - 1].version = atoi(optarg);
+			break;
 		case 'e':
 			if (o->ndest == MAX_DESTS) {
 				log_err("at most %d export destinations", MAX_DESTS);
@@ -542,6 +579,36 @@ static void register_extras(const struct opts *o)
 			log_warn("%s: too many destinations with --sctp-* settings", o->dest[i]);
 }
 
+/* --aggregation SCHEME and what follows it, as `ip flow-aggregation cache` lines. */
+static void agg_lines(const struct opts *o, struct conf_parser *p)
+{
+	for (size_t i = 0; i < o->nagg; i++) {
+		line(p, "ip flow-aggregation cache %s", o->agg[i].scheme);
+		for (size_t k = 0; k < o->agg[i].ndest; k++) {
+			static const char *const protos[] = { "udp", "tcp", "sctp" };
+			const char *spec = o->agg[i].dest[k], *proto = "udp";
+			for (size_t j = 0; j < 3; j++) {
+				size_t l = strlen(protos[j]);
+				if (strncmp(spec, protos[j], l) == 0 && spec[l] == ':') {
+					proto = protos[j];
+					spec += l + 1;
+					break;
+				}
+			}
+			char host[256];
+			const char *port;
+			if (addr_split_hostport(spec, host, sizeof(host), &port) == 0)
+				line(p, " export destination %s %s %s", host, port, proto);
+			else
+				line(p, " export destination %s", o->agg[i].dest[k]); /* reported by the parser */
+		}
+		if (o->agg[i].version)
+			line(p, " export version %d", o->agg[i].version);
+		line(p, " enabled");
+		line(p, "exit");
+	}
+}
+
 /* The lines the flags stand for, after the file's (so they win). -r/-i
  * replace the file's interfaces and -e its main-cache destinations. */
 static void flag_lines(const struct opts *o, struct conf_parser *p, const struct conf *file)
@@ -656,6 +723,7 @@ static void flag_lines(const struct opts *o, struct conf_parser *p, const struct
 		*eq = 0;
 		line(p, "ipflow alias %s %s", a, eq + 1);
 	}
+	agg_lines(o, p);
 }
 
 /* The model: the file (if any), then the flags. NULL after reporting. */
@@ -872,6 +940,7 @@ int main(int argc, char **argv)
 	struct rt *rt = NULL;
 	struct fnf_mon *fm = NULL;
 	struct route_layer *rl = NULL;
+	struct agg *ag = NULL;
 	int ready_fd = -1;
 	bool pid_written = false;
 
@@ -925,7 +994,8 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	fm = fnf_mon_new(rt);
-	if (!fm) {
+	ag = agg_new(rt);
+	if (!fm || !ag) {
 		snprintf(err, sizeof(err), "out of memory");
 		goto out;
 	}
@@ -938,6 +1008,8 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	route_layer_hooks(rl, &hooks); /* routing attributes: before the layers that read them */
+	rt_add_hooks(rt, &hooks);
+	agg_hooks(ag, &hooks); /* aggregation caches */
 	rt_add_hooks(rt, &hooks);
 	struct ipflowd d = { .o = &o, .rt = rt };
 	if (o.conf_file)
@@ -971,6 +1043,7 @@ out:
 	rt_free(rt);
 	fnf_mon_free(fm); /* after rt: the meter holds its tap until then */
 	route_layer_free(rl);
+	agg_free(ag);
 	conf_free(c);
 	if (hup_fd >= 0)
 		close(hup_fd);

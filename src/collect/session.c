@@ -1022,7 +1022,9 @@ void coll_message(struct coll *c, const struct lsn_msg *m, uint64_t now_us)
 		bad(c, e, &e->st, codec ? nf_iter_ecode(&it) : COLL_E_UNKNOWN_VERSION, msg_what(version));
 		return;
 	}
-	uint32_t domain = codec->sets ? it.hdr.domain : (uint32_t)it.hdr.engine_type << 8 | it.hdr.engine_id;
+	/* v8: one stream per aggregation cache (nf8.c puts the scheme in hdr.domain) */
+	uint32_t domain = codec->sets || version == 8 ? it.hdr.domain
+	                                              : (uint32_t)it.hdr.engine_type << 8 | it.hdr.engine_id;
 	struct cstream *s = stream_find(c, e, version, domain, m->session, true);
 	if (!s) {
 		e->st.msgs++;
@@ -1038,7 +1040,7 @@ void coll_message(struct coll *c, const struct lsn_msg *m, uint64_t now_us)
 	if (version == 9)
 		mc.dec.export_us = v9_export_us(s, &it.hdr);
 	mc.dec.no_sysup = version == 10;
-	if (version == 5 && (it.hdr.sampling & 0x3fff) > 1)
+	if ((version == 5 || version == 8) && (it.hdr.sampling & 0x3fff) > 1)
 		mc.hdr_rate = it.hdr.sampling & 0x3fff; /* mode:2 | interval:14 */
 	uint32_t data = 0, items = 0, flows = 0;
 	bool unknown = false, err = false;
@@ -1318,8 +1320,12 @@ static void show_reasons(FILE *out, const struct coll_stats *st, const char *ind
 static void domain_label(const struct cstream *s, char *buf, size_t len)
 {
 	switch (s->version) {
-	case 5:
-	case 8: snprintf(buf, len, "v%u engine %u/%u", s->version, s->domain >> 8, s->domain & 0xff); break;
+	case 5: snprintf(buf, len, "v%u engine %u/%u", s->version, s->domain >> 8, s->domain & 0xff); break;
+	case 8:
+		snprintf(buf, len, "v8 %s engine %u/%u",
+		         nf8_scheme_name(s->domain >> 16) ? nf8_scheme_name(s->domain >> 16) : "?",
+		         (s->domain >> 8) & 0xff, s->domain & 0xff);
+		break;
 	case 9: snprintf(buf, len, "v9 source id %u", s->domain); break;
 	case 10: snprintf(buf, len, "IPFIX domain %u", s->domain); break;
 	default: snprintf(buf, len, "v%u", s->version); break;

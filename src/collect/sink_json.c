@@ -3,7 +3,8 @@
  *
  * JSON lines: one object per record. First where it came from:
  * exporterIPv4Address or exporterIPv6Address, observationDomainId (v9
- * source id, IPFIX domain; v5/v8: engine type << 8 | engine id),
+ * source id, IPFIX domain; v5: engine type << 8 | engine id; v8: the
+ * aggregation scheme << 16 | engine type << 8 | engine id),
  * templateId (0 for fixed formats) and netflowVersion (1..10). Then every
  * field of the raw record in template order, keyed by its IPFIX element
  * name from the catalog (ie.def); a field the catalog does not name is

@@ -3,7 +3,7 @@
 #include "export/export.h"
 
 static const struct nf_codec *const codecs[] = {
-	&nf1_codec, &nf5_codec, &nf7_codec, &nf9_codec, &ipfix_codec,
+	&nf1_codec, &nf5_codec, &nf7_codec, &nf8_codec, &nf9_codec, &ipfix_codec,
 };
 
 static const char *const nf_err_msg[NF_E_MAX_] = {
@@ -20,6 +20,7 @@ static const char *const nf_err_msg[NF_E_MAX_] = {
 	[NF_E_TMPL_BAD] = "template empty, too long, or with a bad scope",
 	[NF_E_REC_SHORT] = "data record runs past the end of its set",
 	[NF_E_STORE] = "template store refused a template",
+	[NF_E_V8_SCHEME] = "v8 aggregation scheme unknown (no record layout)",
 };
 
 const struct nf_codec *nf_codec_by_version(int version)

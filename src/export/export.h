@@ -1,6 +1,6 @@
-/* export.h — the wire formats: NetFlow v1, v5, v7, v9 and IPFIX.
+/* export.h — the wire formats: NetFlow v1, v5, v7, v8, v9 and IPFIX.
  *
- * Each format is one struct nf_codec (nf1.c nf5.c nf7.c nf9.c ipfix.c),
+ * Each format is one struct nf_codec (nf1.c nf5.c nf7.c nf8.c nf9.c ipfix.c),
  * holding its encoder pieces (header writer, template record writer,
  * its templates) and its decoder (an iterator) side by side. The exporter
  * (exporter.h) drives the encoder pieces generically; collectors and tests
@@ -46,7 +46,9 @@ struct nf_hdr {
 	uint32_t domain;      /* v9 source id, IPFIX observation domain id */
 	uint8_t engine_type;  /* v5 */
 	uint8_t engine_id;    /* v5 */
-	uint16_t sampling;    /* v5 sampling_interval field: mode << 14 | interval */
+	uint16_t sampling;    /* v5 sampling_interval field: mode << 14 | interval (v8: see nf8.c) */
+	uint8_t agg_scheme;   /* v8 aggregation (NF8_*) */
+	uint8_t agg_version;  /* v8 agg_version (2; 0 when writing means 2) */
 };
 
 enum nf_item_kind {
@@ -81,6 +83,7 @@ enum nf_err {
 	NF_E_TMPL_BAD,        /* template empty, too long or bad scope count */
 	NF_E_REC_SHORT,       /* data record runs past its set */
 	NF_E_STORE,           /* the template store refused a template */
+	NF_E_V8_SCHEME,       /* v8 aggregation scheme without a known layout */
 	NF_E_MAX_
 };
 
@@ -141,9 +144,26 @@ struct nf_codec {
 	int (*iter_next)(struct nf_iter *it, struct nf_item *item);
 };
 
-extern const struct nf_codec nf1_codec, nf5_codec, nf7_codec, nf9_codec, ipfix_codec;
+extern const struct nf_codec nf1_codec, nf5_codec, nf7_codec, nf8_codec, nf9_codec, ipfix_codec;
 
-/* Codec for version 1, 5, 7, 9 or 10; NULL otherwise. */
+/* NetFlow v8 (nf8.c): the aggregation schemes of the header's
+ * aggregation field that have a router layout. The codec's fixed layout
+ * is NULL: each scheme has its own, and its own records-per-packet limit
+ * (nf8_codec.max_recs is the largest of them). */
+enum nf8_scheme {
+	NF8_AS = 1, NF8_PROTO_PORT = 2, NF8_SRC_PREFIX = 3, NF8_DST_PREFIX = 4, NF8_PREFIX = 5,
+	NF8_AS_TOS = 9, NF8_PROTO_PORT_TOS = 10, NF8_SRC_PREFIX_TOS = 11, NF8_DST_PREFIX_TOS = 12,
+	NF8_PREFIX_TOS = 13, NF8_PREFIX_PORT = 14, NF8_SCHEME_MAX_
+};
+#define NF8_AGG_VERSION 2
+/* The record layout of a scheme (template id = scheme), or NULL. */
+const struct tmpl *nf8_tmpl(unsigned scheme);
+/* Records per packet for a scheme; 0 if it has no layout. */
+unsigned nf8_max_recs(unsigned scheme);
+/* The IOS name of a scheme ("prefix-port"), or NULL. */
+const char *nf8_scheme_name(unsigned scheme);
+
+/* Codec for version 1, 5, 7, 8, 9 or 10; NULL otherwise. */
 const struct nf_codec *nf_codec_by_version(int version);
 
 /* Start decoding one message; the codec is picked by its version field.

@@ -32,9 +32,10 @@ struct exporter {
 	const struct nf_codec *c;
 	struct transport *tp;
 	struct tmpl t4, t6, topt;
-	const struct tmpl *d4, *d6; /* data layouts: t4/t6, or the fixed v1/5/7 one */
+	const struct tmpl *d4, *d6; /* data layouts: t4/t6, or the fixed v1/5/7/8 one */
 	struct tmpl_enc e4, e6;     /* d4, d6 compiled for the hot path */
 	bool e_ok;                  /* e4/e6 usable (no varlen field) */
+	unsigned max_recs;          /* records per message (codec's, v8: the scheme's); 0 = MTU only */
 	struct rec_enc enc;
 	uint64_t cmax;              /* largest packet/octet count a record carries */
 	size_t cap;                 /* message bytes, padding reserve excluded */
@@ -193,7 +194,7 @@ struct exporter *exporter_new(const struct exporter_cfg *cfg, struct transport *
 	}
 	const struct nf_codec *c = nf_codec_by_version(cfg->version);
 	if (!c) {
-		snprintf(err, errlen, "export version %d: not 1, 5, 7, 9 or 10", cfg->version);
+		snprintf(err, errlen, "export version %d: not 1, 5, 7, 8, 9 or 10", cfg->version);
 		return NULL;
 	}
 	if (!t) {
@@ -233,10 +234,19 @@ struct exporter *exporter_new(const struct exporter_cfg *cfg, struct transport *
 		}
 		ex->d4 = &ex->t4;
 		ex->d6 = &ex->t6;
+	} else if (c->version == 8) {
+		ex->d4 = ex->d6 = nf8_tmpl(cfg->agg_scheme);
+		if (!ex->d4) {
+			snprintf(err, errlen, "v8 aggregation scheme %u has no record layout", cfg->agg_scheme);
+			free(ex);
+			return NULL;
+		}
 	} else {
 		ex->d4 = ex->d6 = c->fixed;
 	}
-	ex->e_ok = tmpl_enc_init(&ex->e4, ex->d4) == ERR_OK && tmpl_enc_init(&ex->e6, ex->d6) == ERR_OK;
+	ex->e_ok = ex->d4 && ex->d6 && tmpl_enc_init(&ex->e4, ex->d4) == ERR_OK &&
+	           tmpl_enc_init(&ex->e6, ex->d6) == ERR_OK;
+	ex->max_recs = c->version == 8 ? nf8_max_recs(cfg->agg_scheme) : c->max_recs;
 	ex->cmax = counter_max(ex->d4) < counter_max(ex->d6) ? counter_max(ex->d4) : counter_max(ex->d6);
 	if (worst_case(ex) > ex->cap) {
 		snprintf(err, errlen, "mtu %u too small for %s: a message needs %zu bytes + %zu of headers",
@@ -447,6 +457,8 @@ static void send_msg(struct exporter *ex, uint64_t now)
 		.engine_type = ex->cfg.engine_type,
 		.engine_id = ex->cfg.engine_id,
 		.sampling = (uint16_t)(ex->cfg.sampling_mode << 14 | ex->cfg.sampling_interval),
+		.agg_scheme = ex->cfg.agg_scheme,
+		.agg_version = NF8_AGG_VERSION,
 	};
 	struct wbuf hw;
 	wbuf_init(&hw, ex->buf, c->hdr_len);
@@ -510,7 +522,7 @@ static int add_rec(struct exporter *ex, const struct tmpl *t, const struct flowr
 			ex->m.recs++;
 			ex->m.data++;
 			ex->m.flows++;
-			if (c->max_recs && ex->m.recs >= c->max_recs)
+			if (ex->max_recs && ex->m.recs >= ex->max_recs)
 				send_msg(ex, now);
 			return ERR_OK;
 		}
@@ -680,6 +692,17 @@ int exporter_add_genrec(struct exporter *ex, int h, const struct genrec *r, uint
 	if (h < 0 || (unsigned)h >= ex->ng || r->lay->n != ex->g[h]->t.nfields)
 		return ERR_ARG;
 	struct gtmpl *g = ex->g[h];
+	if (ex->c->version == 8) {
+		/* the layout is the scheme's record: written as it is (32-bit
+		 * counters saturate, counted; a split would count flows twice) */
+		if (g->t.nfields != ex->d4->nfields)
+			return ERR_ARG;
+		ex->st.flows++;
+		uint64_t before = ex->enc.saturated;
+		int rc = add_rec(ex, ex->d4, NULL, r, now_us);
+		ex->st.saturated += ex->enc.saturated - before;
+		return rc;
+	}
 	if (!ex->c->sets)
 		return add_genrec_fixed(ex, g, r, now_us);
 	ex->st.flows++;
@@ -782,6 +805,16 @@ void exporter_set_start(struct exporter *ex, uint64_t start_us)
 const struct exporter_cfg *exporter_config(const struct exporter *ex)
 {
 	return &ex->cfg;
+}
+
+uint32_t exporter_seq_next(const struct exporter *ex)
+{
+	return ex->c->seq == NF_SEQ_PACKETS ? ex->seq_msgs : ex->seq_recs;
+}
+
+void exporter_set_seq(struct exporter *ex, uint32_t seq)
+{
+	ex->seq_recs = ex->seq_msgs = seq;
 }
 
 /* RFC 7011 §8.1: withdraw each data template (a Template Set of

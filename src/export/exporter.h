@@ -63,7 +63,7 @@ enum {
 };
 
 struct exporter_cfg {
-	int version;                /* 1, 5, 7, 9 or 10 (IPFIX) */
+	int version;                /* 1, 5, 7, 8 (aggregation, see agg_scheme), 9 or 10 (IPFIX) */
 	unsigned mtu;               /* path MTU, 576..65535; default 1500 */
 	uint32_t domain;            /* v9 source id / IPFIX observation domain id */
 	uint8_t engine_type;        /* v5 header */
@@ -71,6 +71,8 @@ struct exporter_cfg {
 	uint16_t sampling_interval; /* v5 header, 0..16383 */
 	uint8_t sampling_mode;      /* v5 header, 0..3 */
 	uint32_t router_sc;         /* v7 router_sc (host order IPv4) */
+	uint8_t agg_scheme;         /* v8: aggregation scheme (export.h NF8_*): the record layout,
+	                             * the records-per-packet limit and the header's field */
 	unsigned tmpl_refresh_pkts; /* v9: 1..600, default 20; IPFIX: 0 (off)..600, default 0 */
 	unsigned tmpl_timeout_s;    /* v9: 1..216000 (up to 3600 min), default 1800; IPFIX: 1..86400, default 600 */
 	bool export_stats;          /* v9/IPFIX: options template + export statistics */
@@ -117,6 +119,10 @@ struct exporter *exporter_new(const struct exporter_cfg *cfg, struct transport *
  * records too: each is mapped to a flowrec through the one record reader
  * (tmpl_get_flowrec) and exported as exporter_add would; what the layout
  * lacks is zero. The flowrec path is not touched by any of this.
+ * A v8 exporter takes generic records laid out exactly as its scheme's
+ * record (nf8_tmpl: same fields in the same order, the layout's time
+ * fields GENREC_TIME) and writes them as they are; exporter_add() of a
+ * flowrec writes the fields a flowrec has (dFlows 0).
  *
  * Templates are sent in one template set at the refresh rules above;
  * template ids follow the built-in ones (259, 260, ...). Counters
@@ -179,6 +185,12 @@ const struct exporter_stats *exporter_stats(const struct exporter *ex);
 void exporter_set_start(struct exporter *ex, uint64_t start_us);
 
 const struct exporter_cfg *exporter_config(const struct exporter *ex);
+
+/* The sequence number the next message's header carries; and setting it
+ * before the first message, so a new exporter continues the stream an
+ * earlier one sent (a reconfiguration that comes back to a collector). */
+uint32_t exporter_seq_next(const struct exporter *ex);
+void exporter_set_seq(struct exporter *ex, uint32_t seq);
 
 /* Frees ex without sending (call exporter_flush first). NULL-safe. */
 void exporter_free(struct exporter *ex);

@@ -359,8 +359,10 @@ enum fkind {
 static enum fkind field_kind(uint16_t ie)
 {
 	switch (ie) {
-	case IE_sourceIPv4Address: return FK_SRC4;
-	case IE_destinationIPv4Address: return FK_DST4;
+	case IE_sourceIPv4Address:
+	case IE_sourceIPv4Prefix: return FK_SRC4; /* v8 / v9 aggregation: the prefix in the address column */
+	case IE_destinationIPv4Address:
+	case IE_destinationIPv4Prefix: return FK_DST4;
 	case IE_ipNextHopIPv4Address: return FK_NH4;
 	case IE_sourceIPv6Address: return FK_SRC6;
 	case IE_destinationIPv6Address: return FK_DST6;
