@@ -31,6 +31,8 @@ struct exporter {
 	const struct nf_codec *c;
 	struct transport *tp;
 	struct tmpl t4, t6, topt;
+	struct tmpl tsamp;          /* sampler options (cfg.sampler_n > 1) */
+	bool samp;                  /* sampled export: tsamp and sampler ids in the records */
 	const struct tmpl *d4, *d6; /* data layouts: t4/t6, or the fixed v1/5/7 one */
 	struct rec_enc enc;
 	uint64_t cmax;              /* largest packet/octet count a record carries */
@@ -49,9 +51,10 @@ struct exporter {
 		unsigned withdrawals;   /* template withdrawal records */
 	} m;
 	uint32_t seq_recs, seq_msgs;
-	struct refresh rt, ro;      /* templates, options */
+	struct refresh rt, ro, rs;  /* templates, export-stats options, sampler options */
 	uint32_t tmpl_session;      /* transport session the templates last went to */
 	uint32_t opt_session;       /* likewise the options template */
+	uint32_t samp_session;      /* likewise the sampler options template */
 	struct exporter_stats st;
 	struct gtmpl *g[EXPORTER_TMPL_MAX]; /* registered layouts */
 	unsigned ng;
@@ -103,7 +106,7 @@ static int cfg_check(const struct exporter_cfg *cfg, const struct nf_codec *c, c
 {
 	for (size_t i = 0; i < sizeof(cfg_ranges) / sizeof(cfg_ranges[0]); i++) {
 		const struct cfg_range *r = &cfg_ranges[i];
-		if (!(r->versions & VBIT(cfg->version)) || (r->stats && !cfg->export_stats))
+		if (!(r->versions & VBIT(cfg->version)) || (r->stats && !cfg->export_stats && cfg->sampler_n <= 1))
 			continue;
 		unsigned v;
 		memcpy(&v, (const char *)cfg + r->off, sizeof(v));
@@ -115,6 +118,12 @@ static int cfg_check(const struct exporter_cfg *cfg, const struct nf_codec *c, c
 	if (cfg->sampling_interval > 0x3fff || cfg->sampling_mode > 3) {
 		snprintf(err, errlen, "v5 sampling interval %u (0-16383) or mode %u (0-3) out of range",
 		         cfg->sampling_interval, cfg->sampling_mode);
+		return ERR_RANGE;
+	}
+	if (c->sets && cfg->sampler_n > 1 && !(cfg->flags & EXPORTER_F_GENERIC) &&
+	    (cfg->sampler_id == 0 || (c->version == 9 && cfg->sampler_id > 255))) {
+		snprintf(err, errlen, "sampler id %u out of range 1-%u for %s", cfg->sampler_id,
+		         c->version == 9 ? 255u : UINT32_MAX, c->name);
 		return ERR_RANGE;
 	}
 	if (cfg->export_stats && !c->sets) {
@@ -158,6 +167,8 @@ static size_t worst_case(const struct exporter *ex)
 	size_t n = c->hdr_len + (tset ? pad_to(4 + tset, a) : 0);
 	if (ex->cfg.export_stats)
 		n += pad_to(4 + tmpl_wire_len(c, &ex->topt), a) + pad_to(4 + ex->topt.minlen, a);
+	if (ex->samp)
+		n += pad_to(4 + tmpl_wire_len(c, &ex->tsamp), a) + pad_to(4 + ex->tsamp.minlen, a);
 	return n + pad_to(4 + rec, a);
 }
 
@@ -179,6 +190,74 @@ static uint64_t counter_max(const struct tmpl *t)
 				m = (1ull << (8 * f->len)) - 1;
 	}
 	return m;
+}
+
+/* ---- sampled export (exporter.h, cfg.sampler_*) ---- */
+
+enum { SAMP_T4 = 260, SAMP_T6 = 261, SAMP_OPT_DET = 259, SAMP_OPT_RND = 262, NF9_SCOPE_SYSTEM = 1 };
+
+/* v9: Cisco's sampler options (scope System = the source id). */
+static const struct tmpl_field samp_v9[] = {
+	{ NF9_SCOPE_SYSTEM, 4, 0, 0 },
+	{ IE_samplerId, 1, 0, 0 },             /* FLOW_SAMPLER_ID */
+	{ IE_samplerMode, 1, 0, 0 },           /* FLOW_SAMPLER_MODE */
+	{ IE_samplerRandomInterval, 4, 0, 0 }, /* FLOW_SAMPLER_RANDOM_INTERVAL */
+};
+/* IPFIX: the PSAMP selector report (RFC 5476 §6.5.2), one per algorithm;
+ * selectorId in reduced-size encoding (RFC 7011 §6.2), as in the records */
+static const struct tmpl_field samp_ipfix_det[] = {
+	{ IE_selectorId, 4, 0, 0 }, { IE_selectorAlgorithm, 2, 0, 0 },
+	{ IE_samplingPacketInterval, 4, 0, 0 }, { IE_samplingPacketSpace, 4, 0, 0 },
+};
+static const struct tmpl_field samp_ipfix_rnd[] = {
+	{ IE_selectorId, 4, 0, 0 }, { IE_selectorAlgorithm, 2, 0, 0 },
+	{ IE_samplingSize, 4, 0, 0 }, { IE_samplingPopulation, 4, 0, 0 },
+};
+
+/* The flow templates with the sampler id appended, under ids of their
+ * own, and the sampler options template. */
+static int build_sampled(struct exporter *ex)
+{
+	bool v9 = ex->c->version == 9;
+	struct tmpl *d[2] = { &ex->t4, &ex->t6 };
+	int rc;
+	for (int k = 0; k < 2; k++) {
+		struct tmpl_field f[TMPL_MAX_FIELDS];
+		unsigned n = d[k]->nfields;
+		if (n + 1 > TMPL_MAX_FIELDS)
+			return ERR_UNSUPP;
+		memcpy(f, d[k]->f, n * sizeof(f[0]));
+		f[n] = v9 ? (struct tmpl_field){ IE_samplerId, 1, 0, 0 } : (struct tmpl_field){ IE_selectorId, 4, 0, 0 };
+		uint8_t flags = d[k]->flags;
+		if ((rc = tmpl_init(d[k], k ? SAMP_T6 : SAMP_T4, f, n + 1, 0)) != ERR_OK)
+			return rc;
+		d[k]->flags = flags;
+	}
+	const struct tmpl_field *of = v9 ? samp_v9 : ex->cfg.sampler_random ? samp_ipfix_rnd : samp_ipfix_det;
+	if ((rc = tmpl_init(&ex->tsamp, ex->cfg.sampler_random ? SAMP_OPT_RND : SAMP_OPT_DET, of, 4, 1)) != ERR_OK)
+		return rc;
+	if (v9)
+		ex->tsamp.flags = TMPL_F_V9;
+	ex->samp = true;
+	ex->enc.sampler_id = ex->cfg.sampler_id;
+	return ERR_OK;
+}
+
+/* The sampler options record's values, field by field. */
+static void samp_values(const struct exporter *ex, uint64_t *v)
+{
+	const struct exporter_cfg *cfg = &ex->cfg;
+	for (unsigned i = 0; i < ex->tsamp.nfields; i++) {
+		switch (ex->tsamp.f[i].ie) {
+		case IE_samplerId: case IE_selectorId: v[i] = cfg->sampler_id; break;
+		case IE_samplerMode: v[i] = cfg->sampler_random ? 2 : 0; break; /* as tshark and IOS: 0 deterministic */
+		case IE_selectorAlgorithm: v[i] = cfg->sampler_random ? 3 : 1; break;
+		case IE_samplerRandomInterval: case IE_samplingPopulation: v[i] = cfg->sampler_n; break;
+		case IE_samplingPacketInterval: case IE_samplingSize: v[i] = 1; break;
+		case IE_samplingPacketSpace: v[i] = cfg->sampler_n - 1; break;
+		default: v[i] = i < ex->tsamp.scope_count ? cfg->domain : 0; break; /* v9 scope System */
+		}
+	}
 }
 
 struct exporter *exporter_new(const struct exporter_cfg *cfg, struct transport *t, char *err, size_t errlen)
@@ -224,6 +303,11 @@ struct exporter *exporter_new(const struct exporter_cfg *cfg, struct transport *
 		if (c->build_tmpls(&ex->t4, &ex->t6, &ex->topt,
 		                   cfg->flags & EXPORTER_F_TIME_US ? NF_F_TIME_US : 0) != ERR_OK) {
 			snprintf(err, errlen, "internal: bad built-in template");
+			free(ex);
+			return NULL;
+		}
+		if (cfg->sampler_n > 1 && !(cfg->flags & EXPORTER_F_GENERIC) && build_sampled(ex) != ERR_OK) {
+			snprintf(err, errlen, "internal: bad sampled template");
 			free(ex);
 			return NULL;
 		}
@@ -327,7 +411,12 @@ static int put_ctrl(struct exporter *ex, uint64_t now, bool force_tmpl, bool for
 	           (force_opt || refresh_due(&ex->ro, cfg->opt_refresh_pkts, cfg->opt_timeout_s, now) ||
 	            (reliable && ex->opt_session != session));
 	bool opt_tmpl = opt && (!reliable || !ex->ro.sent || ex->opt_session != session);
-	if (!tmpl && !opt)
+	/* the sampler options at the same rules; with the templates too: a
+	 * collector that learns the flow templates learns the rate with them */
+	bool samp = ex->samp && (tmpl || force_opt || refresh_due(&ex->rs, cfg->opt_refresh_pkts, cfg->opt_timeout_s, now) ||
+	                         (reliable && ex->samp_session != session));
+	bool samp_tmpl = samp && (!reliable || !ex->rs.sent || ex->samp_session != session);
+	if (!tmpl && !opt && !samp)
 		return ERR_OK;
 	close_set(ex);
 	size_t mark = wbuf_mark(&ex->w);
@@ -359,6 +448,20 @@ static int put_ctrl(struct exporter *ex, uint64_t now, bool force_tmpl, bool for
 			goto fail;
 		close_set(ex);
 	}
+	if (samp) {
+		uint64_t v[TMPL_MAX_FIELDS];
+		samp_values(ex, v);
+		if (samp_tmpl) {
+			if ((rc = open_set(ex, c->opt_set_id)) != ERR_OK ||
+			    (rc = c->put_tmpl(&ex->w, &ex->tsamp)) != ERR_OK)
+				goto fail;
+			close_set(ex);
+		}
+		if ((rc = open_set(ex, ex->tsamp.id)) != ERR_OK ||
+		    (rc = tmpl_put_values(&ex->w, &ex->tsamp, v)) != ERR_OK)
+			goto fail;
+		close_set(ex);
+	}
 	if (tmpl) {
 		ex->m.recs += ntmpl;
 		ex->m.tmpls += ntmpl;
@@ -372,6 +475,14 @@ static int put_ctrl(struct exporter *ex, uint64_t now, bool force_tmpl, bool for
 		ex->m.data += 1;
 		ex->ro = (struct refresh){ true, 0, now };
 		ex->opt_session = session;
+	}
+	if (samp) {
+		ex->m.recs += samp_tmpl ? 2 : 1;
+		ex->m.opt_tmpls += samp_tmpl ? 1 : 0;
+		ex->m.opt_recs += 1;
+		ex->m.data += 1;
+		ex->rs = (struct refresh){ true, 0, now };
+		ex->samp_session = session;
 	}
 	return ERR_OK;
 fail:
@@ -457,6 +568,7 @@ static void send_msg(struct exporter *ex, uint64_t now)
 	ex->seq_msgs++;
 	ex->rt.pkts++;
 	ex->ro.pkts++;
+	ex->rs.pkts++;
 	if (rc == ERR_OK) {
 		ex->st.messages++;
 		ex->st.bytes += ex->w.len;
@@ -470,8 +582,10 @@ static void send_msg(struct exporter *ex, uint64_t now)
 		/* templates that did not leave must go again with the next message */
 		if (ex->m.tmpls)
 			ex->rt.sent = false;
-		if (ex->m.opt_tmpls)
+		if (ex->m.opt_tmpls) {
 			ex->ro.sent = false;
+			ex->rs.sent = false;
+		}
 	}
 }
 
@@ -638,6 +752,8 @@ uint16_t exporter_tmpl_next(const struct exporter *ex)
 	uint16_t id = ex->topt.id > ex->t6.id ? ex->topt.id : ex->t6.id;
 	if (ex->t4.id > id)
 		id = ex->t4.id;
+	if (ex->samp && ex->tsamp.id > id)
+		id = ex->tsamp.id;
 	uint16_t first = (uint16_t)((id < TMPL_ID_MIN ? TMPL_ID_MIN + 2 : id) + 1);
 	return ex->tmpl_next >= first ? ex->tmpl_next : first;
 }
@@ -721,8 +837,8 @@ void exporter_tick(struct exporter *ex, uint64_t now_us)
 		return; /* nothing sent yet: templates go with the first data */
 	bool tmpl = ex->tp->reliable ? ex->tmpl_session != transport_session(ex->tp)
 	                             : cfg->tmpl_timeout_s && refresh_due(&ex->rt, 0, cfg->tmpl_timeout_s, now_us);
-	bool opt = cfg->export_stats && cfg->opt_timeout_s &&
-	           refresh_due(&ex->ro, 0, cfg->opt_timeout_s, now_us);
+	bool opt = (cfg->export_stats && cfg->opt_timeout_s && refresh_due(&ex->ro, 0, cfg->opt_timeout_s, now_us)) ||
+	           (ex->samp && cfg->opt_timeout_s && refresh_due(&ex->rs, 0, cfg->opt_timeout_s, now_us));
 	if (!tmpl && !opt)
 		return;
 	if (tmpl && ex->tp->reliable && ex->open) {
@@ -755,6 +871,11 @@ uint64_t exporter_next_deadline(const struct exporter *ex)
 	}
 	if (ex->c->sets && cfg->export_stats && ex->ro.sent && cfg->opt_timeout_s) {
 		uint64_t t = ex->ro.last_us + (uint64_t)cfg->opt_timeout_s * 1000000;
+		if (t < d)
+			d = t;
+	}
+	if (ex->samp && ex->rs.sent && cfg->opt_timeout_s) {
+		uint64_t t = ex->rs.last_us + (uint64_t)cfg->opt_timeout_s * 1000000;
 		if (t < d)
 			d = t;
 	}
@@ -800,6 +921,13 @@ int exporter_withdraw(struct exporter *ex, uint64_t now_us)
 		ex->m.recs++;
 		ex->m.withdrawals++;
 	}
+	if (rc == ERR_OK && ex->samp && ex->rs.sent) {
+		if ((rc = open_set(ex, c->opt_set_id)) == ERR_OK && (rc = wbuf_put_u16(&ex->w, ex->tsamp.id)) == ERR_OK)
+			rc = wbuf_put_u16(&ex->w, 0);
+		close_set(ex);
+		ex->m.recs++;
+		ex->m.withdrawals++;
+	}
 	if (rc != ERR_OK) {
 		ex->open = false;
 		return rc;
@@ -810,5 +938,6 @@ int exporter_withdraw(struct exporter *ex, uint64_t now_us)
 	ex->st.withdrawals++;
 	ex->rt.sent = false;
 	ex->ro.sent = false;
+	ex->rs.sent = false;
 	return ERR_OK;
 }

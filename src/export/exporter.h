@@ -79,6 +79,23 @@ struct exporter_cfg {
 	uint64_t start_us;          /* exporter start: sysUptime 0 (first packet time for files) */
 	unsigned flags;             /* EXPORTER_F_* */
 	uint32_t exporting_pid;     /* IPFIX exportingProcessId in the statistics */
+	/* Sampled export (v9, IPFIX; not with EXPORTER_F_GENERIC): with
+	 * sampler_n > 1 the flow templates carry the sampler's id in every
+	 * record (v9 FLOW_SAMPLER_ID 48, IPFIX selectorId 302) and an options
+	 * template + one options data record describe the sampler, at the
+	 * options refresh rules above (opt_refresh_pkts, opt_timeout_s):
+	 *   v9:    scope System, FLOW_SAMPLER_ID 48, FLOW_SAMPLER_MODE 49
+	 *          (0 deterministic, 2 random), FLOW_SAMPLER_RANDOM_INTERVAL 50
+	 *   IPFIX: scope selectorId 302, selectorAlgorithm 304 (RFC 5476: 1
+	 *          systematic count-based, with samplingPacketInterval 305 = 1
+	 *          and samplingPacketSpace 306 = n - 1; 3 random n-out-of-N,
+	 *          with samplingSize 309 = 1 and samplingPopulation 310 = n)
+	 * Sampled templates have ids of their own (the flow templates 260/261,
+	 * the sampler options 259 deterministic / 262 random), so a reload that
+	 * starts or changes sampling never redefines an id on a session. */
+	uint32_t sampler_n;         /* 1 out of n; 0/1: not sampled */
+	uint32_t sampler_id;        /* 1..255 in v9 (one byte, as IOS) */
+	bool sampler_random;        /* random 1-out-of-n; else deterministic */
 };
 
 struct exporter_stats {
@@ -92,7 +109,7 @@ struct exporter_stats {
 	uint64_t saturated;         /* values clamped to their field (e.g. ifIndex > 65535 in v5) */
 	uint64_t templates;         /* template records sent */
 	uint64_t options_templates; /* options template records sent */
-	uint64_t options_records;   /* options data records sent */
+	uint64_t options_records;   /* options data records sent (export statistics and sampler) */
 	uint64_t send_errors;       /* messages the transport failed to send */
 	uint64_t withdrawals;       /* IPFIX template withdrawal messages sent */
 };
