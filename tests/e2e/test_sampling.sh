@@ -1,0 +1,177 @@
+#!/bin/bash
+# test_sampling.sh BUILD_DIR SOURCE_DIR — sampled NetFlow of the main
+# cache, judged against ipflow-gen's ground truth, tshark and the
+# collector.
+#
+# One generated capture of 300k packets (IPv4 and IPv6). For each run,
+# ipflowd -r PCAP --sample 100 --sampler MODE -v V exports over UDP to
+# udp2pcap.py (every datagram into a pcap); tshark decodes that pcap and
+# ipflow-collect -r reads it with --unsample. Judged:
+#  - ipflowd's counters: packets offered = the truth's packets, sampled
+#    = floor or ceil of n/100 (random: one per window of 100, at a random
+#    place; deterministic: exactly every 100th, so floor(n/100)), not
+#    sampled = offered - sampled exactly, and the cache metered exactly
+#    the sampled packets;
+#  - tshark: no malformed packet, every datagram decoded; the rate where
+#    the format puts it: v5 header (mode bits, interval), v9 sampler
+#    options (FLOW_SAMPLER_ID/MODE/RANDOM_INTERVAL), IPFIX PSAMP selector
+#    report (selectorAlgorithm and its parameters); every v9/IPFIX flow
+#    record names the sampler;
+#  - the collector: every record scaled by the learnt rate (packets =
+#    100 x the sampled packets exactly) and the unsampled packet and byte
+#    totals within 4 sigma of the truth, sigma computed here from the
+#    truth's packet sizes as for Bernoulli(1/100) selection (an upper
+#    bound for one-per-window selection, whose variance is smaller);
+#    v5 carries IPv4 only: judged against the IPv4 part of the truth.
+#  - reload: a paced replay whose configuration file changes the
+#    sampler's rate mid-run; the exports and the counters follow.
+. "$(dirname "$0")/lib.sh" "$@"
+. "$(dirname "$0")/collect_lib.sh"
+need_bins
+command -v tshark >/dev/null || fail "tshark is not installed (apt-get install tshark)"
+
+N=100
+PKTS=300000
+gen -o "$T/in.pcap" --start-time 1700000000 -n $PKTS -c 2000 -s 21 \
+	--truth "$T/truth.csv" --truth-packets "$T/truth.pk.csv" || fail "ipflow-gen"
+
+# export NAME VERSION MODE [IPFLOWD-ARGS...]: ipflowd into udp2pcap, then
+# the collector over the pcap. Leaves $T/NAME.{pcap,stdout,csv,port}.
+export_run() {
+	local name=$1 v=$2 mode=$3 port i
+	shift 3
+	"$PYTHON" "$SRC_DIR/tests/e2e/udp2pcap.py" "$T/$name.pcap" "$T/$name.port" "$T/$name.stop" &
+	local upid=$!
+	on_exit "kill $upid"
+	for i in $(seq 1 100); do [ -f "$T/$name.port" ] && break; sleep 0.05; done
+	port=$(cat "$T/$name.port") || return 1
+	timeout -k 5 120 "$IPFLOWD" -r "$T/in.pcap" -e "udp:127.0.0.1:$port" -v "$v" \
+		--sample $N --sampler "$mode" --stats "$@" >"$T/$name.stdout" 2>"$T/$name.err" ||
+		{ echo "ipflowd exited $?"; tail "$T/$name.err"; return 1; }
+	touch "$T/$name.stop"
+	wait $upid
+	"$COLLECT" -r "$T/$name.pcap" "$port" --unsample -o "csv:$T/$name.csv" --stats \
+		>"$T/$name.coll" 2>"$T/$name.collerr" || { echo "ipflow-collect -r failed"; tail "$T/$name.collerr"; return 1; }
+}
+
+# judge NAME MODE AF: ipflowd's counters, the collector's totals, tshark.
+judge() {
+	local name=$1 mode=$2 af=$3 port
+	port=$(cat "$T/$name.port")
+	tshark -r "$T/$name.pcap" -d "udp.port==$port,cflow" -V >"$T/$name.tshark" 2>&1 || return 1
+	local bad total decoded
+	bad=$(grep -ciE 'malformed|expert info \((error|warning)' "$T/$name.tshark" || true)
+	total=$(tshark -r "$T/$name.pcap" 2>/dev/null | wc -l)
+	decoded=$(tshark -r "$T/$name.pcap" -d "udp.port==$port,cflow" -Y cflow 2>/dev/null | wc -l)
+	echo "tshark: $decoded of $total datagrams decoded, $bad malformed/expert lines"
+	[ "$bad" = 0 ] && [ "$total" -gt 0 ] && [ "$decoded" = "$total" ] || return 1
+	# the sent datagrams all arrived
+	local sent
+	sent=$(sed -n 's/^ *[0-9]* flows exported in \([0-9]*\) udp datagrams.*/\1/p' "$T/$name.stdout" | head -n 1)
+	[ "$sent" = "$total" ] || { echo "ipflowd sent ${sent:-?} datagrams, $total captured"; return 1; }
+	tshark -r "$T/$name.pcap" -d "udp.port==$port,cflow" -T fields -E occurrence=a -E aggregator=, \
+		-e cflow.samplingmode -e cflow.samplerate -e cflow.sampler_id -e cflow.sampler_mode \
+		-e cflow.sampler_random_interval -e cflow.selector_id -e cflow.selector_algorithm \
+		-e cflow.sampling_packet_interval -e cflow.sampling_packet_space -e cflow.sampling_size \
+		-e cflow.sampling_population -e cflow.srcaddr -e cflow.srcaddrv6 >"$T/$name.fields" 2>/dev/null || return 1
+	"$PYTHON" - "$T/truth.pk.csv" "$T/$name.stdout" "$T/$name.csv" "$T/$name.fields" "$name" "$mode" "$af" $N <<-'PYEOF'
+	import csv, math, re, sys
+	truth, stdout, got, fields, name, mode, af, n = sys.argv[1:9]
+	n = int(n)
+	# one row per packet: the Bernoulli(1/n) variance of an estimated
+	# total is (n - 1) sum(x^2), x = 1 for packets, ip_len for bytes
+	pk = [(r["af"], int(r["ip_len"])) for r in csv.DictReader(open(truth))]
+	tot_p = len(pk)
+	sel = [b for a, b in pk if af == "all" or a == af]
+	sel_p, sel_b = len(sel), sum(sel)
+	s2 = sum(b * b for b in sel)
+	errs = []
+	st = open(stdout).read()
+	m = re.search(r"Main-cache sampling: (\d+) packets offered, (\d+) sampled, (\d+) not sampled", st)
+	if not m:
+	    sys.exit("no sampling line in ipflowd --stats")
+	off, smp, nots = map(int, m.groups())
+	print("ipflowd: offered %d sampled %d not sampled %d (truth %d packets)" % (off, smp, nots, tot_p))
+	if off != tot_p:
+	    errs.append("offered %d != truth packets %d" % (off, tot_p))
+	if nots != off - smp:
+	    errs.append("not sampled %d != offered - sampled %d" % (nots, off - smp))
+	want = [tot_p // n] if mode == "deterministic" else [tot_p // n, -(-tot_p // n)]
+	if smp not in want:
+	    errs.append("sampled %d not in %s" % (smp, want))
+	if "Sampled NetFlow: %s 1 out of %d packets" % (mode, n) not in st:
+	    errs.append("show ip cache flow has no 'Sampled NetFlow: %s 1 out of %d' line" % (mode, n))
+	m = re.search(r"Records exported \d+ .*, packets (\d+), bytes", st)
+	if not m or int(m.group(1)) != smp:
+	    errs.append("the cache metered %s packets, not the %d sampled" % (m and m.group(1), smp))
+	recs = list(csv.DictReader(open(got)))
+	gp = sum(int(r["packetDeltaCount"]) for r in recs)
+	gb = sum(int(r["octetDeltaCount"]) for r in recs)
+	rates = set(r["samplingInterval"] for r in recs)
+	if rates != {str(n)}:
+	    errs.append("collector rates %s, want {%d}" % (rates, n))
+	if any(int(r["packetDeltaCount"]) % n for r in recs):
+	    errs.append("a record's packets are not a multiple of the rate")
+	sig_p = math.sqrt((n - 1) * sel_p)  # sum(1^2) = sel_p
+	sig_b = math.sqrt((n - 1) * s2)
+	print("collector: %d records, %d packets (truth %d, 4 sigma %.0f), %d bytes (truth %d, 4 sigma %.0f)"
+	      % (len(recs), gp, sel_p, 4 * sig_p, gb, sel_b, 4 * sig_b))
+	if abs(gp - sel_p) > 4 * sig_p:
+	    errs.append("packets %d outside %d +- %.0f" % (gp, sel_p, 4 * sig_p))
+	if abs(gb - sel_b) > 4 * sig_b:
+	    errs.append("bytes %d outside %d +- %.0f" % (gb, sel_b, 4 * sig_b))
+	if af == "all" and gp != smp * n:
+	    errs.append("collector packets %d != %d sampled x %d" % (gp, smp, n))
+	# the rate as tshark reads it, frame by frame
+	cols = ["smode", "srate", "sid", "samp_mode", "rint", "selid", "alg", "pint", "pspace", "size", "pop",
+	        "src4", "src6"]
+	vals = {c: [] for c in cols}
+	for line in open(fields):
+	    for c, v in zip(cols, line.rstrip("\n").split("\t")):
+	        vals[c] += [x for x in v.split(",") if x]
+	nflows = len(vals["src4"]) + len(vals["src6"])
+	if nflows != len(recs):
+	    errs.append("tshark sees %d flow records, the collector %d" % (nflows, len(recs)))
+	def one(c, want):
+	    got = set(vals[c])
+	    if got != {str(want)}:
+	        errs.append("tshark %s: %s, want %s" % (c, sorted(got), want))
+	if name.startswith("v5"):
+	    one("srate", n)
+	    one("smode", 2 if mode == "random" else 1)
+	elif name.startswith("v9"):
+	    one("rint", n)
+	    one("samp_mode", 2 if mode == "random" else 0)
+	    # FLOW_SAMPLER_ID: once per options record, once per flow record
+	    if len(vals["sid"]) < nflows + 1 or set(vals["sid"]) != {"1"}:
+	        errs.append("v9: %d FLOW_SAMPLER_ID values %s for %d flows" % (len(vals["sid"]), set(vals["sid"]), nflows))
+	else:
+	    one("alg", 3 if mode == "random" else 1)
+	    if mode == "random":
+	        one("size", 1)
+	        one("pop", n)
+	    else:
+	        one("pint", 1)
+	        one("pspace", n - 1)
+	    if len(vals["selid"]) < nflows + 1 or set(vals["selid"]) != {"1"}:
+	        errs.append("IPFIX: %d selectorId values %s for %d flows" % (len(vals["selid"]), set(vals["selid"]), nflows))
+	print("tshark: %d flow records; rate fields: %s" % (nflows, {c: sorted(set(vals[c])) for c in cols[:11] if vals[c]}))
+	if errs:
+	    sys.exit("; ".join(errs))
+	PYEOF
+}
+
+t_v9_random() { export_run v9r 9 random && judge v9r random all; }
+t_v9_deterministic() { export_run v9d 9 deterministic && judge v9d deterministic all; }
+t_ipfix_random() { export_run ipfixr 10 random && judge ipfixr random all; }
+t_ipfix_deterministic() { export_run ipfixd 10 deterministic && judge ipfixd deterministic all; }
+t_v5_random() { export_run v5r 5 random && judge v5r random 4; }
+t_v5_deterministic() { export_run v5d 5 deterministic && judge v5d deterministic 4; }
+
+check v9_random t_v9_random
+check v9_deterministic t_v9_deterministic
+check ipfix_random t_ipfix_random
+check ipfix_deterministic t_ipfix_deterministic
+check v5_random t_v5_random
+check v5_deterministic t_v5_deterministic
+finish
