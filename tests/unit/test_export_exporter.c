@@ -303,6 +303,120 @@ static void test_options_stats(void **state)
 	}
 }
 
+/* Sampled export (cfg.sampler_*): every flow record names the sampler,
+ * and its options record (v9: FLOW_SAMPLER_*; IPFIX: the PSAMP selector
+ * report of its algorithm) goes at the options refresh rules, beside the
+ * export statistics, under template ids of its own. */
+static void test_sampler_options(void **state)
+{
+	(void)state;
+	static const int versions[] = { 9, 10 };
+	for (size_t v = 0; v < 2; v++)
+	for (int rnd = 0; rnd < 2; rnd++) {
+		struct memtp *tp = memtp_new(28);
+		struct exporter_cfg cfg;
+		exporter_cfg_init(&cfg, versions[v]);
+		cfg.start_us = T0;
+		cfg.domain = 4242;
+		cfg.export_stats = true;
+		cfg.opt_refresh_pkts = 3;
+		cfg.sampler_n = 100;
+		cfg.sampler_id = 7;
+		cfg.sampler_random = rnd;
+		struct exporter *ex = exporter_new(&cfg, &tp->base, NULL, 0);
+		assert_non_null(ex);
+		struct flowrec r;
+		for (unsigned i = 0; i < 4; i++) {
+			for (unsigned k = 0; k < 10; k++) {
+				fx_rec(&r, k % 2 ? 6 : 4, k);
+				assert_int_equal(exporter_add(ex, &r, T0 + i), ERR_OK);
+			}
+			exporter_flush(ex, T0 + i);
+		}
+		assert_int_equal(tp->n, 4);
+		struct tmpl_store_mem mem;
+		tmpl_store_mem_init(&mem, 8);
+		struct tmpl_store ts = tmpl_store_mem_iface(&mem);
+		unsigned samp_recs = 0;
+		for (size_t m = 0; m < tp->n; m++) {
+			struct nf_iter it;
+			struct nf_item item;
+			unsigned samp = 0, data = 0;
+			assert_int_equal(nf_iter_init(&it, tp->msg[m].p, tp->msg[m].len, &ts), ERR_OK);
+			while (nf_iter_next(&it, &item) == ERR_OK) {
+				if (item.kind != NF_ITEM_DATA)
+					continue;
+				struct rec_iter ri;
+				struct rec_field f;
+				uint16_t id_ie = versions[v] == 9 ? IE_samplerId : IE_selectorId;
+				if (!item.t->scope_count) {
+					data++;
+					assert_true(item.t->id == 260 || item.t->id == 261);
+					int k = tmpl_find(item.t, id_ie);
+					assert_true(k >= 0);
+					unsigned found = 0;
+					rec_iter_init(&ri, item.t, item.p, item.len);
+					while (rec_iter_next(&ri, &f) == ERR_OK)
+						if (f.ie == id_ie) {
+							assert_int_equal(peek_uint(f.p, f.len), 7);
+							found++;
+						}
+					assert_int_equal(found, 1);
+					continue;
+				}
+				if (item.t->id == 258)
+					continue; /* export statistics: test_options_stats */
+				assert_int_equal(item.t->id, rnd ? 262 : 259);
+				samp++;
+				uint64_t want_alg = rnd ? 3 : 1;
+				unsigned seen = 0;
+				rec_iter_init(&ri, item.t, item.p, item.len);
+				while (rec_iter_next(&ri, &f) == ERR_OK) {
+					uint64_t val = peek_uint(f.p, f.len);
+					seen++;
+					if (versions[v] == 9 && f.scope)
+						assert_int_equal(val, 4242);
+					else if (f.ie == IE_samplerId || f.ie == IE_selectorId)
+						assert_int_equal(val, 7);
+					else if (f.ie == IE_samplerMode)
+						assert_int_equal(val, rnd ? 2 : 0);
+					else if (f.ie == IE_samplerRandomInterval || f.ie == IE_samplingPopulation)
+						assert_int_equal(val, 100);
+					else if (f.ie == IE_selectorAlgorithm)
+						assert_int_equal(val, want_alg);
+					else if (f.ie == IE_samplingPacketInterval || f.ie == IE_samplingSize)
+						assert_int_equal(val, 1);
+					else if (f.ie == IE_samplingPacketSpace)
+						assert_int_equal(val, 99);
+					else
+						fail_msg("unexpected IE %u in the sampler options", f.ie);
+				}
+				assert_int_equal(seen, 4);
+			}
+			assert_int_equal(samp, m % 3 == 0 ? 1 : 0);
+			assert_int_equal(data, 10);
+			samp_recs += samp;
+		}
+		/* export statistics and sampler: two options records each time */
+		assert_int_equal(exporter_stats(ex)->options_records, 2 * samp_recs);
+		assert_true(exporter_tmpl_next(ex) > (rnd ? 262 : 261));
+		tmpl_store_mem_free(&mem);
+		exporter_free(ex);
+		transport_close(&tp->base);
+	}
+	/* a v9 samplerId is one byte; an id of 0 names no sampler */
+	struct memtp *tp = memtp_new(28);
+	struct exporter_cfg cfg;
+	exporter_cfg_init(&cfg, 9);
+	cfg.sampler_n = 10;
+	cfg.sampler_id = 256;
+	char err[128];
+	assert_null(exporter_new(&cfg, &tp->base, err, sizeof(err)));
+	cfg.sampler_id = 0;
+	assert_null(exporter_new(&cfg, &tp->base, err, sizeof(err)));
+	transport_close(&tp->base);
+}
+
 /* A half-full message leaves at flush_ms after its first record. */
 static void test_flush_timer(void **state)
 {
@@ -446,6 +560,7 @@ int main(void)
 		cmocka_unit_test(test_template_refresh_time),
 		cmocka_unit_test(test_template_timeout_open_message),
 		cmocka_unit_test(test_options_stats),
+		cmocka_unit_test(test_sampler_options),
 		cmocka_unit_test(test_flush_timer),
 		cmocka_unit_test(test_send_failure),
 		cmocka_unit_test(test_config_checks),
