@@ -956,6 +956,15 @@ int rt_reload(struct rt *rt, struct conf *nc, char *err, size_t errlen)
 	if (hooks_apply(rt, oc, nc, err, errlen) < 0)
 		goto out;
 	applied = true;
+	/* a new sampling rate: the flows in the cache were counted at the old
+	 * one, and leave under it (forced end), so each record's rate is the
+	 * one its packets were sampled at */
+	const struct exporter_cfg *ox = export_set_config(rt->set);
+	if (ox->sampler_n != xc.sampler_n || ox->sampler_random != xc.sampler_random || ox->sampler_id != xc.sampler_id) {
+		log_info("main-cache sampling changes: the %u flows in the cache are exported at the old rate",
+		         cache_stats(meter_cache(rt->m))->in_use);
+		cache_flush(meter_cache(rt->m), FLOW_END_SHUTDOWN);
+	}
 	/* the exporter settings last: atomic, and nothing after it can fail */
 	if (new_cfg && export_set_reconfigure(rt->set, &xc, now, err, errlen) != 0)
 		goto out;

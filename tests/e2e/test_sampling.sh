@@ -161,6 +161,160 @@ judge() {
 	PYEOF
 }
 
+# start_u2p NAME: udp2pcap.py into $T/NAME.pcap; its port in $T/NAME.port.
+start_u2p() {
+	"$PYTHON" "$SRC_DIR/tests/e2e/udp2pcap.py" "$T/$1.pcap" "$T/$1.port" "$T/$1.stop" &
+	eval "U2P_$1=$!"
+	on_exit "kill $!"
+	local i
+	for i in $(seq 1 100); do [ -f "$T/$1.port" ] && return 0; sleep 0.05; done
+	echo "udp2pcap did not start"
+	return 1
+}
+stop_u2p() { touch "$T/$1.stop"; eval "wait \$U2P_$1"; }
+
+# A paced replay whose file changes the rate from 1:100 to 1:10 mid-run
+# (ipflow reload): show ip cache flow --json reports each rate while it
+# runs; the v9 export carries 100 and then 10 in its options, every
+# record scaled by the rate its packets were sampled at (the flows in the
+# cache at the change leave under the old rate); the counters stay exact.
+reload_conf() { # RATE PORT
+	cat >"$T/rl.conf" <<-EOC
+	flow-sampler-map S1
+	 mode random one-out-of $1
+	interface replay0
+	 ipflow pcap $T/rl.pcap
+	 ip flow ingress
+	 flow-sampler S1
+	ip flow-export version 9
+	ip flow-export destination 127.0.0.1 $2
+	ip flow-export template options sampler
+	ip flow-cache timeout active 1
+	ipflow replay-speed 20
+	ipflow control-socket $T/rl.sock
+	EOC
+}
+t_reload() {
+	gen -o "$T/rl.pcap" --start-time 1700000000 -n 60000 -c 300 -s 7 --truth-packets "$T/rl.pk.csv" || return 1
+	start_u2p rlx || return 1
+	local port i
+	port=$(cat "$T/rlx.port")
+	reload_conf 100 "$port"
+	"$IPFLOWD" -f "$T/rl.conf" --stats >"$T/rl.stdout" 2>"$T/rl.err" &
+	local pid=$!
+	on_exit "kill $pid"
+	for i in $(seq 50); do [ -S "$T/rl.sock" ] && break; sleep 0.1; done
+	[ -S "$T/rl.sock" ] || { echo "no control socket"; cat "$T/rl.err"; return 1; }
+	sleep 1.5
+	"$BUILD_DIR/ipflow" -S "$T/rl.sock" show ip cache flow --json >"$T/rl.before.json" || return 1
+	"$BUILD_DIR/ipflow" -S "$T/rl.sock" show ip cache flow >"$T/rl.before.txt" || return 1
+	reload_conf 10 "$port"
+	"$BUILD_DIR/ipflow" -S "$T/rl.sock" reload || { echo "reload refused"; return 1; }
+	sleep 1
+	"$BUILD_DIR/ipflow" -S "$T/rl.sock" show ip cache flow --json >"$T/rl.after.json" || return 1
+	wait $pid || { echo "ipflowd exited $?"; tail "$T/rl.err"; return 1; }
+	stop_u2p rlx
+	grep "Sampled NetFlow" "$T/rl.before.txt" || { echo "show ip cache flow: no sampling line"; return 1; }
+	"$COLLECT" -r "$T/rlx.pcap" "$port" --unsample -o "csv:$T/rl.csv" >/dev/null 2>"$T/rl.collerr" || return 1
+	"$PYTHON" - "$T/rl.before.json" "$T/rl.after.json" "$T/rl.stdout" "$T/rl.csv" "$T/rl.pk.csv" <<-'PYEOF'
+	import csv, json, math, re, sys
+	b, a = (json.load(open(f))["sampling"] for f in sys.argv[1:3])
+	print("before:", b, "\nafter: ", a)
+	errs = []
+	if (b["rate"], b["mode"], a["rate"], a["mode"]) != (100, "random", 10, "random"):
+	    errs.append("rates before/after %s/%s, want 100/10" % (b["rate"], a["rate"]))
+	for x in (a, b):
+	    if x["notSampled"] != x["offered"] - x["sampled"]:
+	        errs.append("notSampled != offered - sampled in %s" % x)
+	if not (0 < b["offered"] < a["offered"]):
+	    errs.append("the reload came too late or the counters went back")
+	st = open(sys.argv[3]).read()
+	m = re.search(r"Main-cache sampling: (\d+) packets offered, (\d+) sampled, (\d+) not sampled", st)
+	off, smp, nots = map(int, m.groups())
+	pk = [int(r["ip_len"]) for r in csv.DictReader(open(sys.argv[5]))]
+	if off != len(pk) or nots != off - smp:
+	    errs.append("final counters %s for %d packets" % (m.groups(), len(pk)))
+	recs = list(csv.DictReader(open(sys.argv[4])))
+	rates = sorted(set(int(r["samplingInterval"]) for r in recs))
+	if rates != [10, 100]:
+	    errs.append("record rates %s, want [10, 100]" % rates)
+	if any(int(r["packetDeltaCount"]) % int(r["samplingInterval"]) for r in recs):
+	    errs.append("a record not scaled by its rate")
+	# each record's packets / its rate are the sampled packets: all of them
+	raw = sum(int(r["packetDeltaCount"]) // int(r["samplingInterval"]) for r in recs)
+	if raw != smp:
+	    errs.append("records hold %d sampled packets, ipflowd sampled %d" % (raw, smp))
+	gp = sum(int(r["packetDeltaCount"]) for r in recs)
+	gb = sum(int(r["octetDeltaCount"]) for r in recs)
+	sp, sb = 4 * math.sqrt(99 * len(pk)), 4 * math.sqrt(99 * sum(x * x for x in pk))
+	print("unsampled: %d packets (truth %d +- %.0f), %d bytes (truth %d +- %.0f)" % (gp, len(pk), sp, gb, sum(pk), sb))
+	if abs(gp - len(pk)) > sp or abs(gb - sum(pk)) > sb:
+	    errs.append("unsampled totals outside 4 sigma")
+	if errs:
+	    sys.exit("; ".join(errs))
+	PYEOF
+}
+
+# A Flexible NetFlow monitor with its own deterministic 1:50 sampler
+# beside the main cache's random 1:10: the monitor meters exactly every
+# 50th IPv4 packet, the main cache 1 in 10 of all.
+t_fnf() {
+	start_u2p fnf || return 1
+	start_u2p fmain || return 1
+	cat >"$T/fnf.conf" <<-EOC
+	sampler SF
+	 mode deterministic 1 out-of 50
+	flow-sampler-map SM
+	 mode random one-out-of 10
+	flow record RP
+	 match ipv4 protocol
+	 collect counter bytes long
+	 collect counter packets long
+	flow exporter XF
+	 destination 127.0.0.1
+	 transport udp $(cat "$T/fnf.port")
+	 export-protocol ipfix
+	flow monitor MP
+	 record RP
+	 exporter XF
+	interface replay0
+	 ipflow pcap $T/in.pcap
+	 ip flow ingress
+	 flow-sampler SM
+	 ip flow monitor MP sampler SF input
+	ip flow-export version 10
+	ip flow-export destination 127.0.0.1 $(cat "$T/fmain.port")
+	ipflow control-socket none
+	EOC
+	timeout -k 5 120 "$IPFLOWD" -f "$T/fnf.conf" --stats >"$T/fnf.stdout" 2>"$T/fnf.err" ||
+		{ echo "ipflowd exited $?"; tail "$T/fnf.err"; return 1; }
+	stop_u2p fnf
+	stop_u2p fmain
+	"$COLLECT" -r "$T/fnf.pcap" "$(cat "$T/fnf.port")" -o "csv:$T/fnf.csv" >/dev/null 2>&1 || return 1
+	"$COLLECT" -r "$T/fmain.pcap" "$(cat "$T/fmain.port")" --unsample -o "csv:$T/fmain.csv" >/dev/null 2>&1 || return 1
+	"$PYTHON" - "$T/truth.pk.csv" "$T/fnf.csv" "$T/fmain.csv" "$T/fnf.stdout" <<-'PYEOF'
+	import csv, re, sys
+	pk = list(csv.DictReader(open(sys.argv[1])))
+	n4 = sum(1 for r in pk if r["af"] == "4")
+	mon = list(csv.DictReader(open(sys.argv[2])))
+	mp = sum(int(r["packetDeltaCount"]) for r in mon)
+	main = list(csv.DictReader(open(sys.argv[3])))
+	st = open(sys.argv[4]).read()
+	m = re.search(r"Main-cache sampling: (\d+) packets offered, (\d+) sampled", st)
+	smp = int(m.group(2))
+	print("monitor: %d packets of %d IPv4 (want %d); main cache: %d sampled of %d" % (mp, n4, n4 // 50, smp, len(pk)))
+	errs = []
+	if mp != n4 // 50:
+	    errs.append("the monitor metered %d packets, want %d" % (mp, n4 // 50))
+	if smp not in (len(pk) // 10, -(-len(pk) // 10)):
+	    errs.append("main cache sampled %d" % smp)
+	if sum(int(r["packetDeltaCount"]) for r in main) != 10 * smp or {r["samplingInterval"] for r in main} != {"10"}:
+	    errs.append("main-cache records not at rate 10")
+	if errs:
+	    sys.exit("; ".join(errs))
+	PYEOF
+}
+
 t_v9_random() { export_run v9r 9 random && judge v9r random all; }
 t_v9_deterministic() { export_run v9d 9 deterministic && judge v9d deterministic all; }
 t_ipfix_random() { export_run ipfixr 10 random && judge ipfixr random all; }
@@ -174,4 +328,6 @@ check ipfix_random t_ipfix_random
 check ipfix_deterministic t_ipfix_deterministic
 check v5_random t_v5_random
 check v5_deterministic t_v5_deterministic
+check reload t_reload
+check fnf_monitor t_fnf
 finish
