@@ -89,31 +89,47 @@ static const struct conf_sampler *iface_sampler(const struct conf *c, const stru
 	return NULL;
 }
 
-/* The main cache's sampling in its exports: the sampler of the first
- * main-metered interface that has one (the rule of conf_main_sampling,
- * which the aggregation caches' v8 headers follow): the v5 header's
- * sampling_interval (mode 01 deterministic, 10 random; the interval
- * saturates at 14 bits) and the v9/IPFIX sampler options. */
+/* The main cache's sampling in its exports: every main-metered interface
+ * direction with a sampler is an entry (the v9/IPFIX records of its flows
+ * name the sampler, and the sampler options describe each); the v5
+ * header's sampling_interval (mode 01 deterministic, 10 random; the
+ * interval saturates at 14 bits) is that of the first, the rule of
+ * conf_main_sampling, which the aggregation caches' v8 headers follow. */
 static void apply_sampling_cfg(const struct conf *c, struct exporter_cfg *cfg)
 {
 	for (size_t i = 0; i < c->niface; i++) {
+		const struct conf_iface *f = &c->iface[i];
 		uint32_t id = 0;
-		const struct conf_sampler *s = iface_sampler(c, &c->iface[i], &id);
+		const struct conf_sampler *s = iface_sampler(c, f, &id);
 		if (!s)
 			continue;
 		bool rnd = s->mode == CONF_SAMPLER_RANDOM;
-		cfg->sampling_mode = rnd ? 2 : 1;
-		cfg->sampling_interval = (uint16_t)(s->one_out_of > 0x3fff ? 0x3fff : s->one_out_of);
-		if (s->one_out_of > 0x3fff && (cfg->version == 5 || cfg->version == 8))
-			log_warn("sampler %s: 1 out of %u does not fit the v5/v8 header's 14-bit interval; it says 16383 "
-			         "(v9 and IPFIX carry the rate exactly)", s->name, s->one_out_of);
-		cfg->sampler_n = s->one_out_of;
-		cfg->sampler_id = id;
-		cfg->sampler_random = rnd;
-		return;
+		if (!cfg->nsampler) {
+			cfg->sampling_mode = rnd ? 2 : 1;
+			cfg->sampling_interval = (uint16_t)(s->one_out_of > 0x3fff ? 0x3fff : s->one_out_of);
+			if (s->one_out_of > 0x3fff && (cfg->version == 5 || cfg->version == 8))
+				log_warn("sampler %s: 1 out of %u does not fit the v5/v8 header's 14-bit interval; it says "
+				         "16383 (v9 and IPFIX carry the rate exactly)", s->name, s->one_out_of);
+		}
+		uint32_t ifx = f->pcap[0] ? (f->ifindex ? f->ifindex : 1) : if_nametoindex(conf_linux_name(c, f->name));
+		for (uint8_t dir = 0; dir < 2 && ifx; dir++) {
+			if (!(dir ? f->egress : f->ingress))
+				continue;
+			if (cfg->nsampler == EXPORTER_SAMPLERS_MAX) {
+				log_warn("interface %s: more than %d sampled interface directions; its flows are exported "
+				         "without a sampler id", f->name, EXPORTER_SAMPLERS_MAX);
+				continue;
+			}
+			cfg->sampler[cfg->nsampler++] = (struct exporter_sampler){ ifx, dir, id, s->one_out_of, rnd };
+		}
 	}
 	/* `ip flow-export template options sampler` with nothing sampled:
 	 * there is no sampler to describe, and no record names one */
+}
+
+static bool same_sampling(const struct exporter_cfg *a, const struct exporter_cfg *b)
+{
+	return a->nsampler == b->nsampler && memcmp(a->sampler, b->sampler, a->nsampler * sizeof(a->sampler[0])) == 0;
 }
 
 /* Each capture's main-cache sampler, from its interface. */
@@ -963,7 +979,7 @@ int rt_reload(struct rt *rt, struct conf *nc, char *err, size_t errlen)
 	 * one, and leave under it (forced end), so each record's rate is the
 	 * one its packets were sampled at */
 	const struct exporter_cfg *ox = export_set_config(rt->set);
-	if (ox->sampler_n != xc.sampler_n || ox->sampler_random != xc.sampler_random || ox->sampler_id != xc.sampler_id) {
+	if (!same_sampling(ox, &xc)) {
 		log_info("main-cache sampling changes: the %u flows in the cache are exported at the old rate",
 		         cache_stats(meter_cache(rt->m))->in_use);
 		cache_flush(meter_cache(rt->m), FLOW_END_SHUTDOWN);

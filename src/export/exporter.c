@@ -31,8 +31,10 @@ struct exporter {
 	const struct nf_codec *c;
 	struct transport *tp;
 	struct tmpl t4, t6, topt;
-	struct tmpl tsamp;          /* sampler options (cfg.sampler_n > 1) */
-	bool samp;                  /* sampled export: tsamp and sampler ids in the records */
+	struct tmpl tsamp[2];       /* sampler options: deterministic, random (v9: [0] for both) */
+	bool has_samp[2];           /* a sampler uses tsamp[k] */
+	bool samp;                  /* sampled export (cfg.nsampler): sampler ids in the records */
+	unsigned nsamp_rec[2];      /* options records of tsamp[k] (one per distinct sampler id) */
 	const struct tmpl *d4, *d6; /* data layouts: t4/t6, or the fixed v1/5/7 one */
 	struct rec_enc enc;
 	uint64_t cmax;              /* largest packet/octet count a record carries */
@@ -106,7 +108,7 @@ static int cfg_check(const struct exporter_cfg *cfg, const struct nf_codec *c, c
 {
 	for (size_t i = 0; i < sizeof(cfg_ranges) / sizeof(cfg_ranges[0]); i++) {
 		const struct cfg_range *r = &cfg_ranges[i];
-		if (!(r->versions & VBIT(cfg->version)) || (r->stats && !cfg->export_stats && cfg->sampler_n <= 1))
+		if (!(r->versions & VBIT(cfg->version)) || (r->stats && !cfg->export_stats && !cfg->nsampler))
 			continue;
 		unsigned v;
 		memcpy(&v, (const char *)cfg + r->off, sizeof(v));
@@ -120,11 +122,22 @@ static int cfg_check(const struct exporter_cfg *cfg, const struct nf_codec *c, c
 		         cfg->sampling_interval, cfg->sampling_mode);
 		return ERR_RANGE;
 	}
-	if (c->sets && cfg->sampler_n > 1 && !(cfg->flags & EXPORTER_F_GENERIC) &&
-	    (cfg->sampler_id == 0 || (c->version == 9 && cfg->sampler_id > 255))) {
-		snprintf(err, errlen, "sampler id %u out of range 1-%u for %s", cfg->sampler_id,
-		         c->version == 9 ? 255u : UINT32_MAX, c->name);
+	if (cfg->nsampler > EXPORTER_SAMPLERS_MAX) {
+		snprintf(err, errlen, "at most %d samplers", EXPORTER_SAMPLERS_MAX);
 		return ERR_RANGE;
+	}
+	for (unsigned i = 0; c->sets && !(cfg->flags & EXPORTER_F_GENERIC) && i < cfg->nsampler; i++) {
+		const struct exporter_sampler *s = &cfg->sampler[i];
+		if (s->id == 0 || (c->version == 9 && s->id > 255) || s->n < 2) {
+			snprintf(err, errlen, "sampler id %u (1-%u) or 1 out of %u (2-) out of range for %s", s->id,
+			         c->version == 9 ? 255u : UINT32_MAX, s->n, c->name);
+			return ERR_RANGE;
+		}
+		for (unsigned j = 0; j < i; j++)
+			if (cfg->sampler[j].id == s->id && (cfg->sampler[j].n != s->n || cfg->sampler[j].random != s->random)) {
+				snprintf(err, errlen, "sampler id %u given two rates", s->id);
+				return ERR_ARG;
+			}
 	}
 	if (cfg->export_stats && !c->sets) {
 		snprintf(err, errlen, "export-stats needs version 9 or IPFIX, not %s", c->name);
@@ -167,8 +180,9 @@ static size_t worst_case(const struct exporter *ex)
 	size_t n = c->hdr_len + (tset ? pad_to(4 + tset, a) : 0);
 	if (ex->cfg.export_stats)
 		n += pad_to(4 + tmpl_wire_len(c, &ex->topt), a) + pad_to(4 + ex->topt.minlen, a);
-	if (ex->samp)
-		n += pad_to(4 + tmpl_wire_len(c, &ex->tsamp), a) + pad_to(4 + ex->tsamp.minlen, a);
+	for (int k = 0; k < 2; k++)
+		if (ex->has_samp[k])
+			n += pad_to(4 + tmpl_wire_len(c, &ex->tsamp[k]), a) + pad_to(4 + ex->nsamp_rec[k] * ex->tsamp[k].minlen, a);
 	return n + pad_to(4 + rec, a);
 }
 
@@ -233,31 +247,71 @@ static int build_sampled(struct exporter *ex)
 			return rc;
 		d[k]->flags = flags;
 	}
-	const struct tmpl_field *of = v9 ? samp_v9 : ex->cfg.sampler_random ? samp_ipfix_rnd : samp_ipfix_det;
-	if ((rc = tmpl_init(&ex->tsamp, ex->cfg.sampler_random ? SAMP_OPT_RND : SAMP_OPT_DET, of, 4, 1)) != ERR_OK)
+	if ((rc = tmpl_init(&ex->tsamp[0], SAMP_OPT_DET, v9 ? samp_v9 : samp_ipfix_det, 4, 1)) != ERR_OK ||
+	    (rc = tmpl_init(&ex->tsamp[1], v9 ? SAMP_OPT_DET : SAMP_OPT_RND, v9 ? samp_v9 : samp_ipfix_rnd, 4, 1)) != ERR_OK)
 		return rc;
 	if (v9)
-		ex->tsamp.flags = TMPL_F_V9;
+		ex->tsamp[0].flags = ex->tsamp[1].flags = TMPL_F_V9;
+	for (unsigned i = 0; i < ex->cfg.nsampler; i++) {
+		const struct exporter_sampler *s = &ex->cfg.sampler[i];
+		bool first = true;
+		for (unsigned j = 0; j < i; j++)
+			first &= ex->cfg.sampler[j].id != s->id;
+		int k = v9 ? 0 : s->random;
+		ex->has_samp[k] = true;
+		ex->nsamp_rec[k] += first;
+	}
 	ex->samp = true;
-	ex->enc.sampler_id = ex->cfg.sampler_id;
 	return ERR_OK;
 }
 
-/* The sampler options record's values, field by field. */
-static void samp_values(const struct exporter *ex, uint64_t *v)
+/* The sampler id of the flow's interface and direction, 0 if unsampled. */
+static uint32_t samp_of(const struct exporter *ex, const struct flowrec *r)
 {
-	const struct exporter_cfg *cfg = &ex->cfg;
-	for (unsigned i = 0; i < ex->tsamp.nfields; i++) {
-		switch (ex->tsamp.f[i].ie) {
-		case IE_samplerId: case IE_selectorId: v[i] = cfg->sampler_id; break;
-		case IE_samplerMode: v[i] = cfg->sampler_random ? 2 : 0; break; /* as tshark and IOS: 0 deterministic */
-		case IE_selectorAlgorithm: v[i] = cfg->sampler_random ? 3 : 1; break;
-		case IE_samplerRandomInterval: case IE_samplingPopulation: v[i] = cfg->sampler_n; break;
+	for (unsigned i = 0; i < ex->cfg.nsampler; i++)
+		if (ex->cfg.sampler[i].ifindex == r->key.ifindex && ex->cfg.sampler[i].dir == r->key.dir)
+			return ex->cfg.sampler[i].id;
+	return 0;
+}
+
+/* One sampler options record's values, field by field. */
+static void samp_values(const struct exporter *ex, const struct tmpl *t, const struct exporter_sampler *s,
+                        uint64_t *v)
+{
+	for (unsigned i = 0; i < t->nfields; i++) {
+		switch (t->f[i].ie) {
+		case IE_samplerId: case IE_selectorId: v[i] = s->id; break;
+		case IE_samplerMode: v[i] = s->random ? 2 : 0; break; /* as tshark and IOS: 0 deterministic */
+		case IE_selectorAlgorithm: v[i] = s->random ? 3 : 1; break;
+		case IE_samplerRandomInterval: case IE_samplingPopulation: v[i] = s->n; break;
 		case IE_samplingPacketInterval: case IE_samplingSize: v[i] = 1; break;
-		case IE_samplingPacketSpace: v[i] = cfg->sampler_n - 1; break;
-		default: v[i] = i < ex->tsamp.scope_count ? cfg->domain : 0; break; /* v9 scope System */
+		case IE_samplingPacketSpace: v[i] = s->n - 1; break;
+		default: v[i] = i < t->scope_count ? ex->cfg.domain : 0; break; /* v9 scope System */
 		}
 	}
+}
+
+static int open_set(struct exporter *ex, uint16_t id);
+static void close_set(struct exporter *ex);
+
+/* The options set of tsamp[k]: one record per distinct sampler id. */
+static int put_samp_set(struct exporter *ex, int k)
+{
+	bool v9 = ex->c->version == 9;
+	int rc = open_set(ex, ex->tsamp[k].id);
+	for (unsigned i = 0; rc == ERR_OK && i < ex->cfg.nsampler; i++) {
+		const struct exporter_sampler *s = &ex->cfg.sampler[i];
+		bool first = true;
+		for (unsigned j = 0; j < i; j++)
+			first &= ex->cfg.sampler[j].id != s->id;
+		if (!first || (v9 ? 0 : s->random) != k)
+			continue;
+		uint64_t v[TMPL_MAX_FIELDS];
+		samp_values(ex, &ex->tsamp[k], s, v);
+		rc = tmpl_put_values(&ex->w, &ex->tsamp[k], v);
+	}
+	close_set(ex);
+	return rc;
 }
 
 struct exporter *exporter_new(const struct exporter_cfg *cfg, struct transport *t, char *err, size_t errlen)
@@ -306,7 +360,7 @@ struct exporter *exporter_new(const struct exporter_cfg *cfg, struct transport *
 			free(ex);
 			return NULL;
 		}
-		if (cfg->sampler_n > 1 && !(cfg->flags & EXPORTER_F_GENERIC) && build_sampled(ex) != ERR_OK) {
+		if (cfg->nsampler && !(cfg->flags & EXPORTER_F_GENERIC) && build_sampled(ex) != ERR_OK) {
 			snprintf(err, errlen, "internal: bad sampled template");
 			free(ex);
 			return NULL;
@@ -448,19 +502,20 @@ static int put_ctrl(struct exporter *ex, uint64_t now, bool force_tmpl, bool for
 			goto fail;
 		close_set(ex);
 	}
-	if (samp) {
-		uint64_t v[TMPL_MAX_FIELDS];
-		samp_values(ex, v);
+	unsigned samp_recs = 0, samp_tmpls = 0;
+	for (int k = 0; samp && k < 2; k++) {
+		if (!ex->has_samp[k])
+			continue;
 		if (samp_tmpl) {
 			if ((rc = open_set(ex, c->opt_set_id)) != ERR_OK ||
-			    (rc = c->put_tmpl(&ex->w, &ex->tsamp)) != ERR_OK)
+			    (rc = c->put_tmpl(&ex->w, &ex->tsamp[k])) != ERR_OK)
 				goto fail;
 			close_set(ex);
+			samp_tmpls++;
 		}
-		if ((rc = open_set(ex, ex->tsamp.id)) != ERR_OK ||
-		    (rc = tmpl_put_values(&ex->w, &ex->tsamp, v)) != ERR_OK)
+		if ((rc = put_samp_set(ex, k)) != ERR_OK)
 			goto fail;
-		close_set(ex);
+		samp_recs += ex->nsamp_rec[k];
 	}
 	if (tmpl) {
 		ex->m.recs += ntmpl;
@@ -477,10 +532,10 @@ static int put_ctrl(struct exporter *ex, uint64_t now, bool force_tmpl, bool for
 		ex->opt_session = session;
 	}
 	if (samp) {
-		ex->m.recs += samp_tmpl ? 2 : 1;
-		ex->m.opt_tmpls += samp_tmpl ? 1 : 0;
-		ex->m.opt_recs += 1;
-		ex->m.data += 1;
+		ex->m.recs += samp_tmpls + samp_recs;
+		ex->m.opt_tmpls += samp_tmpls;
+		ex->m.opt_recs += samp_recs;
+		ex->m.data += samp_recs;
 		ex->rs = (struct refresh){ true, 0, now };
 		ex->samp_session = session;
 	}
@@ -640,6 +695,8 @@ int exporter_add(struct exporter *ex, const struct flowrec *r, uint64_t now_us)
 	const struct tmpl *t = r->key.af == 6 ? ex->d6 : ex->d4;
 	int rc = ERR_OK;
 	uint64_t before = ex->enc.saturated;
+	if (ex->samp)
+		ex->enc.sampler_id = samp_of(ex, r);
 	if (r->packets <= ex->cmax && r->bytes <= ex->cmax) {
 		rc = add_rec(ex, t, r, NULL, now_us);
 	} else {
@@ -752,8 +809,9 @@ uint16_t exporter_tmpl_next(const struct exporter *ex)
 	uint16_t id = ex->topt.id > ex->t6.id ? ex->topt.id : ex->t6.id;
 	if (ex->t4.id > id)
 		id = ex->t4.id;
-	if (ex->samp && ex->tsamp.id > id)
-		id = ex->tsamp.id;
+	for (int k = 0; ex->samp && k < 2; k++)
+		if (ex->tsamp[k].id > id)
+			id = ex->tsamp[k].id;
 	uint16_t first = (uint16_t)((id < TMPL_ID_MIN ? TMPL_ID_MIN + 2 : id) + 1);
 	return ex->tmpl_next >= first ? ex->tmpl_next : first;
 }
@@ -921,8 +979,10 @@ int exporter_withdraw(struct exporter *ex, uint64_t now_us)
 		ex->m.recs++;
 		ex->m.withdrawals++;
 	}
-	if (rc == ERR_OK && ex->samp && ex->rs.sent) {
-		if ((rc = open_set(ex, c->opt_set_id)) == ERR_OK && (rc = wbuf_put_u16(&ex->w, ex->tsamp.id)) == ERR_OK)
+	for (int k = 0; rc == ERR_OK && ex->samp && ex->rs.sent && k < 2; k++) {
+		if (!ex->has_samp[k])
+			continue;
+		if ((rc = open_set(ex, c->opt_set_id)) == ERR_OK && (rc = wbuf_put_u16(&ex->w, ex->tsamp[k].id)) == ERR_OK)
 			rc = wbuf_put_u16(&ex->w, 0);
 		close_set(ex);
 		ex->m.recs++;

@@ -61,6 +61,8 @@ enum {
 	EXPORTER_F_GENERIC = 2, /* records of registered layouts only (Flexible NetFlow): see below */
 };
 
+#define EXPORTER_SAMPLERS_MAX 16
+
 struct exporter_cfg {
 	int version;                /* 1, 5, 7, 9 or 10 (IPFIX) */
 	unsigned mtu;               /* path MTU, 576..65535; default 1500 */
@@ -80,10 +82,13 @@ struct exporter_cfg {
 	unsigned flags;             /* EXPORTER_F_* */
 	uint32_t exporting_pid;     /* IPFIX exportingProcessId in the statistics */
 	/* Sampled export (v9, IPFIX; not with EXPORTER_F_GENERIC): with
-	 * sampler_n > 1 the flow templates carry the sampler's id in every
-	 * record (v9 FLOW_SAMPLER_ID 48, IPFIX selectorId 302) and an options
-	 * template + one options data record describe the sampler, at the
-	 * options refresh rules above (opt_refresh_pkts, opt_timeout_s):
+	 * nsampler > 0 the flow templates carry a sampler id in every record
+	 * (v9 FLOW_SAMPLER_ID 48, IPFIX selectorId 302): that of the entry
+	 * whose ifindex and dir are the flow's (key.ifindex, key.dir), 0 (no
+	 * sampler: unsampled) for other flows. An options template + one
+	 * options data record per sampler describe them, at the options
+	 * refresh rules above (opt_refresh_pkts, opt_timeout_s) and with
+	 * every template refresh:
 	 *   v9:    scope System, FLOW_SAMPLER_ID 48, FLOW_SAMPLER_MODE 49
 	 *          (0 deterministic, 2 random), FLOW_SAMPLER_RANDOM_INTERVAL 50
 	 *   IPFIX: scope selectorId 302, selectorAlgorithm 304 (RFC 5476: 1
@@ -91,11 +96,17 @@ struct exporter_cfg {
 	 *          and samplingPacketSpace 306 = n - 1; 3 random n-out-of-N,
 	 *          with samplingSize 309 = 1 and samplingPopulation 310 = n)
 	 * Sampled templates have ids of their own (the flow templates 260/261,
-	 * the sampler options 259 deterministic / 262 random), so a reload that
-	 * starts or changes sampling never redefines an id on a session. */
-	uint32_t sampler_n;         /* 1 out of n; 0/1: not sampled */
-	uint32_t sampler_id;        /* 1..255 in v9 (one byte, as IOS) */
-	bool sampler_random;        /* random 1-out-of-n; else deterministic */
+	 * the sampler options 259; IPFIX random 262), so a reload that starts
+	 * or changes sampling never redefines an id on a session. Entries with
+	 * the same id must agree on n and random. */
+	struct exporter_sampler {
+		uint32_t ifindex;       /* the interface its flows are metered under */
+		uint8_t dir;            /* 0 ingress, 1 egress */
+		uint32_t id;            /* 1..255 in v9 (one byte, as IOS); 1..2^32-1 IPFIX */
+		uint32_t n;             /* 1 out of n, 2.. */
+		bool random;            /* random 1-out-of-n; else deterministic */
+	} sampler[EXPORTER_SAMPLERS_MAX];
+	unsigned nsampler;
 };
 
 struct exporter_stats {

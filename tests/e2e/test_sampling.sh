@@ -315,6 +315,57 @@ t_fnf() {
 	PYEOF
 }
 
+# Two interfaces, one sampled 1:100 and one not: each record names the
+# sampler of its interface (or none), so the collector scales only the
+# sampled interface's flows: the unsampled one's packets and bytes are
+# exactly its truth, the sampled one's exactly 100 x what was sampled.
+t_two_interfaces() {
+	local v=$1 port
+	gen -o "$T/b.pcap" --start-time 1700000000 -n 20000 -c 200 -s 22 --truth "$T/b.flows.csv" || return 1
+	start_u2p two$v || return 1
+	port=$(cat "$T/two$v.port")
+	cat >"$T/two$v.conf" <<-EOC
+	flow-sampler-map S1
+	 mode random one-out-of $N
+	interface a
+	 ipflow pcap $T/in.pcap ifindex 1
+	 ip flow ingress
+	 flow-sampler S1
+	interface b
+	 ipflow pcap $T/b.pcap ifindex 2
+	 ip flow ingress
+	ip flow-export version $v
+	ip flow-export destination 127.0.0.1 $port
+	ipflow control-socket none
+	EOC
+	timeout -k 5 120 "$IPFLOWD" -f "$T/two$v.conf" --stats >"$T/two$v.stdout" 2>"$T/two$v.err" ||
+		{ echo "ipflowd exited $?"; tail "$T/two$v.err"; return 1; }
+	stop_u2p two$v
+	"$COLLECT" -r "$T/two$v.pcap" "$port" --unsample -o "csv:$T/two$v.csv" >/dev/null 2>&1 || return 1
+	"$PYTHON" - "$T/two$v.csv" "$T/b.flows.csv" "$T/two$v.stdout" $N <<-'PYEOF'
+	import csv, re, sys
+	recs = list(csv.DictReader(open(sys.argv[1])))
+	tb = list(csv.DictReader(open(sys.argv[2])))
+	st = open(sys.argv[3]).read()
+	n = int(sys.argv[4])
+	smp = int(re.search(r"Main-cache sampling: \d+ packets offered, (\d+) sampled", st).group(1))
+	errs = []
+	by = {}
+	for r in recs:
+	    k = r["ingressInterface"]
+	    p, b, rate = by.get(k, (0, 0, set()))
+	    by[k] = (p + int(r["packetDeltaCount"]), b + int(r["octetDeltaCount"]), rate | {r["samplingInterval"]})
+	print({k: (p, b, sorted(r)) for k, (p, b, r) in by.items()})
+	wp, wb = sum(int(r["packets"]) for r in tb), sum(int(r["bytes"]) for r in tb)
+	if by.get("2", (0, 0, 0)) != (wp, wb, {"1"}):
+	    errs.append("interface 2 (unsampled): %s, want (%d, %d, {'1'})" % (by.get("2"), wp, wb))
+	if by.get("1", (0, 0, 0))[0] != n * smp or by["1"][2] != {str(n)}:
+	    errs.append("interface 1 (1:%d): %s, want %d packets" % (n, by.get("1"), n * smp))
+	if errs:
+	    sys.exit("; ".join(errs))
+	PYEOF
+}
+
 t_v9_random() { export_run v9r 9 random && judge v9r random all; }
 t_v9_deterministic() { export_run v9d 9 deterministic && judge v9d deterministic all; }
 t_ipfix_random() { export_run ipfixr 10 random && judge ipfixr random all; }
@@ -329,5 +380,7 @@ check ipfix_deterministic t_ipfix_deterministic
 check v5_random t_v5_random
 check v5_deterministic t_v5_deterministic
 check reload t_reload
+check two_interfaces_v9 t_two_interfaces 9
+check two_interfaces_ipfix t_two_interfaces 10
 check fnf_monitor t_fnf
 finish

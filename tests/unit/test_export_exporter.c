@@ -303,10 +303,11 @@ static void test_options_stats(void **state)
 	}
 }
 
-/* Sampled export (cfg.sampler_*): every flow record names the sampler,
- * and its options record (v9: FLOW_SAMPLER_*; IPFIX: the PSAMP selector
+/* Sampled export (cfg.sampler[]): every flow record names the sampler of
+ * its interface and direction (0 for an unsampled one), and one options
+ * record per sampler (v9: FLOW_SAMPLER_*; IPFIX: the PSAMP selector
  * report of its algorithm) goes at the options refresh rules, beside the
- * export statistics, under template ids of its own. */
+ * export statistics, under template ids of their own. */
 static void test_sampler_options(void **state)
 {
 	(void)state;
@@ -320,15 +321,19 @@ static void test_sampler_options(void **state)
 		cfg.domain = 4242;
 		cfg.export_stats = true;
 		cfg.opt_refresh_pkts = 3;
-		cfg.sampler_n = 100;
-		cfg.sampler_id = 7;
-		cfg.sampler_random = rnd;
+		/* A: the fixture's flows (ifIndex 3 egress); B: another interface */
+		cfg.sampler[0] = (struct exporter_sampler){ 3, 1, 7, 100, rnd };
+		cfg.sampler[1] = (struct exporter_sampler){ 9, 0, 8, 50, !rnd };
+		cfg.sampler[2] = (struct exporter_sampler){ 9, 1, 8, 50, !rnd }; /* B again: one record */
+		cfg.nsampler = 3;
 		struct exporter *ex = exporter_new(&cfg, &tp->base, NULL, 0);
 		assert_non_null(ex);
 		struct flowrec r;
 		for (unsigned i = 0; i < 4; i++) {
 			for (unsigned k = 0; k < 10; k++) {
 				fx_rec(&r, k % 2 ? 6 : 4, k);
+				if (k % 5 == 4)
+					r.key.ifindex = 4; /* unsampled */
 				assert_int_equal(exporter_add(ex, &r, T0 + i), ERR_OK);
 			}
 			exporter_flush(ex, T0 + i);
@@ -341,7 +346,7 @@ static void test_sampler_options(void **state)
 		for (size_t m = 0; m < tp->n; m++) {
 			struct nf_iter it;
 			struct nf_item item;
-			unsigned samp = 0, data = 0;
+			unsigned samp = 0, data = 0, ids[2] = { 0, 0 }, zero = 0;
 			assert_int_equal(nf_iter_init(&it, tp->msg[m].p, tp->msg[m].len, &ts), ERR_OK);
 			while (nf_iter_next(&it, &item) == ERR_OK) {
 				if (item.kind != NF_ITEM_DATA)
@@ -352,13 +357,13 @@ static void test_sampler_options(void **state)
 				if (!item.t->scope_count) {
 					data++;
 					assert_true(item.t->id == 260 || item.t->id == 261);
-					int k = tmpl_find(item.t, id_ie);
-					assert_true(k >= 0);
 					unsigned found = 0;
 					rec_iter_init(&ri, item.t, item.p, item.len);
 					while (rec_iter_next(&ri, &f) == ERR_OK)
 						if (f.ie == id_ie) {
-							assert_int_equal(peek_uint(f.p, f.len), 7);
+							uint64_t id = peek_uint(f.p, f.len);
+							assert_true(id == 7 || id == 0);
+							zero += id == 0;
 							found++;
 						}
 					assert_int_equal(found, 1);
@@ -366,54 +371,66 @@ static void test_sampler_options(void **state)
 				}
 				if (item.t->id == 258)
 					continue; /* export statistics: test_options_stats */
-				assert_int_equal(item.t->id, rnd ? 262 : 259);
 				samp++;
-				uint64_t want_alg = rnd ? 3 : 1;
+				uint64_t vals[8] = { 0 };
 				unsigned seen = 0;
 				rec_iter_init(&ri, item.t, item.p, item.len);
-				while (rec_iter_next(&ri, &f) == ERR_OK) {
+				while (rec_iter_next(&ri, &f) == ERR_OK && seen < 8) {
 					uint64_t val = peek_uint(f.p, f.len);
-					seen++;
+					vals[seen++] = val;
 					if (versions[v] == 9 && f.scope)
 						assert_int_equal(val, 4242);
-					else if (f.ie == IE_samplerId || f.ie == IE_selectorId)
-						assert_int_equal(val, 7);
-					else if (f.ie == IE_samplerMode)
-						assert_int_equal(val, rnd ? 2 : 0);
-					else if (f.ie == IE_samplerRandomInterval || f.ie == IE_samplingPopulation)
-						assert_int_equal(val, 100);
-					else if (f.ie == IE_selectorAlgorithm)
-						assert_int_equal(val, want_alg);
-					else if (f.ie == IE_samplingPacketInterval || f.ie == IE_samplingSize)
-						assert_int_equal(val, 1);
-					else if (f.ie == IE_samplingPacketSpace)
-						assert_int_equal(val, 99);
-					else
-						fail_msg("unexpected IE %u in the sampler options", f.ie);
 				}
 				assert_int_equal(seen, 4);
+				/* v9: scope, id, mode, interval; IPFIX: id, algorithm, two parameters */
+				uint64_t id = versions[v] == 9 ? vals[1] : vals[0];
+				assert_true(id == 7 || id == 8);
+				ids[id - 7]++;
+				bool r7 = id == 7 ? rnd : !rnd;
+				uint64_t n = id == 7 ? 100 : 50;
+				if (versions[v] == 9) {
+					assert_int_equal(item.t->id, 259);
+					assert_int_equal(vals[2], r7 ? 2 : 0);
+					assert_int_equal(vals[3], n);
+				} else {
+					assert_int_equal(item.t->id, r7 ? 262 : 259);
+					assert_int_equal(vals[1], r7 ? 3 : 1);
+					assert_int_equal(vals[2], 1);               /* interval / size */
+					assert_int_equal(vals[3], r7 ? n : n - 1);  /* population / space */
+				}
 			}
-			assert_int_equal(samp, m % 3 == 0 ? 1 : 0);
+			assert_int_equal(samp, m % 3 == 0 ? 2 : 0);
+			if (samp)
+				assert_true(ids[0] == 1 && ids[1] == 1);
 			assert_int_equal(data, 10);
+			assert_int_equal(zero, 2);
 			samp_recs += samp;
 		}
-		/* export statistics and sampler: two options records each time */
-		assert_int_equal(exporter_stats(ex)->options_records, 2 * samp_recs);
-		assert_true(exporter_tmpl_next(ex) > (rnd ? 262 : 261));
+		/* export statistics and sampler: one + two options records each time */
+		assert_int_equal(exporter_stats(ex)->options_records, samp_recs + samp_recs / 2);
+		assert_true(exporter_tmpl_next(ex) > 262 || (versions[v] == 9 && exporter_tmpl_next(ex) > 261));
 		tmpl_store_mem_free(&mem);
 		exporter_free(ex);
 		transport_close(&tp->base);
 	}
-	/* a v9 samplerId is one byte; an id of 0 names no sampler */
+	/* a v9 samplerId is one byte; an id of 0 names no sampler; one id, one rate */
 	struct memtp *tp = memtp_new(28);
 	struct exporter_cfg cfg;
 	exporter_cfg_init(&cfg, 9);
-	cfg.sampler_n = 10;
-	cfg.sampler_id = 256;
+	cfg.sampler[0] = (struct exporter_sampler){ 1, 0, 256, 10, false };
+	cfg.nsampler = 1;
 	char err[128];
 	assert_null(exporter_new(&cfg, &tp->base, err, sizeof(err)));
-	cfg.sampler_id = 0;
+	cfg.sampler[0].id = 0;
 	assert_null(exporter_new(&cfg, &tp->base, err, sizeof(err)));
+	cfg.sampler[0].id = 5;
+	cfg.sampler[1] = (struct exporter_sampler){ 2, 0, 5, 20, false };
+	cfg.nsampler = 2;
+	assert_null(exporter_new(&cfg, &tp->base, err, sizeof(err)));
+	cfg.sampler[1].n = 10;
+	struct exporter *ex = exporter_new(&cfg, &tp->base, err, sizeof(err));
+	assert_non_null(ex);
+	exporter_free(ex);
 	transport_close(&tp->base);
 }
 
