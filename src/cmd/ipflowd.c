@@ -77,6 +77,8 @@ struct opts {
 		int version;
 	} agg[CONF_AGG_MAX];
 	size_t nagg;
+	uint32_t sample;            /* --sample N (0: not given) */
+	bool sample_det;            /* --sampler deterministic */
 };
 
 /* The option table drives getopt and the help text. */
@@ -88,6 +90,7 @@ enum {
 	O_SCTP_REL, O_SCTP_BACKUP, O_SCTP_MODE, O_SCTP_FAILOVER, O_SCTP_RESTORE, O_SCTP_HB, O_SCTP_STREAMS,
 	O_SCTP_UDPPORT, O_SCTP_BUDPPORT, O_ROUTES,
 	O_AGG, O_AGG_EXPORT, O_AGG_VERSION,
+	O_SAMPLE, O_SAMPLER,
 };
 
 
@@ -121,6 +124,8 @@ static const struct optdef {
 	{ "sctp-streams", 1, O_SCTP_STREAMS, "N", "SCTP data streams of the last -e, after stream 0 (1-16, default 1)" },
 	{ "sctp-udp-port", 1, O_SCTP_UDPPORT, "N", "collector's UDP encapsulation port if not its SCTP port (last -e)" },
 	{ "sctp-backup-udp-port", 1, O_SCTP_BUDPPORT, "N", "the same for the backup collector of the last -e" },
+	{ "sample", 1, O_SAMPLE, "N", "main-cache sampling: meter 1 out of N packets of each -r/-i input (2-32768)" },
+	{ "sampler", 1, O_SAMPLER, "random|deterministic", "how --sample picks its packet (default random)" },
 	{ "export-version", 1, 'v', "1|5|7|9|10", "export format: NetFlow v1, v5, v7, v9, or 10 = IPFIX (default 9)" },
 	{ "mtu", 1, O_MTU, "N", "path MTU for export packets (default 1500)" },
 	{ "template-refresh", 1, O_TREFRESH, "N", "resend templates every N packets (v9 default 20; IPFIX default off)" },
@@ -450,6 +455,15 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		case O_SOURCE:
 			o->source = optarg;
 			break;
+		case O_SAMPLE:
+			if (!parse_u32(optarg, 1, 32768, &o->sample))
+				return bad_value("sample", optarg, "a number from 1 (every packet) to 32768");
+			break;
+		case O_SAMPLER:
+			if (strcmp(optarg, "random") != 0 && strcmp(optarg, "deterministic") != 0)
+				return bad_value("sampler", optarg, "random or deterministic");
+			o->sample_det = optarg[0] == 'd';
+			break;
 		case 'q':
 			o->loglevel = LOG_LVL_ERR;
 			break;
@@ -618,6 +632,20 @@ static void flag_lines(const struct opts *o, struct conf_parser *p, const struct
 	if (o->file || o->niface)
 		for (size_t i = 0; i < file->niface; i++)
 			line(p, "no interface %s", file->iface[i].name);
+	/* --sample N: a sampler of its own, on every interface the flags
+	 * give (or, without -r/-i, on every main-cache interface of the file) */
+	static const char samp_name[] = "ipflowd-sample";
+	bool samp = o->sample > 1;
+	if (samp) {
+		line(p, "flow-sampler-map %s", samp_name);
+		line(p, " mode %s one-out-of %u", o->sample_det ? "deterministic" : "random", o->sample);
+	}
+	if (samp && !o->file && !o->niface)
+		for (size_t i = 0; i < file->niface; i++)
+			if (file->iface[i].ingress || file->iface[i].egress) {
+				line(p, "interface %s", file->iface[i].name);
+				line(p, " flow-sampler %s", samp_name);
+			}
 	if (o->file) {
 		const char *base = strrchr(o->file, '/') ? strrchr(o->file, '/') + 1 : o->file;
 		line(p, "interface %s", strlen(base) < CONF_NAME_MAX && !strpbrk(base, " \t") ? base : "pcap0");
@@ -626,6 +654,8 @@ static void flag_lines(const struct opts *o, struct conf_parser *p, const struct
 		else
 			line(p, " ipflow pcap %s", o->file);
 		line(p, " ip flow ingress");
+		if (samp)
+			line(p, " flow-sampler %s", samp_name);
 	}
 	for (size_t i = 0; i < o->niface; i++) {
 		char name[256];
@@ -644,6 +674,8 @@ static void flag_lines(const struct opts *o, struct conf_parser *p, const struct
 		if (strcmp(dir, "in") && strcmp(dir, "ingress") && strcmp(dir, "out") && strcmp(dir, "egress") &&
 		    strcmp(dir, "both"))
 			line(p, " ip flow %s", dir); /* reported: not ingress or egress */
+		if (samp)
+			line(p, " flow-sampler %s", samp_name);
 	}
 	if (o->ndest) {
 		for (size_t i = 0; i < file->export.ndest; i++)

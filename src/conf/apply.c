@@ -77,6 +77,85 @@ void apply_exporter_cfg(const struct conf_export *e, bool agg, struct exporter_c
 	cfg->exporting_pid = (uint32_t)getpid();
 }
 
+/* The sampler of a main-metered interface (`flow-sampler`), or NULL; *id
+ * its number in the exports (its place among the samplers, from 1). */
+static const struct conf_sampler *iface_sampler(const struct conf *c, const struct conf_iface *f, uint32_t *id)
+{
+	if (!f || !(f->ingress || f->egress) || !f->sampler[0])
+		return NULL;
+	for (size_t i = 0; i < c->nsampler; i++)
+		if (strcmp(c->sampler[i].name, f->sampler) == 0 && c->sampler[i].one_out_of > 1) {
+			*id = (uint32_t)i + 1;
+			return &c->sampler[i];
+		}
+	return NULL;
+}
+
+/* The main cache's sampling in its exports: every main-metered interface
+ * direction with a sampler is an entry (the v9/IPFIX records of its flows
+ * name the sampler, and the sampler options describe each); the v5
+ * header's sampling_interval (mode 01 deterministic, 10 random; the
+ * interval saturates at 14 bits) is that of the first, the rule of
+ * conf_main_sampling, which the aggregation caches' v8 headers follow. */
+static void apply_sampling_cfg(const struct conf *c, struct exporter_cfg *cfg)
+{
+	for (size_t i = 0; i < c->niface; i++) {
+		const struct conf_iface *f = &c->iface[i];
+		uint32_t id = 0;
+		const struct conf_sampler *s = iface_sampler(c, f, &id);
+		if (!s)
+			continue;
+		bool rnd = s->mode == CONF_SAMPLER_RANDOM;
+		if (!cfg->nsampler) {
+			cfg->sampling_mode = rnd ? 2 : 1;
+			cfg->sampling_interval = (uint16_t)(s->one_out_of > 0x3fff ? 0x3fff : s->one_out_of);
+			if (s->one_out_of > 0x3fff && (cfg->version == 5 || cfg->version == 8))
+				log_warn("sampler %s: 1 out of %u does not fit the v5/v8 header's 14-bit interval; it says "
+				         "16383 (v9 and IPFIX carry the rate exactly)", s->name, s->one_out_of);
+		}
+		uint32_t ifx = f->pcap[0] ? (f->ifindex ? f->ifindex : 1) : if_nametoindex(conf_linux_name(c, f->name));
+		for (uint8_t dir = 0; dir < 2 && ifx; dir++) {
+			if (!(dir ? f->egress : f->ingress))
+				continue;
+			if (cfg->nsampler == EXPORTER_SAMPLERS_MAX) {
+				log_warn("interface %s: more than %d sampled interface directions; its flows are exported "
+				         "without a sampler id", f->name, EXPORTER_SAMPLERS_MAX);
+				continue;
+			}
+			cfg->sampler[cfg->nsampler++] = (struct exporter_sampler){ ifx, dir, id, s->one_out_of, rnd };
+		}
+	}
+	/* `ip flow-export template options sampler` with nothing sampled:
+	 * there is no sampler to describe, and no record names one */
+}
+
+static bool same_sampling(const struct exporter_cfg *a, const struct exporter_cfg *b)
+{
+	return a->nsampler == b->nsampler && memcmp(a->sampler, b->sampler, a->nsampler * sizeof(a->sampler[0])) == 0;
+}
+
+/* Each capture's main-cache sampler, from its interface. */
+static void apply_capture_sampling(struct rt *rt, const struct conf *c)
+{
+	for (size_t j = 0; j < meter_ncaptures(rt->m); j++) {
+		struct capture *cap = meter_capture(rt->m, j);
+		const struct conf_iface *f = NULL;
+		for (size_t i = 0; !f && i < c->niface; i++) {
+			const struct conf_iface *g = &c->iface[i];
+			if (rt->file_mode ? g->pcap[0] && strcmp(g->pcap, capture_name(cap)) == 0
+			                  : !g->pcap[0] && strcmp(conf_linux_name(c, g->name), capture_name(cap)) == 0)
+				f = g;
+		}
+		uint32_t id = 0;
+		const struct conf_sampler *s = iface_sampler(c, f, &id);
+		meter_set_sampling(rt->m, cap, s && s->mode == CONF_SAMPLER_RANDOM ? SAMPLER_RANDOM : SAMPLER_DETERMINISTIC,
+		                   s ? s->one_out_of : 1, id, 0);
+		if (s)
+			log_info("%s: main-cache sampling %s 1 out of %u (sampler %s, id %u)", capture_name(cap),
+			         s->mode == CONF_SAMPLER_RANDOM ? "random" : "deterministic", s->one_out_of, s->name, id);
+	}
+}
+
 int apply_dest_spec(const struct conf_dest *d, char *spec, size_t len)
 {
 	static const char *const scheme[] = { "udp", "sctp", "tcp" };
@@ -357,13 +436,23 @@ static void on_send(void *arg, const struct transport *t, const void *msg, size_
 
 /* --- control commands ---------------------------------------------------- */
 
+static void rt_sampling(struct rt *rt, struct show_sampling *s)
+{
+	struct meter_sampling ms;
+	meter_sampling(rt->m, &ms);
+	*s = (struct show_sampling){ .rate = ms.rate, .random = ms.mode == SAMPLER_RANDOM, .id = ms.id,
+	                             .offered = ms.offered, .sampled = ms.sampled };
+}
+
 static int c_show_cache(void *arg, FILE *out, int argc, char **argv, bool json)
 {
 	struct rt *rt = arg;
+	struct show_sampling sm;
+	rt_sampling(rt, &sm);
 	if (json)
-		show_ip_cache_flow_json(out, meter_cache(rt->m), 0);
+		show_ip_cache_flow_json_samp(out, meter_cache(rt->m), 0, &sm);
 	else
-		show_ip_cache_flow(out, meter_cache(rt->m), meter_ifname, rt->m, 0);
+		show_ip_cache_flow_samp(out, meter_cache(rt->m), meter_ifname, rt->m, 0, &sm);
 	return 0;
 }
 
@@ -408,6 +497,7 @@ static int c_clear_stats(void *arg, FILE *out, int argc, char **argv, bool json)
 {
 	struct rt *rt = arg;
 	cache_stats_clear(meter_cache(rt->m));
+	meter_sampling_clear(rt->m);
 	return 0;
 }
 
@@ -726,6 +816,7 @@ int rt_start(struct rt *rt, struct conf *c, char *err, size_t errlen)
 		return -1;
 	struct exporter_cfg xc;
 	apply_exporter_cfg(&c->export, false, &xc);
+	apply_sampling_cfg(c, &xc);
 	rt->set = export_set_new(&xc, "main cache");
 	if (!rt->set) {
 		snprintf(err, errlen, "out of memory");
@@ -762,6 +853,7 @@ int rt_start(struct rt *rt, struct conf *c, char *err, size_t errlen)
 			meter_set_main(rt->m, cap, w[i].main);
 		}
 	}
+	apply_capture_sampling(rt, c);
 	if (hooks_apply(rt, NULL, c, err, errlen) < 0)
 		return -1;
 	open_control(rt);
@@ -845,6 +937,7 @@ int rt_reload(struct rt *rt, struct conf *nc, char *err, size_t errlen)
 	}
 	struct exporter_cfg xc;
 	apply_exporter_cfg(&nc->export, false, &xc);
+	apply_sampling_cfg(nc, &xc);
 	bool new_cfg = !same_exporter_cfg(&xc, export_set_config(rt->set));
 	bool new_source = strcmp(oc->export.source, nc->export.source) != 0;
 	char specs[MAX_SPECS][CONF_PATH_MAX + 8];
@@ -898,6 +991,15 @@ int rt_reload(struct rt *rt, struct conf *nc, char *err, size_t errlen)
 	if (hooks_apply(rt, oc, nc, err, errlen) < 0)
 		goto out;
 	applied = true;
+	/* a new sampling rate: the flows in the cache were counted at the old
+	 * one, and leave under it (forced end), so each record's rate is the
+	 * one its packets were sampled at */
+	const struct exporter_cfg *ox = export_set_config(rt->set);
+	if (!same_sampling(ox, &xc)) {
+		log_info("main-cache sampling changes: the %u flows in the cache are exported at the old rate",
+		         cache_stats(meter_cache(rt->m))->in_use);
+		cache_flush(meter_cache(rt->m), FLOW_END_SHUTDOWN);
+	}
 	/* the exporter settings last: atomic, and nothing after it can fail */
 	if (new_cfg && export_set_reconfigure(rt->set, &xc, now, err, errlen) != 0)
 		goto out;
@@ -928,6 +1030,7 @@ int rt_reload(struct rt *rt, struct conf *nc, char *err, size_t errlen)
 		added_c[i] = NULL;
 	}
 	set_main_flags(rt, nc, w, nw);
+	apply_capture_sampling(rt, nc);
 	if (strcmp(oc->host.flowlog, nc->host.flowlog) != 0) {
 		char e2[256];
 		if (rt->fl && flowlog_close(rt->fl, e2, sizeof(e2)) != 0)
@@ -961,8 +1064,10 @@ out:
 void rt_finish(struct rt *rt, FILE *stats)
 {
 	struct meter *m = rt->m;
+	struct show_sampling sm;
+	rt_sampling(rt, &sm);
 	if (stats)
-		show_ip_cache_flow(stats, meter_cache(m), meter_ifname, m, 20);
+		show_ip_cache_flow_samp(stats, meter_cache(m), meter_ifname, m, 20, &sm);
 	uint64_t open_flows = cache_stats(meter_cache(m))->in_use;
 	meter_flush(m);
 	uint64_t now = cache_stats(meter_cache(m))->now_us;
@@ -982,6 +1087,11 @@ void rt_finish(struct rt *rt, FILE *stats)
 		not_metered += ps->reason[r];
 	fprintf(stats, "\nFrames read %llu, metered %llu, not metered %llu\n", (unsigned long long)ps->frames,
 	        (unsigned long long)(ps->frames - not_metered), (unsigned long long)not_metered);
+	rt_sampling(rt, &sm);
+	if (sm.offered)
+		fprintf(stats, "Main-cache sampling: %llu packets offered, %llu sampled, %llu not sampled\n",
+		        (unsigned long long)sm.offered, (unsigned long long)sm.sampled,
+		        (unsigned long long)(sm.offered - sm.sampled));
 	for (int r = 1; r < PKT_REASON_MAX; r++)
 		if (ps->reason[r])
 			fprintf(stats, "  %-40s %llu\n", pkt_reason_str((enum pkt_reason)r), (unsigned long long)ps->reason[r]);

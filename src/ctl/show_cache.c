@@ -120,8 +120,19 @@ void show_protocol_table(FILE *out, const struct cache *c)
 
 }
 
+static bool samp_shown(const struct show_sampling *s)
+{
+	return s && (s->rate > 1 || s->offered);
+}
+
 void show_ip_cache_flow(FILE *out, const struct cache *c, show_ifname_fn ifname, void *arg,
                         unsigned max_flows)
+{
+	show_ip_cache_flow_samp(out, c, ifname, arg, max_flows, NULL);
+}
+
+void show_ip_cache_flow_samp(FILE *out, const struct cache *c, show_ifname_fn ifname, void *arg,
+                             unsigned max_flows, const struct show_sampling *sm)
 {
 	const struct cache_stats *st = cache_stats(c);
 	const struct cache_cfg *cfg = cache_config(c);
@@ -147,6 +158,16 @@ void show_ip_cache_flow(FILE *out, const struct cache *c, show_ifname_fn ifname,
 	fprintf(out, "  %llu flows (%llu packets, %llu bytes) dropped: cache full; %llu empty entries reclaimed\n",
 	        (unsigned long long)st->flows_dropped_full, (unsigned long long)st->packets_dropped_full,
 	        (unsigned long long)st->bytes_dropped_full, (unsigned long long)st->empty_reclaimed);
+	if (samp_shown(sm)) {
+		if (sm->rate > 1)
+			fprintf(out, "  Sampled NetFlow: %s 1 out of %u packets (sampler id %u)\n",
+			        sm->random ? "random" : "deterministic", sm->rate, sm->id);
+		else
+			fputs("  Sampled NetFlow: off\n", out);
+		fprintf(out, "  %llu packets offered to samplers, %llu sampled, %llu not sampled\n",
+		        (unsigned long long)sm->offered, (unsigned long long)sm->sampled,
+		        (unsigned long long)(sm->offered - sm->sampled));
+	}
 	fprintf(out, "  last clearing of statistics %s\n\n", st->cleared_us ? "at start" : "never");
 
 	show_protocol_table(out, c);
@@ -213,9 +234,22 @@ static void json_pstats(FILE *out, const char *name, const struct cache_pstats *
 
 void show_ip_cache_flow_json(FILE *out, const struct cache *c, unsigned max_flows)
 {
+	show_ip_cache_flow_json_samp(out, c, max_flows, NULL);
+}
+
+void show_ip_cache_flow_json_samp(FILE *out, const struct cache *c, unsigned max_flows,
+                                  const struct show_sampling *sm)
+{
 	const struct cache_stats *st = cache_stats(c);
 	const struct cache_cfg *cfg = cache_config(c);
-	fputs("{\"packetSizes\":{", out);
+	fputc('{', out);
+	if (sm)
+		fprintf(out, "\"sampling\":{\"rate\":%u,\"mode\":\"%s\",\"samplerId\":%u,\"offered\":%llu,"
+		             "\"sampled\":%llu,\"notSampled\":%llu},",
+		        sm->rate, sm->rate <= 1 ? "off" : sm->random ? "random" : "deterministic", sm->id,
+		        (unsigned long long)sm->offered, (unsigned long long)sm->sampled,
+		        (unsigned long long)(sm->offered - sm->sampled));
+	fputs("\"packetSizes\":{", out);
 	for (unsigned i = 0; i < CACHE_SIZE_BUCKETS; i++)
 		fprintf(out, "%s\"%u\":%llu", i ? "," : "", cache_size_bucket_max[i],
 		        (unsigned long long)st->size_hist[i]);

@@ -3,6 +3,7 @@
 #ifndef IPFLOW_SHOW_CACHE_H
 #define IPFLOW_SHOW_CACHE_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "cache/cache.h"
@@ -26,5 +27,22 @@ void show_ip_cache_flow_json(FILE *out, const struct cache *c, unsigned max_flow
  * masks, AS, next hop, bytes/packet and active time. */
 void show_ip_cache_verbose_flow(FILE *out, const struct cache *c, show_ifname_fn ifname, void *arg,
                                 unsigned max_flows);
+
+/* Main-cache sampling as "show ip cache flow" reports it (NULL or rate
+ * 1 with nothing offered: not shown). */
+struct show_sampling {
+	uint32_t rate;      /* 1 out of rate */
+	bool random;
+	uint32_t id;        /* sampler id in the exports */
+	uint64_t offered;   /* packets offered to a main-cache sampler */
+	uint64_t sampled;   /* and metered; offered - sampled were not */
+};
+
+/* show_ip_cache_flow / _json with the sampling lines (text: after the
+ * cache summary; JSON: a "sampling" object). */
+void show_ip_cache_flow_samp(FILE *out, const struct cache *c, show_ifname_fn ifname, void *arg,
+                             unsigned max_flows, const struct show_sampling *s);
+void show_ip_cache_flow_json_samp(FILE *out, const struct cache *c, unsigned max_flows,
+                                  const struct show_sampling *s);
 
 #endif

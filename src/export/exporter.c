@@ -36,6 +36,10 @@ struct exporter {
 	struct tmpl_enc e4, e6;     /* d4, d6 compiled for the hot path */
 	bool e_ok;                  /* e4/e6 usable (no varlen field) */
 	unsigned max_recs;          /* records per message (codec's, v8: the scheme's); 0 = MTU only */
+	struct tmpl tsamp[2];       /* sampler options: deterministic, random (v9: [0] for both) */
+	bool has_samp[2];           /* a sampler uses tsamp[k] */
+	bool samp;                  /* sampled export (cfg.nsampler): sampler ids in the records */
+	unsigned nsamp_rec[2];      /* options records of tsamp[k] (one per distinct sampler id) */
 	struct rec_enc enc;
 	uint64_t cmax;              /* largest packet/octet count a record carries */
 	size_t cap;                 /* message bytes, padding reserve excluded */
@@ -53,9 +57,10 @@ struct exporter {
 		unsigned withdrawals;   /* template withdrawal records */
 	} m;
 	uint32_t seq_recs, seq_msgs;
-	struct refresh rt, ro;      /* templates, options */
+	struct refresh rt, ro, rs;  /* templates, export-stats options, sampler options */
 	uint32_t tmpl_session;      /* transport session the templates last went to */
 	uint32_t opt_session;       /* likewise the options template */
+	uint32_t samp_session;      /* likewise the sampler options template */
 	struct exporter_stats st;
 	struct gtmpl *g[EXPORTER_TMPL_MAX]; /* registered layouts */
 	unsigned ng;
@@ -107,7 +112,7 @@ static int cfg_check(const struct exporter_cfg *cfg, const struct nf_codec *c, c
 {
 	for (size_t i = 0; i < sizeof(cfg_ranges) / sizeof(cfg_ranges[0]); i++) {
 		const struct cfg_range *r = &cfg_ranges[i];
-		if (!(r->versions & VBIT(cfg->version)) || (r->stats && !cfg->export_stats))
+		if (!(r->versions & VBIT(cfg->version)) || (r->stats && !cfg->export_stats && !cfg->nsampler))
 			continue;
 		unsigned v;
 		memcpy(&v, (const char *)cfg + r->off, sizeof(v));
@@ -120,6 +125,23 @@ static int cfg_check(const struct exporter_cfg *cfg, const struct nf_codec *c, c
 		snprintf(err, errlen, "v5 sampling interval %u (0-16383) or mode %u (0-3) out of range",
 		         cfg->sampling_interval, cfg->sampling_mode);
 		return ERR_RANGE;
+	}
+	if (cfg->nsampler > EXPORTER_SAMPLERS_MAX) {
+		snprintf(err, errlen, "at most %d samplers", EXPORTER_SAMPLERS_MAX);
+		return ERR_RANGE;
+	}
+	for (unsigned i = 0; c->sets && !(cfg->flags & EXPORTER_F_GENERIC) && i < cfg->nsampler; i++) {
+		const struct exporter_sampler *s = &cfg->sampler[i];
+		if (s->id == 0 || (c->version == 9 && s->id > 255) || s->n < 2) {
+			snprintf(err, errlen, "sampler id %u (1-%u) or 1 out of %u (2-) out of range for %s", s->id,
+			         c->version == 9 ? 255u : UINT32_MAX, s->n, c->name);
+			return ERR_RANGE;
+		}
+		for (unsigned j = 0; j < i; j++)
+			if (cfg->sampler[j].id == s->id && (cfg->sampler[j].n != s->n || cfg->sampler[j].random != s->random)) {
+				snprintf(err, errlen, "sampler id %u given two rates", s->id);
+				return ERR_ARG;
+			}
 	}
 	if (cfg->export_stats && !c->sets) {
 		snprintf(err, errlen, "export-stats needs version 9 or IPFIX, not %s", c->name);
@@ -162,6 +184,9 @@ static size_t worst_case(const struct exporter *ex)
 	size_t n = c->hdr_len + (tset ? pad_to(4 + tset, a) : 0);
 	if (ex->cfg.export_stats)
 		n += pad_to(4 + tmpl_wire_len(c, &ex->topt), a) + pad_to(4 + ex->topt.minlen, a);
+	for (int k = 0; k < 2; k++)
+		if (ex->has_samp[k])
+			n += pad_to(4 + tmpl_wire_len(c, &ex->tsamp[k]), a) + pad_to(4 + ex->nsamp_rec[k] * ex->tsamp[k].minlen, a);
 	return n + pad_to(4 + rec, a);
 }
 
@@ -183,6 +208,114 @@ static uint64_t counter_max(const struct tmpl *t)
 				m = (1ull << (8 * f->len)) - 1;
 	}
 	return m;
+}
+
+/* ---- sampled export (exporter.h, cfg.sampler_*) ---- */
+
+enum { SAMP_T4 = 260, SAMP_T6 = 261, SAMP_OPT_DET = 259, SAMP_OPT_RND = 262, NF9_SCOPE_SYSTEM = 1 };
+
+/* v9: Cisco's sampler options (scope System = the source id). */
+static const struct tmpl_field samp_v9[] = {
+	{ NF9_SCOPE_SYSTEM, 4, 0, 0 },
+	{ IE_samplerId, 1, 0, 0 },             /* FLOW_SAMPLER_ID */
+	{ IE_samplerMode, 1, 0, 0 },           /* FLOW_SAMPLER_MODE */
+	{ IE_samplerRandomInterval, 4, 0, 0 }, /* FLOW_SAMPLER_RANDOM_INTERVAL */
+};
+/* IPFIX: the PSAMP selector report (RFC 5476 §6.5.2), one per algorithm;
+ * selectorId in reduced-size encoding (RFC 7011 §6.2), as in the records */
+static const struct tmpl_field samp_ipfix_det[] = {
+	{ IE_selectorId, 4, 0, 0 }, { IE_selectorAlgorithm, 2, 0, 0 },
+	{ IE_samplingPacketInterval, 4, 0, 0 }, { IE_samplingPacketSpace, 4, 0, 0 },
+};
+static const struct tmpl_field samp_ipfix_rnd[] = {
+	{ IE_selectorId, 4, 0, 0 }, { IE_selectorAlgorithm, 2, 0, 0 },
+	{ IE_samplingSize, 4, 0, 0 }, { IE_samplingPopulation, 4, 0, 0 },
+};
+
+/* The flow templates with the sampler id appended, under ids of their
+ * own, and the sampler options template. */
+static int build_sampled(struct exporter *ex)
+{
+	bool v9 = ex->c->version == 9;
+	struct tmpl *d[2] = { &ex->t4, &ex->t6 };
+	int rc;
+	for (int k = 0; k < 2; k++) {
+		struct tmpl_field f[TMPL_MAX_FIELDS];
+		unsigned n = d[k]->nfields;
+		if (n + 1 > TMPL_MAX_FIELDS)
+			return ERR_UNSUPP;
+		memcpy(f, d[k]->f, n * sizeof(f[0]));
+		f[n] = v9 ? (struct tmpl_field){ IE_samplerId, 1, 0, 0 } : (struct tmpl_field){ IE_selectorId, 4, 0, 0 };
+		uint8_t flags = d[k]->flags;
+		if ((rc = tmpl_init(d[k], k ? SAMP_T6 : SAMP_T4, f, n + 1, 0)) != ERR_OK)
+			return rc;
+		d[k]->flags = flags;
+	}
+	if ((rc = tmpl_init(&ex->tsamp[0], SAMP_OPT_DET, v9 ? samp_v9 : samp_ipfix_det, 4, 1)) != ERR_OK ||
+	    (rc = tmpl_init(&ex->tsamp[1], v9 ? SAMP_OPT_DET : SAMP_OPT_RND, v9 ? samp_v9 : samp_ipfix_rnd, 4, 1)) != ERR_OK)
+		return rc;
+	if (v9)
+		ex->tsamp[0].flags = ex->tsamp[1].flags = TMPL_F_V9;
+	for (unsigned i = 0; i < ex->cfg.nsampler; i++) {
+		const struct exporter_sampler *s = &ex->cfg.sampler[i];
+		bool first = true;
+		for (unsigned j = 0; j < i; j++)
+			first &= ex->cfg.sampler[j].id != s->id;
+		int k = v9 ? 0 : s->random;
+		ex->has_samp[k] = true;
+		ex->nsamp_rec[k] += first;
+	}
+	ex->samp = true;
+	return ERR_OK;
+}
+
+/* The sampler id of the flow's interface and direction, 0 if unsampled. */
+static uint32_t samp_of(const struct exporter *ex, const struct flowrec *r)
+{
+	for (unsigned i = 0; i < ex->cfg.nsampler; i++)
+		if (ex->cfg.sampler[i].ifindex == r->key.ifindex && ex->cfg.sampler[i].dir == r->key.dir)
+			return ex->cfg.sampler[i].id;
+	return 0;
+}
+
+/* One sampler options record's values, field by field. */
+static void samp_values(const struct exporter *ex, const struct tmpl *t, const struct exporter_sampler *s,
+                        uint64_t *v)
+{
+	for (unsigned i = 0; i < t->nfields; i++) {
+		switch (t->f[i].ie) {
+		case IE_samplerId: case IE_selectorId: v[i] = s->id; break;
+		case IE_samplerMode: v[i] = s->random ? 2 : 0; break; /* as tshark and IOS: 0 deterministic */
+		case IE_selectorAlgorithm: v[i] = s->random ? 3 : 1; break;
+		case IE_samplerRandomInterval: case IE_samplingPopulation: v[i] = s->n; break;
+		case IE_samplingPacketInterval: case IE_samplingSize: v[i] = 1; break;
+		case IE_samplingPacketSpace: v[i] = s->n - 1; break;
+		default: v[i] = i < t->scope_count ? ex->cfg.domain : 0; break; /* v9 scope System */
+		}
+	}
+}
+
+static int open_set(struct exporter *ex, uint16_t id);
+static void close_set(struct exporter *ex);
+
+/* The options set of tsamp[k]: one record per distinct sampler id. */
+static int put_samp_set(struct exporter *ex, int k)
+{
+	bool v9 = ex->c->version == 9;
+	int rc = open_set(ex, ex->tsamp[k].id);
+	for (unsigned i = 0; rc == ERR_OK && i < ex->cfg.nsampler; i++) {
+		const struct exporter_sampler *s = &ex->cfg.sampler[i];
+		bool first = true;
+		for (unsigned j = 0; j < i; j++)
+			first &= ex->cfg.sampler[j].id != s->id;
+		if (!first || (v9 ? 0 : s->random) != k)
+			continue;
+		uint64_t v[TMPL_MAX_FIELDS];
+		samp_values(ex, &ex->tsamp[k], s, v);
+		rc = tmpl_put_values(&ex->w, &ex->tsamp[k], v);
+	}
+	close_set(ex);
+	return rc;
 }
 
 struct exporter *exporter_new(const struct exporter_cfg *cfg, struct transport *t, char *err, size_t errlen)
@@ -229,6 +362,11 @@ struct exporter *exporter_new(const struct exporter_cfg *cfg, struct transport *
 		                   (cfg->flags & EXPORTER_F_TIME_US ? NF_F_TIME_US : 0) |
 		                       (cfg->flags & EXPORTER_F_BGP_NH ? NF_F_BGP_NH : 0)) != ERR_OK) {
 			snprintf(err, errlen, "internal: bad built-in template");
+			free(ex);
+			return NULL;
+		}
+		if (cfg->nsampler && !(cfg->flags & EXPORTER_F_GENERIC) && build_sampled(ex) != ERR_OK) {
+			snprintf(err, errlen, "internal: bad sampled template");
 			free(ex);
 			return NULL;
 		}
@@ -342,7 +480,12 @@ static int put_ctrl(struct exporter *ex, uint64_t now, bool force_tmpl, bool for
 	           (force_opt || refresh_due(&ex->ro, cfg->opt_refresh_pkts, cfg->opt_timeout_s, now) ||
 	            (reliable && ex->opt_session != session));
 	bool opt_tmpl = opt && (!reliable || !ex->ro.sent || ex->opt_session != session);
-	if (!tmpl && !opt)
+	/* the sampler options at the same rules; with the templates too: a
+	 * collector that learns the flow templates learns the rate with them */
+	bool samp = ex->samp && (tmpl || force_opt || refresh_due(&ex->rs, cfg->opt_refresh_pkts, cfg->opt_timeout_s, now) ||
+	                         (reliable && ex->samp_session != session));
+	bool samp_tmpl = samp && (!reliable || !ex->rs.sent || ex->samp_session != session);
+	if (!tmpl && !opt && !samp)
 		return ERR_OK;
 	close_set(ex);
 	size_t mark = wbuf_mark(&ex->w);
@@ -374,6 +517,21 @@ static int put_ctrl(struct exporter *ex, uint64_t now, bool force_tmpl, bool for
 			goto fail;
 		close_set(ex);
 	}
+	unsigned samp_recs = 0, samp_tmpls = 0;
+	for (int k = 0; samp && k < 2; k++) {
+		if (!ex->has_samp[k])
+			continue;
+		if (samp_tmpl) {
+			if ((rc = open_set(ex, c->opt_set_id)) != ERR_OK ||
+			    (rc = c->put_tmpl(&ex->w, &ex->tsamp[k])) != ERR_OK)
+				goto fail;
+			close_set(ex);
+			samp_tmpls++;
+		}
+		if ((rc = put_samp_set(ex, k)) != ERR_OK)
+			goto fail;
+		samp_recs += ex->nsamp_rec[k];
+	}
 	if (tmpl) {
 		ex->m.recs += ntmpl;
 		ex->m.tmpls += ntmpl;
@@ -387,6 +545,14 @@ static int put_ctrl(struct exporter *ex, uint64_t now, bool force_tmpl, bool for
 		ex->m.data += 1;
 		ex->ro = (struct refresh){ true, 0, now };
 		ex->opt_session = session;
+	}
+	if (samp) {
+		ex->m.recs += samp_tmpls + samp_recs;
+		ex->m.opt_tmpls += samp_tmpls;
+		ex->m.opt_recs += samp_recs;
+		ex->m.data += samp_recs;
+		ex->rs = (struct refresh){ true, 0, now };
+		ex->samp_session = session;
 	}
 	return ERR_OK;
 fail:
@@ -474,6 +640,7 @@ static void send_msg(struct exporter *ex, uint64_t now)
 	ex->seq_msgs++;
 	ex->rt.pkts++;
 	ex->ro.pkts++;
+	ex->rs.pkts++;
 	if (rc == ERR_OK) {
 		ex->st.messages++;
 		ex->st.bytes += ex->w.len;
@@ -487,8 +654,10 @@ static void send_msg(struct exporter *ex, uint64_t now)
 		/* templates that did not leave must go again with the next message */
 		if (ex->m.tmpls)
 			ex->rt.sent = false;
-		if (ex->m.opt_tmpls)
+		if (ex->m.opt_tmpls) {
 			ex->ro.sent = false;
+			ex->rs.sent = false;
+		}
 	}
 }
 
@@ -550,6 +719,8 @@ int exporter_add(struct exporter *ex, const struct flowrec *r, uint64_t now_us)
 	const struct tmpl *t = r->key.af == 6 ? ex->d6 : ex->d4;
 	int rc = ERR_OK;
 	uint64_t before = ex->enc.saturated;
+	if (ex->samp)
+		ex->enc.sampler_id = samp_of(ex, r);
 	if (r->packets <= ex->cmax && r->bytes <= ex->cmax) {
 		rc = add_rec(ex, t, r, NULL, now_us);
 	} else {
@@ -662,6 +833,9 @@ uint16_t exporter_tmpl_next(const struct exporter *ex)
 	uint16_t id = ex->topt.id > ex->t6.id ? ex->topt.id : ex->t6.id;
 	if (ex->t4.id > id)
 		id = ex->t4.id;
+	for (int k = 0; ex->samp && k < 2; k++)
+		if (ex->tsamp[k].id > id)
+			id = ex->tsamp[k].id;
 	uint16_t first = (uint16_t)((id < TMPL_ID_MIN ? TMPL_ID_MIN + 2 : id) + 1);
 	return ex->tmpl_next >= first ? ex->tmpl_next : first;
 }
@@ -756,8 +930,8 @@ void exporter_tick(struct exporter *ex, uint64_t now_us)
 		return; /* nothing sent yet: templates go with the first data */
 	bool tmpl = ex->tp->reliable ? ex->tmpl_session != transport_session(ex->tp)
 	                             : cfg->tmpl_timeout_s && refresh_due(&ex->rt, 0, cfg->tmpl_timeout_s, now_us);
-	bool opt = cfg->export_stats && cfg->opt_timeout_s &&
-	           refresh_due(&ex->ro, 0, cfg->opt_timeout_s, now_us);
+	bool opt = (cfg->export_stats && cfg->opt_timeout_s && refresh_due(&ex->ro, 0, cfg->opt_timeout_s, now_us)) ||
+	           (ex->samp && cfg->opt_timeout_s && refresh_due(&ex->rs, 0, cfg->opt_timeout_s, now_us));
 	if (!tmpl && !opt)
 		return;
 	if (tmpl && ex->tp->reliable && ex->open) {
@@ -790,6 +964,11 @@ uint64_t exporter_next_deadline(const struct exporter *ex)
 	}
 	if (ex->c->sets && cfg->export_stats && ex->ro.sent && cfg->opt_timeout_s) {
 		uint64_t t = ex->ro.last_us + (uint64_t)cfg->opt_timeout_s * 1000000;
+		if (t < d)
+			d = t;
+	}
+	if (ex->samp && ex->rs.sent && cfg->opt_timeout_s) {
+		uint64_t t = ex->rs.last_us + (uint64_t)cfg->opt_timeout_s * 1000000;
 		if (t < d)
 			d = t;
 	}
@@ -845,6 +1024,15 @@ int exporter_withdraw(struct exporter *ex, uint64_t now_us)
 		ex->m.recs++;
 		ex->m.withdrawals++;
 	}
+	for (int k = 0; rc == ERR_OK && ex->samp && ex->rs.sent && k < 2; k++) {
+		if (!ex->has_samp[k])
+			continue;
+		if ((rc = open_set(ex, c->opt_set_id)) == ERR_OK && (rc = wbuf_put_u16(&ex->w, ex->tsamp[k].id)) == ERR_OK)
+			rc = wbuf_put_u16(&ex->w, 0);
+		close_set(ex);
+		ex->m.recs++;
+		ex->m.withdrawals++;
+	}
 	if (rc != ERR_OK) {
 		ex->open = false;
 		return rc;
@@ -855,5 +1043,6 @@ int exporter_withdraw(struct exporter *ex, uint64_t now_us)
 	ex->st.withdrawals++;
 	ex->rt.sent = false;
 	ex->ro.sent = false;
+	ex->rs.sent = false;
 	return ERR_OK;
 }

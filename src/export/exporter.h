@@ -62,6 +62,8 @@ enum {
 	EXPORTER_F_BGP_NH = 4,  /* v9/IPFIX: bgpNextHopIPv4/IPv6Address (IE 18/63) in the flow templates */
 };
 
+#define EXPORTER_SAMPLERS_MAX 16
+
 struct exporter_cfg {
 	int version;                /* 1, 5, 7, 8 (aggregation, see agg_scheme), 9 or 10 (IPFIX) */
 	unsigned mtu;               /* path MTU, 576..65535; default 1500 */
@@ -82,6 +84,32 @@ struct exporter_cfg {
 	uint64_t start_us;          /* exporter start: sysUptime 0 (first packet time for files) */
 	unsigned flags;             /* EXPORTER_F_* */
 	uint32_t exporting_pid;     /* IPFIX exportingProcessId in the statistics */
+	/* Sampled export (v9, IPFIX; not with EXPORTER_F_GENERIC): with
+	 * nsampler > 0 the flow templates carry a sampler id in every record
+	 * (v9 FLOW_SAMPLER_ID 48, IPFIX selectorId 302): that of the entry
+	 * whose ifindex and dir are the flow's (key.ifindex, key.dir), 0 (no
+	 * sampler: unsampled) for other flows. An options template + one
+	 * options data record per sampler describe them, at the options
+	 * refresh rules above (opt_refresh_pkts, opt_timeout_s) and with
+	 * every template refresh:
+	 *   v9:    scope System, FLOW_SAMPLER_ID 48, FLOW_SAMPLER_MODE 49
+	 *          (0 deterministic, 2 random), FLOW_SAMPLER_RANDOM_INTERVAL 50
+	 *   IPFIX: scope selectorId 302, selectorAlgorithm 304 (RFC 5476: 1
+	 *          systematic count-based, with samplingPacketInterval 305 = 1
+	 *          and samplingPacketSpace 306 = n - 1; 3 random n-out-of-N,
+	 *          with samplingSize 309 = 1 and samplingPopulation 310 = n)
+	 * Sampled templates have ids of their own (the flow templates 260/261,
+	 * the sampler options 259; IPFIX random 262), so a reload that starts
+	 * or changes sampling never redefines an id on a session. Entries with
+	 * the same id must agree on n and random. */
+	struct exporter_sampler {
+		uint32_t ifindex;       /* the interface its flows are metered under */
+		uint8_t dir;            /* 0 ingress, 1 egress */
+		uint32_t id;            /* 1..255 in v9 (one byte, as IOS); 1..2^32-1 IPFIX */
+		uint32_t n;             /* 1 out of n, 2.. */
+		bool random;            /* random 1-out-of-n; else deterministic */
+	} sampler[EXPORTER_SAMPLERS_MAX];
+	unsigned nsampler;
 };
 
 struct exporter_stats {
@@ -95,7 +123,7 @@ struct exporter_stats {
 	uint64_t saturated;         /* values clamped to their field (e.g. ifIndex > 65535 in v5) */
 	uint64_t templates;         /* template records sent */
 	uint64_t options_templates; /* options template records sent */
-	uint64_t options_records;   /* options data records sent */
+	uint64_t options_records;   /* options data records sent (export statistics and sampler) */
 	uint64_t send_errors;       /* messages the transport failed to send */
 	uint64_t withdrawals;       /* IPFIX template withdrawal messages sent */
 };

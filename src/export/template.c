@@ -203,6 +203,8 @@ void tmpl_put_field(uint8_t *p, uint16_t ie, unsigned len, const struct flowrec 
 		v = r->last_us > r->first_us ? (r->last_us - r->first_us) / 1000 : 0;
 		break;
 	case IE_systemInitTimeMilliseconds: v = c->boot_us / 1000; break;
+	case IE_samplerId:
+	case IE_selectorId: v = c->sampler_id; break;
 	case IE_ipv4RouterSc:
 		if (len == 4) {
 			poke_u32(p, c->router_sc);

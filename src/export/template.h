@@ -62,6 +62,7 @@ int tmpl_rec_len(const struct tmpl *t, const uint8_t *p, size_t avail, size_t *l
 struct rec_enc {
 	uint64_t boot_us;   /* sysUpTime base: flowStart/EndSysUpTime count ms from it */
 	uint32_t router_sc; /* ipv4RouterSc (v7) */
+	uint32_t sampler_id; /* samplerId / selectorId: the sampler of a sampled export */
 	uint64_t saturated; /* out: incremented per value clamped to its width */
 };
 

@@ -17,6 +17,7 @@
 #include "lib/err.h"
 #include "lib/log.h"
 #include "meter/fnf_record.h"
+#include "meter/sampler.h"
 
 #define MAX_ATT (CONF_IFACE_MAX * CONF_IF_MONITOR_MAX)
 #define DRAIN_MS 10000
@@ -66,6 +67,7 @@ struct att {
 	uint8_t af;         /* 4 or 6 */
 	uint8_t sampler;    /* samplerId, 0 unsampled */
 	struct mon *mon;
+	struct sampler smp; /* `sampler S` of the attachment: 1 out of n (1: every packet) */
 };
 
 struct state {
@@ -216,15 +218,14 @@ static void mon_emit(void *arg, const struct genrec *r)
 	}
 }
 
-/* MERGE POINT (sampler): the per-packet decision of `ip flow monitor M
- * sampler S`. The sampler module (src/meter/sampler.[ch]) connects here;
- * until then every packet is sampled (logged when the monitor is
- * applied), so the monitor reports unsampled counts. */
-static inline bool fnf_sample(const struct att *a, const struct cache_pkt *p)
+/* The per-packet decision of `ip flow monitor M sampler S`: the
+ * attachment's own sampler (src/meter/sampler.h), offered only the
+ * packets of its interface, direction and traffic type, so each monitor
+ * samples 1 out of N of what it meters. */
+static inline bool fnf_sample(struct att *a, const struct cache_pkt *p)
 {
-	(void)a;
 	(void)p;
-	return true;
+	return sampler_take(&a->smp);
 }
 
 /* --- the meter's side ----------------------------------------------------- */
@@ -240,11 +241,11 @@ static void tap_packets(void *arg, const struct cache_pkt *v, size_t n)
 		for (size_t i = 0; fm->cur && i < fm->cur->nxp; i++)
 			xp_start(fm, fm->cur->xp[i]);
 	}
-	const struct state *s = fm->cur;
+	struct state *s = fm->cur;
 	if (!s)
 		return;
 	for (size_t k = 0; k < s->natt; k++) {
-		const struct att *a = &s->att[k];
+		struct att *a = &s->att[k];
 		const struct cache_pkt *p[CACHE_BATCH_MAX];
 		size_t np = 0;
 		for (size_t j = 0; j < n && j < CACHE_BATCH_MAX; j++)
@@ -489,7 +490,15 @@ static void build_atts(const struct conf *c, struct state *ns)
 			if (!m)
 				continue; /* no record: warned by the parser */
 			struct att a = { ifx, im->dir, im->traffic == CONF_TR_IPV6 ? 6 : 4,
-			                 (uint8_t)sampler_id(c, im->sampler), m };
+			                 (uint8_t)sampler_id(c, im->sampler), m, { 0 } };
+			const struct conf_sampler *cs = im->sampler[0] ? conf_find_sampler(c, im->sampler) : NULL;
+			struct timespec ts;
+			clock_gettime(CLOCK_REALTIME, &ts);
+			sampler_init(&a.smp, cs && cs->mode == CONF_SAMPLER_RANDOM ? SAMPLER_RANDOM : SAMPLER_DETERMINISTIC,
+			             cs && cs->one_out_of > 1 ? cs->one_out_of : 1,
+			             ((uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec) ^ ((uint64_t)ns->natt << 40));
+			if (!cs || cs->one_out_of <= 1)
+				a.sampler = 0; /* no rate: the records name no sampler */
 			bool dup = false;
 			for (size_t j = 0; j < ns->natt; j++) {
 				const struct att *b = &ns->att[j];
@@ -500,9 +509,9 @@ static void build_atts(const struct conf *c, struct state *ns)
 				         f->name, m->name);
 				continue;
 			}
-			if (im->sampler[0])
-				log_warn("interface %s: sampler %s of flow monitor %s is not applied by this build: the monitor "
-				         "meters every packet", f->name, im->sampler, m->name);
+			if (cs && cs->one_out_of > 1)
+				log_info("interface %s: flow monitor %s samples %s 1 out of %u (sampler %s)", f->name, m->name,
+				         cs->mode == CONF_SAMPLER_RANDOM ? "random" : "deterministic", cs->one_out_of, cs->name);
 			if (ns->natt < MAX_ATT)
 				ns->att[ns->natt++] = a;
 		}

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,10 @@ struct meter {
 	bool cap_main[MAX_CAPS];  /* the main cache meters cap[i] */
 	size_t ncap;
 	bool cur_main;            /* the capture being read is main-metered */
+	struct sampler cap_samp[MAX_CAPS]; /* main-cache sampler of cap[i]; n 1 = every packet */
+	uint32_t cap_samp_id[MAX_CAPS];
+	size_t cur;               /* index of the capture being read */
+	uint64_t samp_offered, samp_sampled; /* main-cache sampling, every capture */
 	struct meter_tap tap[MAX_TAPS];
 	size_t ntap;
 	struct {
@@ -43,8 +48,11 @@ struct meter {
 	uint64_t last_tick;
 	struct pkt_stats ps;
 	struct cache_pkt batch[CACHE_BATCH_MAX]; /* decoded, not yet metered */
+	struct cache_pkt sbatch[CACHE_BATCH_MAX]; /* the sampled ones of a sampled capture's batch */
 	size_t nbatch;
 };
+
+static uint64_t wall_us(void);
 
 static void fan_out(void *arg, const struct flowrec *r)
 {
@@ -125,6 +133,8 @@ int meter_add_capture(struct meter *m, struct capture *src)
 	if (m->ncap == MAX_CAPS)
 		return -1;
 	m->cap_main[m->ncap] = true;
+	sampler_init(&m->cap_samp[m->ncap], SAMPLER_DETERMINISTIC, 1, 0);
+	m->cap_samp_id[m->ncap] = 0;
 	m->cap[m->ncap++] = src;
 	return 0;
 }
@@ -136,6 +146,8 @@ struct capture *meter_remove_capture(struct meter *m, size_t i)
 	struct capture *c = m->cap[i];
 	memmove(&m->cap[i], &m->cap[i + 1], (m->ncap - i - 1) * sizeof(m->cap[0]));
 	memmove(&m->cap_main[i], &m->cap_main[i + 1], (m->ncap - i - 1) * sizeof(m->cap_main[0]));
+	memmove(&m->cap_samp[i], &m->cap_samp[i + 1], (m->ncap - i - 1) * sizeof(m->cap_samp[0]));
+	memmove(&m->cap_samp_id[i], &m->cap_samp_id[i + 1], (m->ncap - i - 1) * sizeof(m->cap_samp_id[0]));
 	m->ncap--;
 	return c;
 }
@@ -155,6 +167,41 @@ bool meter_main(const struct meter *m, const struct capture *src)
 	return false;
 }
 
+void meter_set_sampling(struct meter *m, const struct capture *src, enum sampler_mode mode, uint32_t n,
+                        uint32_t id, uint64_t seed)
+{
+	if (n < 1)
+		n = 1;
+	for (size_t i = 0; i < m->ncap; i++) {
+		if (m->cap[i] != src)
+			continue;
+		struct sampler *s = &m->cap_samp[i];
+		m->cap_samp_id[i] = n > 1 ? id : 0;
+		if (s->n == n && s->mode == (uint8_t)mode)
+			continue; /* unchanged by a reload: the window carries on */
+		if (!seed) /* a different sequence per capture and run */
+			seed = (wall_us() * 0x9E3779B97F4A7C15ULL) ^ ((uint64_t)i << 32) ^ (uint64_t)(uintptr_t)m;
+		sampler_init(s, mode, n, seed);
+	}
+}
+
+void meter_sampling(const struct meter *m, struct meter_sampling *out)
+{
+	*out = (struct meter_sampling){ .offered = m->samp_offered, .sampled = m->samp_sampled, .rate = 1 };
+	for (size_t i = 0; i < m->ncap; i++)
+		if (m->cap_main[i] && m->cap_samp[i].n > 1) {
+			out->rate = m->cap_samp[i].n;
+			out->mode = m->cap_samp[i].mode;
+			out->id = m->cap_samp_id[i];
+			break;
+		}
+}
+
+void meter_sampling_clear(struct meter *m)
+{
+	m->samp_offered = m->samp_sampled = 0;
+}
+
 int meter_add_tap(struct meter *m, const struct meter_tap *t)
 {
 	if (m->ntap == MAX_TAPS)
@@ -166,7 +213,12 @@ int meter_add_tap(struct meter *m, const struct meter_tap *t)
 /* Before reading capture c: whether its packets go to the main cache. */
 static void set_current(struct meter *m, const struct capture *c)
 {
-	m->cur_main = meter_main(m, c);
+	m->cur_main = false;
+	for (size_t i = 0; i < m->ncap; i++)
+		if (m->cap[i] == c) {
+			m->cur_main = m->cap_main[i];
+			m->cur = i;
+		}
 }
 
 void meter_set_speed(struct meter *m, double speed)
@@ -220,7 +272,21 @@ static void run_ticks(struct meter *m, uint64_t now, bool force)
 static void batch_flush(struct meter *m)
 {
 	if (m->nbatch) {
-		if (m->cur_main)
+		struct sampler *s = m->cur < m->ncap ? &m->cap_samp[m->cur] : NULL;
+		if (m->cur_main && s && s->n > 1) {
+			/* main-cache sampling: the sampled packets only; the clock
+			 * moves with the whole batch all the same */
+			size_t k = 0;
+			for (size_t i = 0; i < m->nbatch; i++)
+				if (sampler_take(s))
+					m->sbatch[k++] = m->batch[i];
+			m->samp_offered += m->nbatch;
+			m->samp_sampled += k;
+			if (k)
+				cache_packets(m->cache, m->sbatch, k);
+			if (!k || m->sbatch[k - 1].t_us != m->batch[m->nbatch - 1].t_us)
+				cache_expire(m->cache, m->batch[m->nbatch - 1].t_us);
+		} else if (m->cur_main)
 			cache_packets(m->cache, m->batch, m->nbatch);
 		else /* the one clock moves on all the same */
 			cache_expire(m->cache, m->batch[m->nbatch - 1].t_us);

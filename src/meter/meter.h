@@ -14,6 +14,7 @@
 #include "cache/cache.h"
 #include "capture/capture.h"
 #include "decode/packet.h"
+#include "meter/sampler.h"
 
 typedef void (*meter_sink_fn)(void *arg, const struct flowrec *r);
 /* Called at least every 100 ms of cache time, and once more at the end. */
@@ -50,6 +51,29 @@ int meter_add_tap(struct meter *m, const struct meter_tap *t);
 int meter_add_capture(struct meter *m, struct capture *src);
 void meter_set_main(struct meter *m, const struct capture *src, bool on);
 bool meter_main(const struct meter *m, const struct capture *src);
+/* Main-cache sampling (`flow-sampler` on the interface): every decoded
+ * packet of capture src is offered to a 1-out-of-n sampler of the given
+ * mode, and only the sampled ones reach the main cache; the taps (FNF
+ * monitors, with their own samplers) still see every packet. n <= 1
+ * meters every packet. A change of mode or n restarts the sampler (a
+ * reload); the counters below carry on. id is the sampler's number in
+ * the exports (0 when unsampled). The seed makes random runs repeatable
+ * (0: one from the clock). */
+void meter_set_sampling(struct meter *m, const struct capture *src, enum sampler_mode mode, uint32_t n,
+                        uint32_t id, uint64_t seed);
+
+/* Main-cache sampling counters since start (or meter_sampling_clear),
+ * summed over every capture, removed ones included: packets offered to a
+ * sampler and packets it took; offered - sampled were not metered. */
+struct meter_sampling {
+	uint64_t offered, sampled;
+	uint32_t rate;      /* 1 out of rate of the first sampled capture; 1 if none */
+	uint8_t mode;       /* its enum sampler_mode */
+	uint32_t id;        /* its sampler id */
+};
+void meter_sampling(const struct meter *m, struct meter_sampling *out);
+void meter_sampling_clear(struct meter *m);
+
 /* Take capture i out (the caller closes it); its flows stay in the cache. */
 struct capture *meter_remove_capture(struct meter *m, size_t i);
 

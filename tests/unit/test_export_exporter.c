@@ -303,6 +303,137 @@ static void test_options_stats(void **state)
 	}
 }
 
+/* Sampled export (cfg.sampler[]): every flow record names the sampler of
+ * its interface and direction (0 for an unsampled one), and one options
+ * record per sampler (v9: FLOW_SAMPLER_*; IPFIX: the PSAMP selector
+ * report of its algorithm) goes at the options refresh rules, beside the
+ * export statistics, under template ids of their own. */
+static void test_sampler_options(void **state)
+{
+	(void)state;
+	static const int versions[] = { 9, 10 };
+	for (size_t v = 0; v < 2; v++)
+	for (int rnd = 0; rnd < 2; rnd++) {
+		struct memtp *tp = memtp_new(28);
+		struct exporter_cfg cfg;
+		exporter_cfg_init(&cfg, versions[v]);
+		cfg.start_us = T0;
+		cfg.domain = 4242;
+		cfg.export_stats = true;
+		cfg.opt_refresh_pkts = 3;
+		/* A: the fixture's flows (ifIndex 3 egress); B: another interface */
+		cfg.sampler[0] = (struct exporter_sampler){ 3, 1, 7, 100, rnd };
+		cfg.sampler[1] = (struct exporter_sampler){ 9, 0, 8, 50, !rnd };
+		cfg.sampler[2] = (struct exporter_sampler){ 9, 1, 8, 50, !rnd }; /* B again: one record */
+		cfg.nsampler = 3;
+		struct exporter *ex = exporter_new(&cfg, &tp->base, NULL, 0);
+		assert_non_null(ex);
+		struct flowrec r;
+		for (unsigned i = 0; i < 4; i++) {
+			for (unsigned k = 0; k < 10; k++) {
+				fx_rec(&r, k % 2 ? 6 : 4, k);
+				if (k % 5 == 4)
+					r.key.ifindex = 4; /* unsampled */
+				assert_int_equal(exporter_add(ex, &r, T0 + i), ERR_OK);
+			}
+			exporter_flush(ex, T0 + i);
+		}
+		assert_int_equal(tp->n, 4);
+		struct tmpl_store_mem mem;
+		tmpl_store_mem_init(&mem, 8);
+		struct tmpl_store ts = tmpl_store_mem_iface(&mem);
+		unsigned samp_recs = 0;
+		for (size_t m = 0; m < tp->n; m++) {
+			struct nf_iter it;
+			struct nf_item item;
+			unsigned samp = 0, data = 0, ids[2] = { 0, 0 }, zero = 0;
+			assert_int_equal(nf_iter_init(&it, tp->msg[m].p, tp->msg[m].len, &ts), ERR_OK);
+			while (nf_iter_next(&it, &item) == ERR_OK) {
+				if (item.kind != NF_ITEM_DATA)
+					continue;
+				struct rec_iter ri;
+				struct rec_field f;
+				uint16_t id_ie = versions[v] == 9 ? IE_samplerId : IE_selectorId;
+				if (!item.t->scope_count) {
+					data++;
+					assert_true(item.t->id == 260 || item.t->id == 261);
+					unsigned found = 0;
+					rec_iter_init(&ri, item.t, item.p, item.len);
+					while (rec_iter_next(&ri, &f) == ERR_OK)
+						if (f.ie == id_ie) {
+							uint64_t id = peek_uint(f.p, f.len);
+							assert_true(id == 7 || id == 0);
+							zero += id == 0;
+							found++;
+						}
+					assert_int_equal(found, 1);
+					continue;
+				}
+				if (item.t->id == 258)
+					continue; /* export statistics: test_options_stats */
+				samp++;
+				uint64_t vals[8] = { 0 };
+				unsigned seen = 0;
+				rec_iter_init(&ri, item.t, item.p, item.len);
+				while (rec_iter_next(&ri, &f) == ERR_OK && seen < 8) {
+					uint64_t val = peek_uint(f.p, f.len);
+					vals[seen++] = val;
+					if (versions[v] == 9 && f.scope)
+						assert_int_equal(val, 4242);
+				}
+				assert_int_equal(seen, 4);
+				/* v9: scope, id, mode, interval; IPFIX: id, algorithm, two parameters */
+				uint64_t id = versions[v] == 9 ? vals[1] : vals[0];
+				assert_true(id == 7 || id == 8);
+				ids[id - 7]++;
+				bool r7 = id == 7 ? rnd : !rnd;
+				uint64_t n = id == 7 ? 100 : 50;
+				if (versions[v] == 9) {
+					assert_int_equal(item.t->id, 259);
+					assert_int_equal(vals[2], r7 ? 2 : 0);
+					assert_int_equal(vals[3], n);
+				} else {
+					assert_int_equal(item.t->id, r7 ? 262 : 259);
+					assert_int_equal(vals[1], r7 ? 3 : 1);
+					assert_int_equal(vals[2], 1);               /* interval / size */
+					assert_int_equal(vals[3], r7 ? n : n - 1);  /* population / space */
+				}
+			}
+			assert_int_equal(samp, m % 3 == 0 ? 2 : 0);
+			if (samp)
+				assert_true(ids[0] == 1 && ids[1] == 1);
+			assert_int_equal(data, 10);
+			assert_int_equal(zero, 2);
+			samp_recs += samp;
+		}
+		/* export statistics and sampler: one + two options records each time */
+		assert_int_equal(exporter_stats(ex)->options_records, samp_recs + samp_recs / 2);
+		assert_true(exporter_tmpl_next(ex) > 262 || (versions[v] == 9 && exporter_tmpl_next(ex) > 261));
+		tmpl_store_mem_free(&mem);
+		exporter_free(ex);
+		transport_close(&tp->base);
+	}
+	/* a v9 samplerId is one byte; an id of 0 names no sampler; one id, one rate */
+	struct memtp *tp = memtp_new(28);
+	struct exporter_cfg cfg;
+	exporter_cfg_init(&cfg, 9);
+	cfg.sampler[0] = (struct exporter_sampler){ 1, 0, 256, 10, false };
+	cfg.nsampler = 1;
+	char err[128];
+	assert_null(exporter_new(&cfg, &tp->base, err, sizeof(err)));
+	cfg.sampler[0].id = 0;
+	assert_null(exporter_new(&cfg, &tp->base, err, sizeof(err)));
+	cfg.sampler[0].id = 5;
+	cfg.sampler[1] = (struct exporter_sampler){ 2, 0, 5, 20, false };
+	cfg.nsampler = 2;
+	assert_null(exporter_new(&cfg, &tp->base, err, sizeof(err)));
+	cfg.sampler[1].n = 10;
+	struct exporter *ex = exporter_new(&cfg, &tp->base, err, sizeof(err));
+	assert_non_null(ex);
+	exporter_free(ex);
+	transport_close(&tp->base);
+}
+
 /* A half-full message leaves at flush_ms after its first record. */
 static void test_flush_timer(void **state)
 {
@@ -446,6 +577,7 @@ int main(void)
 		cmocka_unit_test(test_template_refresh_time),
 		cmocka_unit_test(test_template_timeout_open_message),
 		cmocka_unit_test(test_options_stats),
+		cmocka_unit_test(test_sampler_options),
 		cmocka_unit_test(test_flush_timer),
 		cmocka_unit_test(test_send_failure),
 		cmocka_unit_test(test_config_checks),
