@@ -29,6 +29,7 @@
 #include "lib/addr.h"
 #include "lib/log.h"
 #include "meter/fnf_mon.h"
+#include "meter/psamp.h"
 #include "transport/dest.h"
 #include "transport/sctp.h"
 
@@ -863,6 +864,7 @@ int main(int argc, char **argv)
 	int rc = 1;
 	struct rt *rt = NULL;
 	struct fnf_mon *fm = NULL;
+	struct psamp *ps = NULL;
 	int ready_fd = -1;
 	bool pid_written = false;
 
@@ -920,8 +922,15 @@ int main(int argc, char **argv)
 		snprintf(err, sizeof(err), "out of memory");
 		goto out;
 	}
-	struct rt_hooks hooks;
+	struct rt_hooks hooks, ps_hooks;
 	fnf_mon_hooks(fm, &hooks); /* Flexible NetFlow monitors */
+	ps = psamp_new(rt);
+	if (!ps) {
+		snprintf(err, sizeof(err), "out of memory");
+		goto out;
+	}
+	psamp_hooks(ps, &ps_hooks, &hooks); /* packet sections; other monitors' show commands go on to FNF */
+	rt_add_hooks(rt, &ps_hooks);
 	rt_add_hooks(rt, &hooks);
 	struct ipflowd d = { .o = &o, .rt = rt };
 	if (o.conf_file)
@@ -954,6 +963,7 @@ out:
 	}
 	rt_free(rt);
 	fnf_mon_free(fm); /* after rt: the meter holds its tap until then */
+	psamp_free(ps);
 	conf_free(c);
 	if (hup_fd >= 0)
 		close(hup_fd);

@@ -668,6 +668,11 @@ int exporter_add_genrec(struct exporter *ex, int h, const struct genrec *r, uint
 	if (h < 0 || (unsigned)h >= ex->ng || r->lay->n != ex->g[h]->t.nfields)
 		return ERR_ARG;
 	struct gtmpl *g = ex->g[h];
+	if (!ex->c->sets && g->conv.varlen) { /* v1/v5/v7 have no variable-length field */
+		ex->st.flows++;
+		ex->st.not_exportable++;
+		return ERR_UNSUPP;
+	}
 	if (!ex->c->sets)
 		return add_genrec_fixed(ex, g, r, now_us);
 	ex->st.flows++;
