@@ -25,9 +25,9 @@ enum {
 	GRE_F_KEY = 0x2000,    /* RFC 2890 */
 	GRE_F_SEQ = 0x1000,    /* RFC 2890 */
 	GRE_VER_MASK = 0x0007,
-	ETH_IPV4 = 0x0800,
-	ETH_IPV6 = 0x86dd,
-	ETH_TEB = 0x6558,      /* transparent Ethernet bridging: Ethernet inside */
+	PS_ETH_IPV4 = 0x0800,
+	PS_ETH_IPV6 = 0x86dd,
+	PS_ETH_TEB = 0x6558,      /* transparent Ethernet bridging: Ethernet inside */
 	IPPROTO_IPIP_ = 4,
 	IPPROTO_IPV6_ = 41,
 	IPPROTO_GRE_ = 47,
@@ -54,9 +54,9 @@ static size_t tunnel_inner(const uint8_t *frame, size_t caplen, size_t off, uint
 	size_t opt = ((flags & GRE_F_CSUM) ? 4 : 0) + ((flags & GRE_F_KEY) ? 4 : 0) + ((flags & GRE_F_SEQ) ? 4 : 0);
 	if (rbuf_skip(&r, opt) != ERR_OK)
 		return 0;
-	if (type == ETH_IPV4 || type == ETH_IPV6)
+	if (type == PS_ETH_IPV4 || type == PS_ETH_IPV6)
 		*lt = PKT_LINK_RAW;
-	else if (type == ETH_TEB)
+	else if (type == PS_ETH_TEB)
 		*lt = PKT_LINK_EN10MB;
 	else
 		return 0;
