@@ -263,6 +263,8 @@ def main():
     ap.add_argument("--dir", choices=("in", "out"), default="in")
     ap.add_argument("--algo", type=int, default=1)
     ap.add_argument("--min-kinds", type=int, default=0)
+    ap.add_argument("--random", action="store_true",
+                    help="random 1-out-of-N: exactly one record per window of N frames, any frame of it")
     ap.add_argument("--tshark", help="tshark's dataLinkFrameSection values, hex, one a line, in order")
     ap.add_argument("--collect-jsonl", help="ipflow-collect's jsonl output of the same capture")
     a = ap.parse_args()
@@ -283,7 +285,26 @@ def main():
         walks = [x for x in walks if x[1].af == 6]
     want = walks[a.n - 1::a.n]
     _, col = read_pcap(a.collected)
-    recs = parse_ipfix(col, a.port, fail)
+    recs = [r for r in parse_ipfix(col, a.port, fail) if IE["section"] in r]  # other monitors' records aside
+    if a.random:
+        # the frame of window k that the record of window k is: same time
+        # and same first bytes (then judged like the others below)
+        picks, pos = [], {}
+        for k, r in enumerate(recs[:len(want)]):
+            win = walks[k * a.n:(k + 1) * a.n]
+            t = num(r.get(IE["time"], b""))
+            us = ((t >> 32) - 2208988800) * 1000000 + (((t & 0xFFFFFFFF) * 1000000 + (1 << 31)) >> 32)
+            sec = r.get(IE["section"], b"")
+            m = [j for j, x in enumerate(win) if abs(x[0] - us) <= 1 and x[1].b[:len(sec)] == sec]
+            if not m:
+                fail("record %d: no frame of window %d has its time and bytes" % (k, k))
+                m = [a.n - 1]
+            picks.append(win[m[0]])
+            pos[m[0]] = pos.get(m[0], 0) + 1
+        want = picks + want[len(picks):]
+        print("random: positions taken in the window: %d distinct of %d" % (len(pos), a.n))
+        if len(recs) >= 50 and len(pos) < 10:
+            fail("random sampling took only %d distinct window positions" % len(pos))
     if len(recs) != len(want):
         fail("%d records, want %d (%d frames of the traffic, 1 out of %d)" % (len(recs), len(want), len(walks), a.n))
     kinds, shape = {}, {"l4-end": 0, "capped-160": 0, "whole-frame": 0}
@@ -331,8 +352,7 @@ def main():
                 j = json.loads(line)
                 v = j.get("dataLinkFrameSection")
                 if v is None:
-                    other += 1
-                    continue
+                    continue  # another monitor's record
                 cs.append(bytes.fromhex(v[2:] if v.startswith("0x") else v))
                 if j.get("dataLinkFrameSize") is None or j.get("ingressInterface") is None:
                     other += 1
