@@ -160,7 +160,7 @@ t_af() {
 	local total fnf
 	total=$("$PYTHON" -c 'import csv,sys; print(sum(int(r["packets"]) for r in csv.DictReader(open(sys.argv[1]))))' "$T/af.flows.csv")
 	fnf=$(sed -n 's/^Flow monitor M-PROTO: packets \([0-9]*\),.*/\1/p' "$T/af.stats")
-	main=$("$PYTHON" -c 'import json,sys; print(sum(json.loads(l)["packets"] for l in open(sys.argv[1])))' "$T/af.main.jsonl")
+	main=$("$PYTHON" -c 'import json,sys; print(sum(json.loads(l)["packetDeltaCount"] for l in open(sys.argv[1])))' "$T/af.main.jsonl")
 	echo "truth packets $total, main cache $main, FNF IPv4 monitor $fnf"
 	[ "$main" = "$total" ] || { echo "the main cache lost packets"; return 1; }
 	[ -n "$fnf" ] && [ "$fnf" -gt 0 ] || return 1
@@ -218,10 +218,10 @@ t_unsampled() {
 
 t_refuse() {
 	gen -o "$T/ref.pcap" -n 10 -c 2 -s 15 || return 1
-	local base="flow monitor P
+	local mon="flow monitor P
  record datalinksectiondump
- exporter X
-interface replay0
+ exporter X"
+	local base="interface replay0
  ipflow pcap $T/ref.pcap
  ip flow monitor P sampler S input
 ipflow control-socket none"
@@ -235,11 +235,15 @@ ipflow control-socket none"
 	}
 	local s8='sampler S
  mode deterministic 1 out-of 8'
-	try "needs export-protocol ipfix" "$s8" "$(exporter X 9 netflow-v9)" "$base" || return 1
-	try "not datalinksectiondump" "$s8" "$(exporter X 9 netflow-v5)" "$base" || return 1 # the parser's own check
-	try "needs cache type immediate" "$s8" "$(exporter X 9)" "$base" " cache type normal" || return 1
+	try "needs export-protocol ipfix" "$s8" "$(exporter X 9 netflow-v9)" "$mon" "$base" || return 1
+	try "not datalinksectiondump" "$s8" "$(exporter X 9 netflow-v5)" "$mon" "$base" || return 1 # the parser's own check
+	try "needs cache type immediate" "$s8" "$(exporter X 9)" "$mon" " cache type normal" "$base" || return 1
 	try "1 out of 32000 at the coarsest" 'sampler S
- mode deterministic 1 out-of 32001' "$(exporter X 9)" "$base" || return 1
+ mode deterministic 1 out-of 32001' "$(exporter X 9)" "$mon" "$base" || return 1
+	# and the same with ipfix, immediate and 1 out of 32000 runs
+	printf '%s\n' 'sampler S
+ mode deterministic 1 out-of 32000' "$(exporter X 9)" "$mon" " cache type immediate" "$base" >"$T/ref.conf"
+	timeout -k 5 30 "$IPFLOWD" -f "$T/ref.conf" >"$T/ref.out" 2>"$T/ref.err" || { echo "refused:"; cat "$T/ref.err"; return 1; }
 }
 
 t_show() {
@@ -268,7 +272,7 @@ t_show() {
 		interface replay0
 		 ipflow pcap $T/sh.pcap ifindex 5
 		 ip flow monitor P sampler S7 layer2-switched input
-		 ip flow monitor M-PROTO layer2-switched input
+		 ip flow monitor M-PROTO input
 		ipflow control-socket $sock
 		ipflow replay-speed 1000
 		EOC
