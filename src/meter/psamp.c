@@ -697,6 +697,20 @@ static void xp_stats_line(FILE *out, const struct pxp *x, const char *lead)
 	        (unsigned long long)x->unsent);
 }
 
+/* Does an applied monitor other than a packet-section one use exporter name? */
+static bool fnf_uses(const struct conf *c, const char *name)
+{
+	for (size_t i = 0; c && i < c->nmonitor; i++) {
+		const struct conf_monitor *cm = &c->monitor[i];
+		if (is_ps(cm) || !monitor_applied(c, cm->name))
+			continue;
+		for (size_t k = 0; k < cm->nexporter; k++)
+			if (strcmp(cm->exporter[k], name) == 0)
+				return true;
+	}
+	return false;
+}
+
 static void h_show_exporter(void *arg, FILE *out, const struct conf_exporter *cx, bool json)
 {
 	struct psamp *ps = arg;
@@ -714,6 +728,20 @@ static void h_show_exporter(void *arg, FILE *out, const struct conf_exporter *cx
 		        (unsigned long long)st.flows, (unsigned long long)st.records, (unsigned long long)st.flows_failed,
 		        (unsigned long long)st.not_exportable, (unsigned long long)st.messages,
 		        (unsigned long long)st.bytes, (unsigned long long)st.send_errors, (unsigned long long)x->unsent);
+		return;
+	}
+	if (x && !fnf_uses(rt_conf(ps->rt), cx->name)) { /* ours alone: the FNF layer would call it unused */
+		static const char *const tp[] = { "UDP", "SCTP", "TCP" };
+		fprintf(out, "Flow Exporter %s:\n", cx->name);
+		fprintf(out, "  Description:              %s\n", cx->description[0] ? cx->description : "User defined");
+		fputs("  Export protocol:          IPFIX (Version 10)\n", out);
+		fputs("  Transport Configuration:\n", out);
+		fprintf(out, "    Destination IP address: %s\n", cx->destination[0] ? cx->destination : "not configured");
+		fprintf(out, "    Transport Protocol:     %s\n", tp[cx->transport]);
+		fprintf(out, "    Destination Port:       %u\n", cx->port);
+		fprintf(out, "  Template data timeout:    %u secs\n", cx->template_timeout_s);
+		fputs("  Status:                   in use by packet-section monitors\n", out);
+		xp_stats_line(out, x, "  Packet-section stream of ");
 		return;
 	}
 	if (ps->have_next && ps->next_h.show_exporter)

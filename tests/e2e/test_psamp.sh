@@ -310,7 +310,9 @@ t_show() {
 		grep -Eq '^ +Sampled: +428$' "$T/shc.txt" || { echo "show flow monitor P: counters wrong"; return 1; }
 	grep -q 'Flow Record: *R-PROTO' "$T/shf.txt" && grep -q 'Size:' "$T/shf.txt" ||
 		{ echo "the FNF monitor's show is not the FNF layer's"; return 1; }
-	grep -q 'Packet-section stream of X' "$T/shx.txt" || { echo "show flow exporter X: no packet-section stream"; return 1; }
+	grep -q 'Packet-section stream of X (udp:127.0.0.1:[0-9]*): records 428 in' "$T/shx.txt" &&
+		grep -q 'in use by packet-section monitors' "$T/shx.txt" ||
+		{ echo "show flow exporter X: no packet-section stream"; return 1; }
 }
 
 check l2 t_l2
