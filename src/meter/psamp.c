@@ -126,6 +126,7 @@ struct pxp {
 	struct exporter *ex;
 	int h;                         /* the layout's template handle */
 	uint64_t unsent;               /* records with no destination to go to */
+	bool reused;                   /* (during a reload) carried into the next state */
 };
 
 struct pmon {
@@ -320,6 +321,8 @@ static void xp_close(struct pxp *x, uint64_t now)
 	free(x);
 }
 
+/* Free s, except the exporters carried into the next state (reused);
+ * send: flush and drain the others first. */
 static void state_free(struct pstate *s, uint64_t now, bool send)
 {
 	if (!s)
@@ -327,6 +330,8 @@ static void state_free(struct pstate *s, uint64_t now, bool send)
 	for (size_t i = 0; i < s->nmon; i++)
 		free(s->mon[i]);
 	for (size_t i = 0; i < s->nxp; i++) {
+		if (s->xp[i]->reused)
+			continue;
 		if (send) {
 			xp_close(s->xp[i], now);
 			continue;
@@ -383,9 +388,27 @@ static int check(const struct conf *c, char *err, size_t errlen)
 	return 0;
 }
 
-static int build_xp(const struct conf *c, const struct conf_exporter *cx, struct pstate *ns, uint64_t start_us,
-                    char *err, size_t errlen)
+/* Same settings, ignoring the description. */
+static bool same_exporter_conf(const struct conf_exporter *a, const struct conf_exporter *b)
 {
+	struct conf_exporter x = *a, y = *b;
+	memset(x.description, 0, sizeof(x.description));
+	memset(y.description, 0, sizeof(y.description));
+	return memcmp(&x, &y, sizeof(x)) == 0;
+}
+
+static int build_xp(const struct conf *c, const struct conf_exporter *cx, struct pstate *ns,
+                    const struct pstate *old, uint64_t start_us, char *err, size_t errlen)
+{
+	/* an unchanged exporter goes on: same transport, sequence numbers and
+	 * template (the layout never changes), so a collector sees one stream */
+	struct pxp *o = find_xp(old, cx->name);
+	if (o && !o->reused && same_exporter_conf(&o->conf, cx)) {
+		o->reused = true;
+		o->conf = *cx;
+		ns->xp[ns->nxp++] = o;
+		return 0;
+	}
 	struct pxp *x = calloc(1, sizeof(*x));
 	if (!x) {
 		snprintf(err, errlen, "out of memory");
@@ -399,11 +422,11 @@ static int build_xp(const struct conf *c, const struct conf_exporter *cx, struct
 		         cx->name);
 		return 0;
 	}
-	struct transport_opts o = { 0 };
-	o.source = cx->source[0] ? conf_linux_name(c, cx->source) : NULL;
-	o.block_ms = file_mode(c) ? 10000 : 0;
+	struct transport_opts topt = { 0 };
+	topt.source = cx->source[0] ? conf_linux_name(c, cx->source) : NULL;
+	topt.block_ms = file_mode(c) ? 10000 : 0;
 	char e2[256];
-	x->t = transport_open(x->spec, &o, e2, sizeof(e2));
+	x->t = transport_open(x->spec, &topt, e2, sizeof(e2));
 	if (!x->t) {
 		snprintf(err, errlen, "flow exporter %s: %s", cx->name, e2);
 		return -1;
@@ -475,6 +498,25 @@ static void build_atts(const struct conf *c, struct pstate *ns)
 	}
 }
 
+/* A prepared state that will not run: free what it made, give back
+ * what it would have carried over from cur. */
+static void drop_prepared(struct pstate *ns, struct pstate *cur)
+{
+	if (!ns)
+		return;
+	for (size_t i = 0; i < ns->nxp; i++)
+		if (ns->xp[i]->reused) /* cur's: still running there */
+			ns->xp[i] = NULL;
+	size_t n = 0;
+	for (size_t i = 0; i < ns->nxp; i++)
+		if (ns->xp[i])
+			ns->xp[n++] = ns->xp[i];
+	ns->nxp = n;
+	state_free(ns, 0, false);
+	for (size_t i = 0; cur && i < cur->nxp; i++)
+		cur->xp[i]->reused = false;
+}
+
 static struct pstate *prepare(struct psamp *ps, const struct conf *c, char *err, size_t errlen)
 {
 	if (check(c, err, errlen) != 0)
@@ -501,7 +543,7 @@ static struct pstate *prepare(struct psamp *ps, const struct conf *c, char *err,
 			struct pxp *x = find_xp(ns, cm->exporter[k]);
 			const struct conf_exporter *cx = conf_find_exporter(c, cm->exporter[k]);
 			if (!x && cx) {
-				if (build_xp(c, cx, ns, ps->started ? ps->start_us : 0, err, errlen) != 0)
+				if (build_xp(c, cx, ns, ps->cur, ps->started ? ps->start_us : 0, err, errlen) != 0)
 					goto fail;
 				x = ns->xp[ns->nxp - 1];
 			}
@@ -512,7 +554,7 @@ static struct pstate *prepare(struct psamp *ps, const struct conf *c, char *err,
 	build_atts(c, ns);
 	return ns;
 fail:
-	state_free(ns, 0, false);
+	drop_prepared(ns, ps->cur);
 	return NULL;
 }
 
@@ -527,7 +569,9 @@ static void commit(struct psamp *ps, struct pstate *ns)
 			ns->mon[i]->n = om->n;
 	}
 	ps->cur = ns;
-	state_free(old, ps->now_us, true);
+	state_free(old, ps->now_us, true); /* not the exporters ns carries on */
+	for (size_t i = 0; i < ns->nxp; i++)
+		ns->xp[i]->reused = false;
 	struct meter *mt = rt_meter(ps->rt);
 	if (ns->natt && !ps->tapped && mt) {
 		if (meter_add_frame_tap(mt, on_frame, ps) == 0)
@@ -550,7 +594,7 @@ static int h_apply(void *arg, const struct conf *old, const struct conf *cur, ch
 		}
 		ps->ticked = true;
 	}
-	state_free(ps->next, 0, false);
+	drop_prepared(ps->next, ps->cur); /* an earlier prepare never committed */
 	ps->next = NULL;
 	struct pstate *ns = prepare(ps, cur, err, errlen);
 	if (!ns)
@@ -576,7 +620,7 @@ static void h_commit(void *arg, bool ok)
 	if (ok)
 		commit(ps, ns);
 	else
-		state_free(ns, 0, false);
+		drop_prepared(ns, ps->cur);
 }
 
 static void h_flush(void *arg, uint64_t now)
@@ -781,7 +825,7 @@ void psamp_free(struct psamp *ps)
 {
 	if (!ps)
 		return;
-	state_free(ps->next, 0, false);
+	drop_prepared(ps->next, ps->cur);
 	state_free(ps->cur, 0, false);
 	free(ps);
 }

@@ -46,9 +46,12 @@
  * destination, no room in the exporter) are counted, shown by
  * `show flow monitor NAME [cache]` and --stats.
  *
- * Reload: the packet-section state is rebuilt (transports opened first,
- * a failure keeps the running one); the old exporters send their open
- * message and close at commit. Not thread-safe. */
+ * Reload: the packet-section state is rebuilt (new transports opened
+ * first, a failure keeps the running one); an exporter whose settings are
+ * unchanged goes on as it is (transport, sequence numbers, template), so
+ * a collector sees one stream; changed or unused ones send their open
+ * message and close at commit. Monitors keep their counters by name;
+ * samplers start a new window. Not thread-safe. */
 #ifndef IPFLOW_PSAMP_H
 #define IPFLOW_PSAMP_H
 

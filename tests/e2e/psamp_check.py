@@ -200,9 +200,9 @@ def parse_ipfix(frames, port, fail):
         if len(m) < 16 or u16(m, 0) != 10 or u16(m, 2) != len(m):
             fail("not a whole IPFIX message (%d bytes)" % len(m))
             continue
-        seq, dom = u32(m, 8), u32(m, 12)
+        seq, dom = u32(m, 8), (u16(f, 14 + ihl), u32(m, 12))  # a stream: source port and domain
         if dom in seq_next and seq != seq_next[dom]:
-            fail("domain %u: sequence %u, want %u" % (dom, seq, seq_next[dom]))
+            fail("port %u domain %u: sequence %u, want %u" % (dom + (seq, seq_next[dom])))
         seq_next[dom] = seq
         o = 16
         while o + 4 <= len(m):
@@ -263,6 +263,7 @@ def main():
     ap.add_argument("--dir", choices=("in", "out"), default="in")
     ap.add_argument("--algo", type=int, default=1)
     ap.add_argument("--min-kinds", type=int, default=0)
+    ap.add_argument("--interval", type=int, help="judge only the records with this samplingInterval")
     ap.add_argument("--random", action="store_true",
                     help="random 1-out-of-N: exactly one record per window of N frames, any frame of it")
     ap.add_argument("--tshark", help="tshark's dataLinkFrameSection values, hex, one a line, in order")
@@ -286,6 +287,8 @@ def main():
     want = walks[a.n - 1::a.n]
     _, col = read_pcap(a.collected)
     recs = [r for r in parse_ipfix(col, a.port, fail) if IE["section"] in r]  # other monitors' records aside
+    if a.interval is not None:
+        recs = [r for r in recs if num(r[IE["interval"]]) == a.interval]
     if a.random:
         # the frame of window k that the record of window k is: same time
         # and same first bytes (then judged like the others below)

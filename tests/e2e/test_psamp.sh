@@ -24,6 +24,9 @@
 #  refuse    a netflow-v9 or v5 exporter, cache type normal, and a sampler
 #            coarser than 1 out of 32000 are refused at configuration time
 #            with a message naming them.
+#  reload    sampler changed from 1 out of 7 to 1 out of 3 by a reload in a
+#            paced replay's gap: the frames before judged at 7, those after
+#            at 3 (a new stream), the counters carried across.
 #  show      `show flow monitor P` (text and --json) while a paced replay
 #            sits in a gap: the counters of the frames read so far; an FNF
 #            monitor's show still answered by the FNF layer.
@@ -59,11 +62,11 @@ exporter() { # NAME PORT [PROTOCOL]
 	printf 'flow exporter %s\n destination 127.0.0.1\n transport udp %s\n export-protocol %s\n' "$1" "$2" "${3:-ipfix}"
 }
 
-# judge NAME ARGS...: psamp_check over collector NAME's capture, with
-# tshark's sections and ipflow-collect's records of the same capture
-judge() {
+# peers NAME: tshark and ipflow-collect over collector NAME's capture: no
+# malformed message, no error, no sequence gap; tshark's sections in
+# $T/NAME.ts.hex, ipflow-collect's records in $T/NAME.coll.jsonl
+peers() {
 	local name=$1 port
-	shift
 	port=$(cat "$T/$name.port")
 	"$PYTHON" "$CHECK" strip-eth "$T/$name.pcap" "$T/$name.raw.pcap" || return 1
 	local ts=(tshark -n -r "$T/$name.raw.pcap" --disable-protocol eth -d "udp.port==$port,cflow")
@@ -79,7 +82,14 @@ judge() {
 	for k in malformed seq_lost seq_ooo pend_left; do
 		[ "$(echo "$tot" | tr ' ' '\n' | sed -n "s/^$k=//p")" = 0 ] || { echo "ipflow-collect: $k not 0"; return 1; }
 	done
-	"$PYTHON" "$CHECK" "$T/$1" "$T/$name.pcap" "$port" "${@:2}" --tshark "$T/$name.ts.hex" \
+}
+
+# judge NAME INPUT ARGS...: peers, then psamp_check of collector NAME's
+# capture against INPUT, with tshark's and ipflow-collect's sections
+judge() {
+	local name=$1
+	peers "$name" || return 1
+	"$PYTHON" "$CHECK" "$T/$2" "$T/$name.pcap" "$(cat "$T/$name.port")" "${@:3}" --tshark "$T/$name.ts.hex" \
 		--collect-jsonl "$T/$name.coll.jsonl"
 }
 
@@ -315,10 +325,60 @@ t_show() {
 		{ echo "show flow exporter X: no packet-section stream"; return 1; }
 }
 
+t_reload() {
+	command -v mergecap >/dev/null || { echo "mergecap not installed (Debian package wireshark-common)"; return 1; }
+	# two parts 100000 s apart, replayed at 20000x: the daemon waits 5 s
+	# between them, and is reloaded there from 1 out of 7 to 1 out of 3
+	gen -o "$T/rl1.pcap" --start-time 1700000000 -n 3000 -c 50 -s 71 || return 1
+	gen -o "$T/rl2.pcap" --start-time 1700100000 -n 3000 -c 50 -s 72 || return 1
+	mergecap -F pcap -w "$T/rl.pcap" "$T/rl1.pcap" "$T/rl2.pcap" || return 1
+	collector rlc || return 1
+	local sock=$T/rl.sock
+	mkconf() {
+		exporter X "$(cat "$T/rlc.port")"
+		cat <<-EOC
+		sampler S
+		 mode deterministic 1 out-of $1
+		flow monitor P
+		 record datalinksectiondump
+		 exporter X
+		interface replay0
+		 ipflow pcap $T/rl.pcap ifindex 6
+		 ip flow monitor P sampler S layer2-switched input
+		ipflow control-socket $sock
+		ipflow replay-speed 20000
+		EOC
+	}
+	mkconf 7 >"$T/rl.conf"
+	"$IPFLOWD" -f "$T/rl.conf" --stats >"$T/rl.stats" 2>"$T/rl.err" &
+	local pid=$! i
+	on_exit "kill $pid"
+	for i in $(seq 100); do
+		"$IPFLOW" -S "$sock" show flow monitor P --json 2>/dev/null | grep -q '"frames":3000' && break
+		sleep 0.05
+	done
+	"$IPFLOW" -S "$sock" show flow monitor P --json | grep -q '"frames":3000,"sampled":428' ||
+		{ echo "not in the gap with 3000 frames"; return 1; }
+	mkconf 3 >"$T/rl.conf"
+	"$IPFLOW" -S "$sock" reload || { echo "reload failed"; return 1; }
+	wait "$pid" || { echo "ipflowd failed"; cat "$T/rl.err"; return 1; }
+	wait_collector rlc || return 1
+	grep '^Packet-section' "$T/rl.stats"
+	# the counters went on across the reload: 428 + 1000
+	[ "$(stat_val "$T/rl.stats" P frames)" = 6000 ] && [ "$(stat_val "$T/rl.stats" P sampled)" = 1428 ] &&
+		[ "$(stat_val "$T/rl.stats" P 'records exported')" = 1428 ] || { echo "--stats counts wrong"; return 1; }
+	peers rlc || return 1
+	local port
+	port=$(cat "$T/rlc.port")
+	"$PYTHON" "$CHECK" "$T/rl1.pcap" "$T/rlc.pcap" "$port" --interval 7 --n 7 --traffic l2 --ifindex 6 || return 1
+	"$PYTHON" "$CHECK" "$T/rl2.pcap" "$T/rlc.pcap" "$port" --interval 3 --n 3 --traffic l2 --ifindex 6 || return 1
+}
+
 check l2 t_l2
 check af t_af
 check random t_random
 check unsampled t_unsampled
 check refuse t_refuse
 check show t_show
+check reload t_reload
 finish
