@@ -350,6 +350,9 @@ static int check(const struct conf *c, char *err, size_t errlen)
 		const struct conf_monitor *cm = &c->monitor[i];
 		if (!is_ps(cm) || !monitor_applied(c, cm->name))
 			continue;
+		if (c->host.snaplen && c->host.snaplen < PSAMP_SECTION_MAX)
+			log_warn("flow monitor %s: capture snaplen %u cuts packet sections below %u bytes", cm->name,
+			         c->host.snaplen, PSAMP_SECTION_MAX);
 		if ((cm->cache.set & CONF_C_TYPE) && cm->cache.type != CONF_CACHE_IMMEDIATE) {
 			snprintf(err, errlen, "%% Flow Monitor %s: record %s needs cache type immediate (one record a packet)",
 			         cm->name, CONF_RECORD_PACKET_SECTION);

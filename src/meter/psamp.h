@@ -23,8 +23,9 @@
  * (decode/packet.h).
  *
  * Attachments: `ip flow monitor M [sampler S] input|output` takes the
- * interface's IPv4 frames in that direction, `ipv6 flow monitor` its
- * IPv6 frames, `... layer2-switched` every frame (IP or not); the sampler
+ * interface's IPv4 frames in that direction (those the decoder takes as
+ * IPv4: PKT_OK, af 4), `ipv6 flow monitor` its IPv6 frames, `...
+ * layer2-switched` every frame (IP or not, decoded or not); the sampler
  * (1 out of N, N <= 32000; deterministic or random) picks the packets,
  * without one every packet is taken. Each attachment has its own sampler
  * state. A pcap-file interface is its ifindex, ingress.
