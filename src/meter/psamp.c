@@ -233,7 +233,8 @@ static void xp_spec(const struct conf_exporter *x, char *spec, size_t len)
 
 /* --- per frame ------------------------------------------------------------ */
 
-static void emit(struct psamp *ps, struct patt *a, const struct cap_pkt *p, const struct pkt_info *pi)
+/* One sampled frame: its record to every exporter of the monitor. */
+static void emit(struct patt *a, const struct cap_pkt *p, const struct pkt_info *pi)
 {
 	struct pmon *m = a->mon;
 	size_t wire = p->wirelen > p->caplen ? p->wirelen : p->caplen;
@@ -262,7 +263,6 @@ static void emit(struct psamp *ps, struct patt *a, const struct cap_pkt *p, cons
 		else
 			m->n.lost++; /* and in the exporter's own counters */
 	}
-	(void)ps;
 }
 
 static void on_frame(void *arg, const struct cap_pkt *p, const struct pkt_info *pi)
@@ -285,7 +285,7 @@ static void on_frame(void *arg, const struct cap_pkt *p, const struct pkt_info *
 			continue;
 		a->mon->n.frames++;
 		if (sampler_take(&a->s))
-			emit(ps, a, p, pi);
+			emit(a, p, pi);
 	}
 }
 
@@ -762,7 +762,7 @@ static void h_show_exporter(void *arg, FILE *out, const struct conf_exporter *cx
 {
 	struct psamp *ps = arg;
 	const struct pxp *x = find_xp(ps->cur, cx->name);
-	if (x && json) {
+	if (x && json) { /* one object: this stream's (the FNF layer's, if any, is not merged in) */
 		struct exporter_stats st = { 0 };
 		if (x->ex)
 			st = *exporter_stats(x->ex);

@@ -24,9 +24,11 @@
 #  refuse    a netflow-v9 or v5 exporter, cache type normal, and a sampler
 #            coarser than 1 out of 32000 are refused at configuration time
 #            with a message naming them.
-#  reload    sampler changed from 1 out of 7 to 1 out of 3 by a reload in a
-#            paced replay's gap: the frames before judged at 7, those after
-#            at 3 (a new stream), the counters carried across.
+#  reload    in a paced replay's gap, a reload to a netflow-v9 exporter is
+#            refused (nothing changes), then the sampler goes from 1 out of
+#            7 to 1 out of 3: the frames before judged at 7, those after at
+#            3, one IPFIX stream without a sequence gap (ipflow-collect),
+#            the counters carried across.
 #  show      `show flow monitor P` (text and --json) while a paced replay
 #            sits in a gap: the counters of the frames read so far; an FNF
 #            monitor's show still answered by the FNF layer.
@@ -334,8 +336,8 @@ t_reload() {
 	mergecap -F pcap -w "$T/rl.pcap" "$T/rl1.pcap" "$T/rl2.pcap" || return 1
 	collector rlc || return 1
 	local sock=$T/rl.sock
-	mkconf() {
-		exporter X "$(cat "$T/rlc.port")"
+	mkconf() { # N [PROTOCOL]
+		exporter X "$(cat "$T/rlc.port")" "${2:-ipfix}"
 		cat <<-EOC
 		sampler S
 		 mode deterministic 1 out-of $1
@@ -359,6 +361,11 @@ t_reload() {
 	done
 	"$IPFLOW" -S "$sock" show flow monitor P --json | grep -q '"frames":3000,"sampled":428' ||
 		{ echo "not in the gap with 3000 frames"; return 1; }
+	# a reload the layer refuses (netflow-v9) leaves the running one as it is
+	mkconf 3 netflow-v9 >"$T/rl.conf"
+	if "$IPFLOW" -S "$sock" reload >"$T/rl.bad" 2>&1; then echo "a v9 exporter was accepted"; return 1; fi
+	grep -q "needs export-protocol ipfix" "$T/rl.bad" || { cat "$T/rl.bad"; return 1; }
+	echo "refused: $(grep -o '% Flow Monitor.*' "$T/rl.bad" | head -n 1)"
 	mkconf 3 >"$T/rl.conf"
 	"$IPFLOW" -S "$sock" reload || { echo "reload failed"; return 1; }
 	wait "$pid" || { echo "ipflowd failed"; cat "$T/rl.err"; return 1; }
