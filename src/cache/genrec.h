@@ -27,7 +27,8 @@ enum genrec_kind {
 
 struct genrec_field {
 	uint16_t ie;   /* IPFIX IE id (enterprise 0); the v9 field type is ie.def's v9 column */
-	uint16_t len;  /* encoded length, fixed (no variable-length fields) */
+	uint16_t len;  /* encoded length; 65535 (IE_VARLEN): variable length, GENREC_BYTES only,
+	                * the value is v.u bytes at v.p (packet sections, IE 315) */
 	uint8_t kind;  /* enum genrec_kind */
 };
 

@@ -31,6 +31,7 @@
 #include "meter/agg.h"
 #include "meter/fnf_mon.h"
 #include "meter/route.h"
+#include "meter/psamp.h"
 #include "transport/dest.h"
 #include "transport/sctp.h"
 
@@ -973,6 +974,7 @@ int main(int argc, char **argv)
 	struct fnf_mon *fm = NULL;
 	struct route_layer *rl = NULL;
 	struct agg *ag = NULL;
+	struct psamp *ps = NULL;
 	int ready_fd = -1;
 	bool pid_written = false;
 
@@ -1031,8 +1033,15 @@ int main(int argc, char **argv)
 		snprintf(err, sizeof(err), "out of memory");
 		goto out;
 	}
-	struct rt_hooks hooks;
+	struct rt_hooks hooks, ps_hooks;
 	fnf_mon_hooks(fm, &hooks); /* Flexible NetFlow monitors */
+	ps = psamp_new(rt);
+	if (!ps) {
+		snprintf(err, sizeof(err), "out of memory");
+		goto out;
+	}
+	psamp_hooks(ps, &ps_hooks, &hooks); /* packet sections; other monitors' show commands go on to FNF */
+	rt_add_hooks(rt, &ps_hooks);
 	rt_add_hooks(rt, &hooks);
 	rl = route_layer_new();
 	if (!rl) {
@@ -1076,6 +1085,7 @@ out:
 	fnf_mon_free(fm); /* after rt: the meter holds its tap until then */
 	route_layer_free(rl);
 	agg_free(ag);
+	psamp_free(ps);
 	conf_free(c);
 	if (hup_fd >= 0)
 		close(hup_fd);

@@ -263,6 +263,7 @@ static enum pkt_reason l2_null(struct rbuf *r, int host_order, enum l3_kind *kin
 static enum pkt_reason l4_decode(struct rbuf *r, size_t ip_rem, struct pkt_info *pi)
 {
 	const struct l4_spec s = l4_tab[pi->proto];
+	pi->ulp_off = (uint16_t)r->off;
 	if (s.kind == L4_NONE)
 		return PKT_OK; /* GRE, ESP, no next header, ...: ports 0 */
 	if (ip_rem < s.hlen)

@@ -108,6 +108,11 @@ struct pkt_info {
 	                      * captured length when PKT_F_L4_TRUNC is set. */
 	uint8_t ip6_nh;      /* IPv6: Next Header of the base header (the first one, before
 	                      * any extension header); 0 for IPv4 */
+	uint16_t ulp_off;    /* offset of the upper-layer header (after IPv4 options or the
+	                      * IPv6 extension headers), whatever the protocol (GRE, IP-in-IP,
+	                      * ESP...), in a first or unfragmented packet; else 0. For TCP,
+	                      * UDP... it equals l4_off. Packet sections find an inner packet
+	                      * through it */
 };
 
 /* Result codes: PKT_OK, or why the frame was not metered. Each has a

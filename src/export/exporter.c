@@ -877,6 +877,11 @@ int exporter_add_genrec(struct exporter *ex, int h, const struct genrec *r, uint
 		ex->st.saturated += ex->enc.saturated - before;
 		return rc;
 	}
+	if (!ex->c->sets && g->conv.varlen) { /* v1/v5/v7 have no variable-length field */
+		ex->st.flows++;
+		ex->st.not_exportable++;
+		return ERR_UNSUPP;
+	}
 	if (!ex->c->sets)
 		return add_genrec_fixed(ex, g, r, now_us);
 	ex->st.flows++;

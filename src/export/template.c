@@ -268,12 +268,15 @@ static void put_time(uint8_t *p, uint16_t ie, unsigned len, uint64_t us, struct 
 		return;
 	case IE_flowStartSeconds:
 	case IE_flowEndSeconds:
+	case IE_observationTimeSeconds:
 		put_uint(p, len, us / 1000000, c);
 		return;
 	case IE_flowStartMicroseconds:
 	case IE_flowEndMicroseconds:
 	case IE_flowStartNanoseconds:
 	case IE_flowEndNanoseconds:
+	case IE_observationTimeMicroseconds: /* dateTimeMicroseconds: NTP format (RFC 7011 §6.1.9) */
+	case IE_observationTimeNanoseconds:
 		put_uint(p, len, ie_ntp_from_us(us), c);
 		return;
 	default: /* dateTimeMilliseconds, and any other time: ms since 1970 */
@@ -282,10 +285,69 @@ static void put_time(uint8_t *p, uint16_t ie, unsigned len, uint64_t us, struct 
 	}
 }
 
+/* A record with variable-length fields (RFC 7011 §7): each is its
+ * length (1 byte, or 255 and 2 bytes from 255 on) then v.u bytes of v.p;
+ * the fixed fields are written as for a fixed template, in order. */
+static int put_genrec_var(struct wbuf *w, const struct tmpl *t, const struct genrec *r, struct rec_enc *c)
+{
+	size_t total = 0;
+	for (unsigned i = 0; i < t->nfields; i++) {
+		if (t->f[i].len != IE_VARLEN) {
+			total += t->f[i].len;
+			continue;
+		}
+		uint64_t n = r->v[i].u;
+		if (r->lay->f[i].kind != GENREC_BYTES || n > 0xffff || (n && !r->v[i].p))
+			return ERR_ARG;
+		total += (n < 255 ? 1 : 3) + n;
+	}
+	if (total > 0xffff)
+		return ERR_ARG;
+	uint8_t *p = wbuf_reserve(w, total);
+	if (!p)
+		return ERR_NOSPACE;
+	for (unsigned i = 0; i < t->nfields; i++) {
+		const struct tmpl_field *f = &t->f[i];
+		const struct genrec_val *v = &r->v[i];
+		if (f->len == IE_VARLEN) {
+			size_t n = (size_t)v->u;
+			if (n < 255) {
+				*p++ = (uint8_t)n;
+			} else {
+				*p++ = 255;
+				poke_u16(p, (uint16_t)n);
+				p += 2;
+			}
+			if (n)
+				memcpy(p, v->p, n);
+			p += n;
+			continue;
+		}
+		switch (r->lay->f[i].kind) {
+		case GENREC_BYTES:
+			if (v->p)
+				memcpy(p, v->p, f->len);
+			else
+				memset(p, 0, f->len);
+			break;
+		case GENREC_TIME:
+			put_time(p, f->ie, f->len, v->u, c);
+			break;
+		default:
+			put_uint(p, f->len, v->u, c);
+			break;
+		}
+		p += f->len;
+	}
+	return ERR_OK;
+}
+
 int tmpl_put_genrec(struct wbuf *w, const struct tmpl *t, const struct genrec *r, struct rec_enc *c)
 {
-	if (t->varlen || r->lay->n != t->nfields)
+	if (r->lay->n != t->nfields)
 		return ERR_ARG;
+	if (t->varlen)
+		return put_genrec_var(w, t, r, c);
 	uint8_t *p = wbuf_reserve(w, t->minlen);
 	if (!p)
 		return ERR_NOSPACE;

@@ -88,8 +88,10 @@ int tmpl_init_layout(struct tmpl *t, uint16_t id, const struct genrec_layout *la
  * field (counted in c->saturated), times written per their IE like
  * tmpl_put_flowrec does (sysUpTime wraps modulo 2^32). This path never
  * touches the flowrec writer above, so the main cache's export is
- * unchanged by it. ERR_NOSPACE leaves w as it was; ERR_ARG if t and the
- * layout disagree in field count. */
+ * unchanged by it. A variable-length field (len IE_VARLEN, bytes) is
+ * written with its RFC 7011 §7 length prefix. ERR_NOSPACE leaves w as it
+ * was; ERR_ARG if t and the layout disagree in field count, or a
+ * variable-length value is not bytes or longer than 65535. */
 int tmpl_put_genrec(struct wbuf *w, const struct tmpl *t, const struct genrec *r, struct rec_enc *c);
 
 /* Append one record of an all-unsigned template (options data: export

@@ -532,6 +532,8 @@ static struct state *prepare(struct fnf_mon *fm, const struct conf *c, struct st
 		const struct conf_monitor *cm = &c->monitor[i];
 		if (!cm->record[0] || !monitor_applied(c, cm->name))
 			continue;
+		if (strcmp(cm->record, CONF_RECORD_PACKET_SECTION) == 0)
+			continue; /* packet sections: the psamp layer's (meter/psamp.h) */
 		struct fnf_def def;
 		if (fnf_record_def(c, cm->record, &def, err, errlen) != 0)
 			goto fail;

@@ -39,6 +39,11 @@ struct meter {
 	struct meter_tap tap[MAX_TAPS];
 	size_t ntap;
 	struct {
+		meter_frame_fn fn;
+		void *arg;
+	} ftap[MAX_TAPS];
+	size_t nftap;
+	struct {
 		int fd;
 		void (*fn)(void *arg);
 		void *arg;
@@ -210,6 +215,22 @@ int meter_add_tap(struct meter *m, const struct meter_tap *t)
 	return 0;
 }
 
+int meter_add_frame_tap(struct meter *m, meter_frame_fn fn, void *arg)
+{
+	if (m->nftap == MAX_TAPS)
+		return -1;
+	m->ftap[m->nftap].fn = fn;
+	m->ftap[m->nftap++].arg = arg;
+	return 0;
+}
+
+/* The frame taps, out of line: on_frame pays one test without them. */
+static __attribute__((noinline)) void frame_taps(struct meter *m, const struct cap_pkt *p, const struct pkt_info *pi)
+{
+	for (size_t i = 0; i < m->nftap; i++)
+		m->ftap[i].fn(m->ftap[i].arg, p, pi);
+}
+
 /* Before reading capture c: whether its packets go to the main cache. */
 static void set_current(struct meter *m, const struct capture *c)
 {
@@ -306,6 +327,8 @@ static void on_frame(void *arg, const struct cap_pkt *p)
 	struct cache_pkt *cp = &m->batch[m->nbatch];
 	m->ps.frames++;
 	enum pkt_reason r = pkt_decode(p->data, p->caplen, p->wirelen, p->linktype, &cp->pi);
+	if (m->nftap)
+		frame_taps(m, p, r == PKT_OK ? &cp->pi : NULL);
 	if (r != PKT_OK) {
 		m->ps.reason[r]++;
 		batch_flush(m);

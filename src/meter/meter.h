@@ -43,6 +43,14 @@ struct meter_tap {
 };
 int meter_add_tap(struct meter *m, const struct meter_tap *t);
 
+/* A consumer of the raw frames (packet sections, meter/psamp.h): fn gets
+ * every captured frame as it is read, before it is batched for the
+ * caches, with its decode (pi NULL when the frame did not decode: not
+ * IP, malformed). p's bytes are valid during the call only. Without
+ * frame taps the per-frame cost is one test. */
+typedef void (*meter_frame_fn)(void *arg, const struct cap_pkt *p, const struct pkt_info *pi);
+int meter_add_frame_tap(struct meter *m, meter_frame_fn fn, void *arg);
+
 /* The meter takes ownership of src. Live captures may be added and
  * removed while meter_run runs (reload): the poll set follows. The main
  * cache meters a capture's packets unless meter_set_main(m, src, false)

@@ -100,6 +100,7 @@ static void check_ok(const struct pkt_info *pi, size_t caplen, size_t wirelen)
 		CHECK(!(pi->flags & PKT_F_L4_TRUNC));
 	} else {
 		CHECK(pi->l4_off >= pi->l3_off + (pi->af == 4 ? 20u : 40u));
+		CHECK(pi->ulp_off == pi->l4_off); /* the upper layer is the transport header */
 		CHECK(pi->l4_off <= caplen);
 		CHECK(pi->l4_end == 0 || pi->l4_end > pi->l4_off);
 		CHECK(pi->l4_end <= pi->l3_off + (size_t)pi->ip_len);

@@ -148,6 +148,7 @@ static void test_eth_ipv4_tcp_golden(void **state)
 	memcpy(want.dst_mac, mac_y, 6);
 	want.l3_off = 14;
 	want.l4_off = 34;
+	want.ulp_off = 34;
 	want.l4_end = 54;
 
 	assert_int_equal(dec(&p, PKT_LINK_EN10MB, &pi), PKT_OK);
@@ -180,6 +181,7 @@ static void test_eth_ipv6_udp_golden(void **state)
 	memcpy(want.dst_mac, mac_y, 6);
 	want.l3_off = 14;
 	want.l4_off = 54;
+	want.ulp_off = 54;
 	want.l4_end = 62;
 	want.ip6_nh = 17;
 
