@@ -16,9 +16,9 @@
  * so a reader sees only whole files. Readers ignore names starting with '.'.
  *
  * Memory: a writer holds one block of records (block_recs * STORE_REC_LEN
- * bytes, kept as byte planes: records are encoded straight into their
- * shuffled places); the shared struct store_codec holds one compressed
- * block. A reader holds one block (at most STORE_BLOCK_MAX raw). */
+ * bytes, as rows: encoding a row is a few wide stores); the shared struct
+ * store_codec holds one block shuffled into byte planes (8 x 8 tiles
+ * transposed in registers) and one compressed block. A reader holds one block (at most STORE_BLOCK_MAX raw). */
 #ifndef IPFLOW_STORE_H
 #define IPFLOW_STORE_H
 
