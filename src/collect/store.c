@@ -227,30 +227,40 @@ static void shuffle_rows(uint8_t *planes, const uint8_t *rows, size_t n)
 	for (; i + 8 <= n; i += 8) {
 		const uint8_t *r = rows + i * STORE_REC_LEN;
 		for (size_t j = 0; j < STORE_REC_LEN; j += 8) {
-			uint64_t a[8], t;
-			for (int k = 0; k < 8; k++)
-				memcpy(&a[k], r + (size_t)k * STORE_REC_LEN + j, 8);
-			/* a[k] byte c (memory order) is row i+k, byte j+c; swap so
-			 * that a[c] byte k is that byte. */
-			for (int k = 0; k < 8; k += 2) {
-				t = ((a[k] >> 8) ^ a[k + 1]) & 0x00FF00FF00FF00FFull;
-				a[k + 1] ^= t;
-				a[k] ^= t << 8;
-			}
-			for (int k = 0; k < 8; k++) {
-				if (k & 2)
-					continue;
-				t = ((a[k] >> 16) ^ a[k + 2]) & 0x0000FFFF0000FFFFull;
-				a[k + 2] ^= t;
-				a[k] ^= t << 16;
-			}
-			for (int k = 0; k < 4; k++) {
-				t = ((a[k] >> 32) ^ a[k + 4]) & 0x00000000FFFFFFFFull;
-				a[k + 4] ^= t;
-				a[k] ^= t << 32;
-			}
-			for (int k = 0; k < 8; k++)
-				memcpy(planes + (j + (size_t)k) * n + i, &a[k], 8);
+			/* aK byte c (memory order) is row i+K, byte j+c; the swaps
+			 * leave aC byte K holding that byte. */
+			uint64_t a0, a1, a2, a3, a4, a5, a6, a7, t;
+			memcpy(&a0, r + 0 * STORE_REC_LEN + j, 8);
+			memcpy(&a1, r + 1 * STORE_REC_LEN + j, 8);
+			memcpy(&a2, r + 2 * STORE_REC_LEN + j, 8);
+			memcpy(&a3, r + 3 * STORE_REC_LEN + j, 8);
+			memcpy(&a4, r + 4 * STORE_REC_LEN + j, 8);
+			memcpy(&a5, r + 5 * STORE_REC_LEN + j, 8);
+			memcpy(&a6, r + 6 * STORE_REC_LEN + j, 8);
+			memcpy(&a7, r + 7 * STORE_REC_LEN + j, 8);
+#define SWAP(x, y, sh, m) (t = (((x) >> (sh)) ^ (y)) & (m), (y) ^= t, (x) ^= t << (sh))
+			SWAP(a0, a1, 8, 0x00FF00FF00FF00FFull);
+			SWAP(a2, a3, 8, 0x00FF00FF00FF00FFull);
+			SWAP(a4, a5, 8, 0x00FF00FF00FF00FFull);
+			SWAP(a6, a7, 8, 0x00FF00FF00FF00FFull);
+			SWAP(a0, a2, 16, 0x0000FFFF0000FFFFull);
+			SWAP(a1, a3, 16, 0x0000FFFF0000FFFFull);
+			SWAP(a4, a6, 16, 0x0000FFFF0000FFFFull);
+			SWAP(a5, a7, 16, 0x0000FFFF0000FFFFull);
+			SWAP(a0, a4, 32, 0x00000000FFFFFFFFull);
+			SWAP(a1, a5, 32, 0x00000000FFFFFFFFull);
+			SWAP(a2, a6, 32, 0x00000000FFFFFFFFull);
+			SWAP(a3, a7, 32, 0x00000000FFFFFFFFull);
+#undef SWAP
+			uint8_t *o = planes + j * n + i;
+			memcpy(o + 0 * n, &a0, 8);
+			memcpy(o + 1 * n, &a1, 8);
+			memcpy(o + 2 * n, &a2, 8);
+			memcpy(o + 3 * n, &a3, 8);
+			memcpy(o + 4 * n, &a4, 8);
+			memcpy(o + 5 * n, &a5, 8);
+			memcpy(o + 6 * n, &a6, 8);
+			memcpy(o + 7 * n, &a7, 8);
 		}
 	}
 #endif
