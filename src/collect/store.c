@@ -78,7 +78,7 @@ int store_hdr_get(const uint8_t *p, size_t len, struct store_hdr *h)
 	if (peek_u32(p + H_CRC) != crc(p, H_CRC))
 		return ERR_FORMAT;
 	h->version = peek_u16(p + H_VERSION);
-	if (h->version != STORE_VERSION)
+	if (h->version < STORE_VERSION_MIN || h->version > STORE_VERSION)
 		return ERR_UNSUPP;
 	h->header_len = peek_u16(p + H_HDRLEN);
 	h->rec_len = peek_u16(p + H_RECLEN);
@@ -282,12 +282,78 @@ struct blk_hdr {
 	uint64_t min_us, max_us;
 };
 
+/* ------------------------------------------------------------ planes */
+
+/* Version 2 block payload, decompressed (doc/store-format.md, "Block"):
+ * the plane map (one bit a plane, plane j at bit 7 - j % 8 of byte j / 8:
+ * 1 = stored whole), one byte for each plane not stored whole (its value
+ * in every record), then the whole planes of n bytes, all in plane order. */
+#define PLANE_MAP_LEN(rec_len) (((size_t)(rec_len) + 7) / 8)
+#define PLANE_PRE (PLANE_MAP_LEN(STORE_REC_LEN) + STORE_REC_LEN) /* room for map and values */
+
+/* Turn the n-record planes at planes[0..STORE_REC_LEN * n) into a
+ * version 2 payload ending where they did: planes that vary move down
+ * (in order, so onto planes already read), map and values go in front of
+ * them (planes - PLANE_PRE must be writable). *start gets its first byte;
+ * returns its length. Cost: one pass comparing each plane with itself
+ * shifted by one byte, and a move of the varying ones. */
+static size_t planes_pack(uint8_t *planes, size_t n, uint8_t **start)
+{
+	uint8_t map[PLANE_MAP_LEN(STORE_REC_LEN)] = { 0 };
+	uint8_t val[STORE_REC_LEN];
+	size_t nval = 0;
+	uint8_t *dst = planes;
+	for (size_t j = 0; j < STORE_REC_LEN; j++) {
+		const uint8_t *p = planes + j * n;
+		if (n > 1 && memcmp(p, p + 1, n - 1) != 0) {
+			map[j / 8] |= (uint8_t)(0x80u >> (j % 8));
+			if (dst != p)
+				memmove(dst, p, n);
+			dst += n;
+		} else {
+			val[nval++] = p[0];
+		}
+	}
+	uint8_t *s = planes - sizeof(map) - nval;
+	memcpy(s, map, sizeof(map));
+	memcpy(s + sizeof(map), val, nval);
+	*start = s;
+	return (size_t)(dst - s);
+}
+
+/* Expand a version 2 payload (raw[0..len)) of n records of rec_len bytes
+ * into rec_len planes at out (rec_len * n bytes). 0, or -1 if its length
+ * is not what its map says. */
+static int planes_unpack(const uint8_t *raw, size_t len, size_t n, size_t rec_len, uint8_t *out)
+{
+	size_t ml = PLANE_MAP_LEN(rec_len), whole = 0;
+	if (len < ml)
+		return -1;
+	for (size_t j = 0; j < rec_len; j++)
+		whole += raw[j / 8] >> (7 - j % 8) & 1;
+	for (size_t j = rec_len; j < ml * 8; j++)
+		if (raw[j / 8] >> (7 - j % 8) & 1)
+			return -1; /* a bit past the last plane */
+	if (len != ml + (rec_len - whole) + whole * n)
+		return -1;
+	const uint8_t *val = raw + ml, *pl = raw + ml + (rec_len - whole);
+	for (size_t j = 0; j < rec_len; j++) {
+		if (raw[j / 8] >> (7 - j % 8) & 1) {
+			memcpy(out + j * n, pl, n);
+			pl += n;
+		} else {
+			memset(out + j * n, *val++, n);
+		}
+	}
+	return 0;
+}
+
 /* ------------------------------------------------------------ writer */
 
 struct store_codec {
 	ZSTD_CCtx *cctx;
 	uint32_t block_recs;
-	uint8_t *planes; /* the block being compressed, shuffled */
+	uint8_t *buf;    /* PLANE_PRE bytes, then the block being compressed, shuffled */
 	uint8_t *out;    /* block header + compressed payload */
 	size_t out_cap;
 };
@@ -302,10 +368,10 @@ struct store_codec *store_codec_new(int level, uint32_t block_recs)
 	size_t raw = (size_t)block_recs * STORE_REC_LEN;
 	c->block_recs = block_recs;
 	c->cctx = ZSTD_createCCtx();
-	c->out_cap = STORE_BLK_HDR_LEN + ZSTD_compressBound(raw);
+	c->out_cap = STORE_BLK_HDR_LEN + ZSTD_compressBound(PLANE_PRE + raw);
 	c->out = malloc(c->out_cap);
-	c->planes = malloc(raw);
-	if (!c->cctx || !c->out || !c->planes ||
+	c->buf = malloc(PLANE_PRE + raw);
+	if (!c->cctx || !c->out || !c->buf ||
 	    ZSTD_isError(ZSTD_CCtx_setParameter(c->cctx, ZSTD_c_compressionLevel, level)) ||
 	    ZSTD_isError(ZSTD_CCtx_setParameter(c->cctx, ZSTD_c_contentSizeFlag, 1))) {
 		store_codec_free(c);
@@ -320,7 +386,7 @@ void store_codec_free(struct store_codec *c)
 		return;
 	ZSTD_freeCCtx(c->cctx);
 	free(c->out);
-	free(c->planes);
+	free(c->buf);
 	free(c);
 }
 
@@ -427,10 +493,11 @@ fail:
 static int write_block(struct store_writer *w, char *err, size_t errlen)
 {
 	struct store_codec *c = w->c;
-	size_t raw = (size_t)w->n * STORE_REC_LEN;
 	uint8_t *b = c->out;
-	shuffle_rows(c->planes, w->rows, w->n);
-	size_t clen = ZSTD_compress2(c->cctx, b + STORE_BLK_HDR_LEN, c->out_cap - STORE_BLK_HDR_LEN, c->planes, raw);
+	uint8_t *in;
+	shuffle_rows(c->buf + PLANE_PRE, w->rows, w->n);
+	size_t raw = planes_pack(c->buf + PLANE_PRE, w->n, &in);
+	size_t clen = ZSTD_compress2(c->cctx, b + STORE_BLK_HDR_LEN, c->out_cap - STORE_BLK_HDR_LEN, in, raw);
 	if (ZSTD_isError(clen)) {
 		snprintf(err, errlen, "%s: zstd: %s", w->path, ZSTD_getErrorName(clen));
 		goto fail;
@@ -589,8 +656,11 @@ struct store_file {
 	uint8_t *io;             /* fd reads land here */
 	size_t io_cap;
 	uint8_t *scan;           /* resync window */
-	uint8_t *raw;            /* the current block, decompressed (planes) */
+	uint8_t *raw;            /* the current block, decompressed */
 	size_t raw_cap;
+	uint8_t *exp;            /* version 2: the current block's planes, expanded */
+	size_t exp_cap;
+	const uint8_t *planes;   /* the current block's planes (raw or exp) */
 	uint32_t n, i;           /* records in the block, next one */
 };
 
@@ -660,8 +730,8 @@ static void file_start(struct store_file *f)
 	f->done = 1;
 	if (rc == ERR_UNSUPP) {
 		f->st->files_unsupp++;
-		warnf(f, "store format version %u is not supported (this reader knows %u); file skipped",
-		      f->h.version, STORE_VERSION);
+		warnf(f, "store format version %u is not supported (this reader knows %u to %u); file skipped",
+		      f->h.version, STORE_VERSION_MIN, STORE_VERSION);
 		return;
 	}
 	if (rc != ERR_OK) {
@@ -720,6 +790,7 @@ void store_file_close(struct store_file *f)
 	free(f->io);
 	free(f->scan);
 	free(f->raw);
+	free(f->exp);
 	free(f);
 }
 
@@ -742,10 +813,21 @@ static int blk_hdr_at(struct store_file *f, uint64_t off, struct blk_hdr *b, int
 	b->min_us = peek_u64(p + B_MIN);
 	b->max_us = peek_u64(p + B_MAX);
 	b->pcrc = peek_u32(p + B_PCRC);
-	if (b->nrec == 0 || b->raw_len > STORE_BLOCK_MAX || b->raw_len / f->h.rec_len != b->nrec ||
-	    b->raw_len % f->h.rec_len != 0 || b->comp_len == 0 || b->comp_len > ZSTD_compressBound(b->raw_len) ||
-	    b->min_us > b->max_us)
+	if (b->nrec == 0 || b->raw_len > STORE_BLOCK_MAX || b->comp_len == 0 ||
+	    b->comp_len > ZSTD_compressBound(b->raw_len) || b->min_us > b->max_us)
 		return 0;
+	size_t rl = f->h.rec_len;
+	if (f->h.version == 1) {
+		/* every plane whole: records x rec_len */
+		if (b->raw_len / rl != b->nrec || b->raw_len % rl != 0)
+			return 0;
+	} else {
+		/* map, then between rec_len values (no plane whole) and
+		 * rec_len whole planes; expanded, at most STORE_BLOCK_MAX */
+		size_t ml = PLANE_MAP_LEN(rl);
+		if (b->nrec > STORE_BLOCK_MAX / rl || b->raw_len < ml + rl || b->raw_len - ml > rl * b->nrec)
+			return 0;
+	}
 	if (f->size - off - STORE_BLK_HDR_LEN < b->comp_len) {
 		*past_eof = 1;
 		return 0;
@@ -876,6 +958,20 @@ static int next_block(struct store_file *f)
 			      ZSTD_isError(got) ? ZSTD_getErrorName(got) : "wrong length");
 			continue;
 		}
+		f->planes = f->raw;
+		if (f->h.version >= 2) {
+			size_t el = (size_t)b.nrec * f->h.rec_len;
+			if (grow(&f->exp, &f->exp_cap, el) != 0)
+				goto nomem;
+			if (planes_unpack(f->raw, b.raw_len, b.nrec, f->h.rec_len, f->exp) != 0) {
+				f->st->blocks_bad++;
+				f->damaged = 1;
+				warnf(f, "block at offset %llu: plane map and length disagree; skipped",
+				      (unsigned long long)off);
+				continue;
+			}
+			f->planes = f->exp;
+		}
 		f->st->blocks++;
 		f->n = b.nrec;
 		f->i = 0;
@@ -895,7 +991,7 @@ int store_file_next(struct store_file *f, struct crec *r)
 		if (f->i == f->n && !next_block(f))
 			return ERR_END;
 		size_t i = f->i++;
-		rec_get(f->raw + i, f->n, r);
+		rec_get(f->planes + i, f->n, r);
 		f->st->records++;
 		if (r->f.key.af != 4 && r->f.key.af != 6) {
 			f->st->records_bad++;
