@@ -13,16 +13,22 @@
 # the receiver always has a backlog: the figure is the receiver's own
 # speed. Receivers, each pinned to one core (taskset) while the sender
 # runs on another:
+#   nfcapd -w DIR                        nfdump's collector, its default: binary files, uncompressed
+#   nfcapd -y -w DIR                     the same, LZ4-compressed files (nfcapd's fast compressor)
 #   ipflow-collect -o null:              decode only (every record mapped and counted)
-#   ipflow-collect -o jsonl:FILE         decode and store, as JSON lines (every field)
-#   ipflow-collect -o csv:FILE           decode and store, as CSV (normalised fields)
-#   nfcapd -w DIR                        nfdump's collector: decode and store (its binary files)
+#   ipflow-collect -w DIR                decode and store: the default file store (zstd)
+#   ipflow-collect -o jsonl:FILE         decode and write JSON lines (every field)
+#   ipflow-collect -o csv:FILE           decode and write CSV (normalised fields)
+# KINDS picks them (default "nfcapd nfcapd-lz4 null dir"; add csv jsonl).
 # Each is run RUNS times per format; the median is printed: records per
 # second of wall time (while the sender ran) and per CPU second of the
-# receiver (user + system, from /usr/bin/time), peak RSS, and whether
-# every record arrived (counted by the receiver itself: ipflow-collect's
-# counters, nfdump -I on nfcapd's files). Ratios are against nfcapd's
-# CPU rate in the same run.
+# receiver (user + system, from /usr/bin/time), peak RSS, bytes per record
+# on disk, and whether every record arrived and was stored — counted from
+# what is on disk where there is a store (nfdump -I over nfcapd's files,
+# `ipflow report -w DIR --format json` over ipflow's), else from
+# ipflow-collect's own counters. Like is compared with like: the ratio is
+# against nfcapd's compressed store (-y, LZ4) in the same run, and in the
+# last column against nfcapd's default (uncompressed).
 #
 # Needs: nfcapd/nfdump, /usr/bin/time, taskset, cc (Debian: nfdump, time,
 # util-linux, build-essential). The inputs are cached in
@@ -30,6 +36,7 @@
 set -u
 cd "$(dirname "$0")/.."
 BUILD=${1:-build-gcc}
+KINDS=${KINDS:-nfcapd nfcapd-lz4 null dir}
 N=${2:-2000000}
 RUNS=${3:-3}
 BENCH=${BENCH_DIR:-/tmp/ipflow-bench-collect}
@@ -73,18 +80,22 @@ run_one() {
 	local want
 	want=$(sed -n 's/^ *\([0-9]*\) flows exported in.*/\1/p' "$file.stats" | head -n 1)
 	p=$(port)
+	rm -rf "$W/nfd" "$W/store"
 	case $kind in
-	nfcapd)
-		rm -rf "$W/nfd" && mkdir -p "$W/nfd"
-		/usr/bin/time -v -o "$W/time" taskset -c $RCORE nfcapd -w "$W/nfd" -p "$p" -b 127.0.0.1 -B 67108864 \
+	nfcapd | nfcapd-lz4)
+		local z=
+		[ "$kind" = nfcapd-lz4 ] && z=-y
+		mkdir -p "$W/nfd"
+		/usr/bin/time -v -o "$W/time" taskset -c $RCORE nfcapd $z -w "$W/nfd" -p "$p" -b 127.0.0.1 -B 67108864 \
 			>"$W/rx.out" 2>&1 &
 		;;
 	*)
-		local sink=null:
-		[ "$kind" = jsonl ] && sink="jsonl:$W/out.jsonl"
-		[ "$kind" = csv ] && sink="csv:$W/out.csv"
+		local sink=(-o null:)
+		[ "$kind" = jsonl ] && sink=(-o "jsonl:$W/out.jsonl")
+		[ "$kind" = csv ] && sink=(-o "csv:$W/out.csv")
+		[ "$kind" = dir ] && sink=(-w "$W/store")
 		/usr/bin/time -v -o "$W/time" taskset -c $RCORE "$BUILD/ipflow-collect" -q -l "udp:127.0.0.1:$p" \
-			--rcvbuf 67108864 -o "$sink" --stats >"$W/rx.out" 2>&1 &
+			--rcvbuf 67108864 "${sink[@]}" --stats >"$W/rx.out" 2>&1 &
 		;;
 	esac
 	local tpid=$!
@@ -96,26 +107,34 @@ run_one() {
 	kill -TERM "$rpid"
 	wait "$tpid"
 	read -r u s rss < <(time_fields "$W/time")
-	if [ "$kind" = nfcapd ]; then
+	local disk=0
+	if [ "${kind%-lz4}" = nfcapd ]; then
 		recs=$(nfdump -R "$W/nfd" -I 2>/dev/null | sed -n 's/^Flows: *//p')
+		disk=$(du -sb "$W/nfd" | cut -f1)
+	elif [ "$kind" = dir ]; then
+		recs=$("$BUILD/ipflow" report -w "$W/store" --format json 2>/dev/null |
+			python3 -c 'import json,sys; print(json.load(sys.stdin)["totals"]["flows"])')
+		disk=$(du -sb "$W/store" | cut -f1)
 	else
 		recs=$(sed -n 's/^Totals: .* records=\([0-9]*\) .*/\1/p' "$W/rx.out")
 		local kd
 		kd=$(sed -n 's/^Kernel drops (all UDP listeners): //p' "$W/rx.out")
 		[ "${kd:-0}" = 0 ] || recs="$recs(kernel drops $kd)"
 	fi
-	rm -f "$W/out.jsonl" "$W/out.csv"
-	echo "${recs:-0} $secs $(awk -v a="$u" -v b="$s" 'BEGIN{print a+b}') $rss $want"
+	[ -f "$W/out.jsonl" ] && disk=$(stat -c %s "$W/out.jsonl")
+	[ -f "$W/out.csv" ] && disk=$(stat -c %s "$W/out.csv")
+	rm -rf "$W/out.jsonl" "$W/out.csv" "$W/nfd" "$W/store"
+	echo "${recs:-0} $secs $(awk -v a="$u" -v b="$s" 'BEGIN{print a+b}') $rss $want $disk"
 }
 
 median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 
-printf '\n%s records per format, %s runs each, receiver on core %s, sender on core %s (%s cores)\n' \
-	"$N" "$RUNS" "$RCORE" "$SCORE" "$CORES"
-printf '%-8s %-16s %10s %14s %14s %10s %8s %s\n' format receiver records "rec/s wall" "rec/s CPU" "peak RSS" "vs nfcapd" "all arrived"
+printf '\n%s records per format, %s runs each, receiver on core %s, sender on core %s (%s cores, load %s)\n' \
+	"$N" "$RUNS" "$RCORE" "$SCORE" "$CORES" "$(cut -d' ' -f1 /proc/loadavg)"
+printf '%-8s %-18s %10s %12s %12s %10s %7s %8s %8s %s\n' format receiver records "rec/s wall" "rec/s CPU" "peak RSS" "B/rec" "vs -y" "vs nfcapd" "all stored"
 for v in 5 9 10; do
 	declare -A CPU=()
-	for kind in nfcapd null csv jsonl; do
+	for kind in $KINDS; do
 		: >"$W/res"
 		for r in $(seq 1 "$RUNS"); do
 			run_one "$kind" "$v" >>"$W/res" || { echo "run failed ($kind v$v)"; exit 1; }
@@ -125,18 +144,22 @@ for v in 5 9 10; do
 		wall=$(awk '{print $1 / $2}' "$W/res" | median)
 		cpu=$(awk '{print ($3 > 0) ? $1 / $3 : 0}' "$W/res" | median)
 		rss=$(awk '{print $4}' "$W/res" | median)
+		bpr=$(awk '{print ($1 > 0) ? $6 / $1 : 0}' "$W/res" | median)
 		CPU[$kind]=$cpu
 		ok=yes
 		[ "$recs" = "$want" ] || ok="NO: got $recs of $want"
 		case $kind in
-		nfcapd) name=nfcapd ;;
-		null) name="ipflow null:" ;;
-		csv) name="ipflow csv:" ;;
-		jsonl) name="ipflow jsonl:" ;;
+		nfcapd) name="nfcapd" ;;
+		nfcapd-lz4) name="nfcapd -y (LZ4)" ;;
+		null) name="ipflow -o null:" ;;
+		dir) name="ipflow -w (zstd)" ;;
+		csv) name="ipflow -o csv:" ;;
+		jsonl) name="ipflow -o jsonl:" ;;
 		esac
-		ratio=$(awk -v a="$cpu" -v b="${CPU[nfcapd]}" 'BEGIN { printf (b > 0) ? "%.2fx" : "-", a / b }')
-		printf '%-8s %-16s %10s %14.0f %14.0f %8d KB %8s %s\n' \
-			"$([ $v = 10 ] && echo IPFIX || echo v$v)" "$name" "$want" "$wall" "$cpu" "$rss" "$ratio" "$ok"
+		rz=$(awk -v a="$cpu" -v b="${CPU[nfcapd-lz4]:-0}" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else printf "-" }')
+		rp=$(awk -v a="$cpu" -v b="${CPU[nfcapd]:-0}" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else printf "-" }')
+		printf '%-8s %-18s %10s %12.0f %12.0f %7d KB %7.1f %8s %8s %s\n' \
+			"$([ $v = 10 ] && echo IPFIX || echo v$v)" "$name" "$want" "$wall" "$cpu" "$rss" "$bpr" "$rz" "$rp" "$ok"
 	done
 	unset CPU
 done

@@ -16,9 +16,11 @@
  * so a reader sees only whole files. Readers ignore names starting with '.'.
  *
  * Memory: a writer holds one block of records (block_recs * STORE_REC_LEN
- * bytes, kept as byte planes: records are encoded straight into their
- * shuffled places); the shared struct store_codec holds one compressed
- * block. A reader holds one block (at most STORE_BLOCK_MAX raw). */
+ * bytes, as rows: encoding a row is a few wide stores); the shared struct
+ * store_codec holds one block shuffled into byte planes (8 x 8 tiles
+ * transposed in registers) and one compressed block. Version 2 blocks
+ * keep a plane whose bytes are all equal as that one byte (a map says
+ * which), so zstd sees only the planes that vary. A reader holds one block (at most STORE_BLOCK_MAX raw). */
 #ifndef IPFLOW_STORE_H
 #define IPFLOW_STORE_H
 
@@ -28,8 +30,9 @@
 
 #include "collect/crec.h"
 
-#define STORE_VERSION 1
-#define STORE_HDR_LEN 80          /* version 1 file header */
+#define STORE_VERSION 2           /* what the writer writes */
+#define STORE_VERSION_MIN 1       /* oldest a reader reads (1: every plane stored) */
+#define STORE_HDR_LEN 80          /* file header (versions 1 and 2) */
 #define STORE_BLK_HDR_LEN 40      /* block header */
 #define STORE_REC_LEN 136         /* version 1 record */
 #define STORE_REC_LEN_MAX 4096    /* longer records (a future layout) are refused */
@@ -60,7 +63,7 @@ struct store_hdr {
 void store_hdr_put(uint8_t *out, const struct store_hdr *h);
 /* Decode a file header from p[0..len): ERR_TRUNC if len < STORE_HDR_LEN,
  * ERR_FORMAT for a bad magic, CRC or field (lengths, codec, af),
- * ERR_UNSUPP for a version other than STORE_VERSION. */
+ * ERR_UNSUPP for a version outside STORE_VERSION_MIN..STORE_VERSION. */
 int store_hdr_get(const uint8_t *p, size_t len, struct store_hdr *h);
 
 /* The time a record is filed under for windows: its flow end time, or the

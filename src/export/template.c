@@ -582,22 +582,121 @@ int tmpl_get_flowrec(const struct tmpl *t, const uint8_t *p, size_t len, const s
 	return ERR_OK;
 }
 
+/* Plan op classes: a plain integer field (its value truncated to the
+ * flowrec field's width, exactly as apply() casts it) or an IPv4 /
+ * IPv6 next-hop address copy is done by a loop over the ops of its class
+ * (no dispatch per field: a record costs a few predictable loops); the
+ * rest (times, ICMP, IPv6 addresses that set the family, saturating
+ * lengths, odd widths) goes through apply(), last, in template order.
+ * A template that maps two fields onto one flowrec field (where the last
+ * one wins) keeps every op in apply(), in template order. */
+enum {
+	PC_INT = 0,   /* 4 * source width code + destination width code (codes: 1, 2, 4, 8 bytes) */
+	PC_COPY4 = 16,
+	PC_COPY16 = 17,
+	PC_APPLY = 18,
+	PC_N = 19,
+};
+_Static_assert(PC_N + 1 <= sizeof(((struct tmpl_plan *)0)->grp) / sizeof(uint16_t), "plan groups");
+_Static_assert(sizeof(struct flowrec) <= 255, "plan ops hold flowrec offsets in a byte");
+
+static int width_code(unsigned n)
+{
+	switch (n) {
+	case 1: return 0;
+	case 2: return 1;
+	case 4: return 2;
+	case 8: return 3;
+	default: return -1;
+	}
+}
+
+#define FR(field) (uint8_t)offsetof(struct flowrec, field), (uint8_t)sizeof(((struct flowrec *)0)->field)
+
+static void plan_class(struct tmpl_op *op, enum fkind k, unsigned len)
+{
+	uint8_t dst = 0, dw = 0;
+	op->cls = PC_APPLY;
+	op->dst = 0;
+	switch (k) {
+	case FK_SRC4: op->dst = (uint8_t)offsetof(struct flowrec, key.src); op->cls = len == 4 ? PC_COPY4 : PC_APPLY; return;
+	case FK_DST4: op->dst = (uint8_t)offsetof(struct flowrec, key.dst); op->cls = len == 4 ? PC_COPY4 : PC_APPLY; return;
+	case FK_NH4: op->dst = (uint8_t)offsetof(struct flowrec, nexthop); op->cls = len == 4 ? PC_COPY4 : PC_APPLY; return;
+	case FK_NH6: op->dst = (uint8_t)offsetof(struct flowrec, nexthop); op->cls = len == 16 ? PC_COPY16 : PC_APPLY; return;
+	case FK_SPORT: { uint8_t o[] = { FR(key.sport) }; dst = o[0]; dw = o[1]; break; }
+	case FK_DPORT: { uint8_t o[] = { FR(key.dport) }; dst = o[0]; dw = o[1]; break; }
+	case FK_PROTO: { uint8_t o[] = { FR(key.proto) }; dst = o[0]; dw = o[1]; break; }
+	case FK_TOS: { uint8_t o[] = { FR(key.tos) }; dst = o[0]; dw = o[1]; break; }
+	case FK_DIR: { uint8_t o[] = { FR(key.dir) }; dst = o[0]; dw = o[1]; break; }
+	case FK_IN: { uint8_t o[] = { FR(key.ifindex) }; dst = o[0]; dw = o[1]; break; }
+	case FK_OUT: { uint8_t o[] = { FR(if_out) }; dst = o[0]; dw = o[1]; break; }
+	case FK_PKTS: { uint8_t o[] = { FR(packets) }; dst = o[0]; dw = o[1]; break; }
+	case FK_BYTES: { uint8_t o[] = { FR(bytes) }; dst = o[0]; dw = o[1]; break; }
+	case FK_SRCAS: { uint8_t o[] = { FR(src_as) }; dst = o[0]; dw = o[1]; break; }
+	case FK_DSTAS: { uint8_t o[] = { FR(dst_as) }; dst = o[0]; dw = o[1]; break; }
+	case FK_FLAGS: { uint8_t o[] = { FR(tcp_flags) }; dst = o[0]; dw = o[1]; break; }
+	case FK_MINTTL: { uint8_t o[] = { FR(min_ttl) }; dst = o[0]; dw = o[1]; break; }
+	case FK_MAXTTL: { uint8_t o[] = { FR(max_ttl) }; dst = o[0]; dw = o[1]; break; }
+	case FK_SRCMASK: { uint8_t o[] = { FR(src_mask) }; dst = o[0]; dw = o[1]; break; }
+	case FK_DSTMASK: { uint8_t o[] = { FR(dst_mask) }; dst = o[0]; dw = o[1]; break; }
+	default: return;
+	}
+	int sc = width_code(len), dc = width_code(dw);
+	if (sc < 0 || dc < 0)
+		return;
+	op->cls = (uint8_t)(PC_INT + 4 * sc + dc);
+	op->dst = dst;
+}
+
+/* The flowrec field a kind writes (kinds that share one: the v4 kind). */
+static enum fkind field_written(enum fkind k)
+{
+	switch (k) {
+	case FK_SRC6: return FK_SRC4;
+	case FK_DST6: return FK_DST4;
+	case FK_NH6: return FK_NH4;
+	case FK_S_START: case FK_MS_START: case FK_NTP_START: return FK_S_START;
+	case FK_S_END: case FK_MS_END: case FK_NTP_END: return FK_S_END;
+	default: return k;
+	}
+}
+
+#undef FR
+
 int tmpl_plan_init(struct tmpl_plan *pl, const struct tmpl *t)
 {
 	memset(pl, 0, sizeof(*pl));
 	if (t->varlen)
 		return ERR_UNSUPP;
 	pl->minlen = t->minlen;
+	struct tmpl_op ops[TMPL_MAX_FIELDS];
+	uint8_t seen[FK_NTP_END + 1] = { 0 };
+	int ordered = 0;
+	unsigned n = 0;
 	for (unsigned i = t->scope_count; i < t->nfields; i++) {
 		const struct tmpl_field *f = &t->f[i];
 		enum fkind k = f->pen ? FK_NONE : field_kind(f->ie);
 		if (k == FK_NONE)
 			continue;
-		pl->op[pl->n].off = f->off;
-		pl->op[pl->n].len = f->len;
-		pl->op[pl->n].kind = (uint8_t)k;
-		pl->n++;
+		ops[n].off = f->off;
+		ops[n].len = f->len;
+		ops[n].kind = (uint8_t)k;
+		plan_class(&ops[n], k, f->len);
+		if (seen[field_written(k)]++)
+			ordered = 1;
+		n++;
 	}
+	if (ordered)
+		for (unsigned i = 0; i < n; i++)
+			ops[i].cls = PC_APPLY;
+	/* Group by class, template order kept within a class. */
+	for (unsigned c = 0; c < PC_N; c++) {
+		pl->grp[c] = pl->n;
+		for (unsigned i = 0; i < n; i++)
+			if (ops[i].cls == c)
+				pl->op[pl->n++] = ops[i];
+	}
+	pl->grp[PC_N] = pl->n;
 	pl->usable = 1;
 	return ERR_OK;
 }
@@ -611,8 +710,33 @@ int tmpl_plan_flowrec(const struct tmpl_plan *pl, const uint8_t *p, size_t len, 
 		return ERR_TRUNC;
 	memset(r, 0, sizeof(*r));
 	struct rdstate st = { .init_us = c->init_us };
-	for (unsigned i = 0; i < pl->n; i++)
-		apply(r, &st, (enum fkind)pl->op[i].kind, p + pl->op[i].off, pl->op[i].len);
+	uint8_t *rb = (uint8_t *)r;
+	const struct tmpl_op *op = pl->op;
+	/* One loop per class present (empty ones cost a compare). */
+#define LOOP(cls, T, load)                                                       \
+	for (unsigned i = pl->grp[cls], e = pl->grp[(cls) + 1]; i < e; i++) {     \
+		T v = (T)(load(p + op[i].off));                                   \
+		memcpy(rb + op[i].dst, &v, sizeof(v));                           \
+	}
+#define L8(q) (*(q))
+#define INT_LOOPS(sc, load)                     \
+	LOOP(PC_INT + 4 * (sc) + 0, uint8_t, load)  \
+	LOOP(PC_INT + 4 * (sc) + 1, uint16_t, load) \
+	LOOP(PC_INT + 4 * (sc) + 2, uint32_t, load) \
+	LOOP(PC_INT + 4 * (sc) + 3, uint64_t, load)
+	INT_LOOPS(0, L8)
+	INT_LOOPS(1, peek_u16)
+	INT_LOOPS(2, peek_u32)
+	INT_LOOPS(3, peek_u64)
+#undef INT_LOOPS
+#undef L8
+#undef LOOP
+	for (unsigned i = pl->grp[PC_COPY4], e = pl->grp[PC_COPY4 + 1]; i < e; i++)
+		memcpy(rb + op[i].dst, p + op[i].off, 4);
+	for (unsigned i = pl->grp[PC_COPY16], e = pl->grp[PC_COPY16 + 1]; i < e; i++)
+		memcpy(rb + op[i].dst, p + op[i].off, 16);
+	for (unsigned i = pl->grp[PC_APPLY], e = pl->grp[PC_APPLY + 1]; i < e; i++)
+		apply(r, &st, (enum fkind)op[i].kind, p + op[i].off, op[i].len);
 	finish(r, &st, c);
 	return ERR_OK;
 }

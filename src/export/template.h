@@ -157,10 +157,13 @@ struct tmpl_plan {
 	uint16_t n;       /* ops */
 	uint16_t minlen;  /* record length */
 	uint8_t usable;
+	uint16_t grp[20]; /* private: op[grp[c] .. grp[c + 1]) are the ops of class c */
 	struct tmpl_op {
 		uint16_t off;
 		uint16_t len;
-		uint8_t kind; /* private */
+		uint8_t kind; /* private: what the field is (template.c enum fkind) */
+		uint8_t cls;  /* private: how it is stored (0: through the general mapping) */
+		uint8_t dst;  /* private: offset of its flowrec field, for cls != 0 */
 	} op[TMPL_MAX_FIELDS];
 };
 int tmpl_plan_init(struct tmpl_plan *pl, const struct tmpl *t);

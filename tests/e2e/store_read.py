@@ -49,26 +49,51 @@ def parse_header(b):
     if len(b) < HDR_LEN or b[0:4] != b"IPFS" or struct.unpack(">I", b[76:80])[0] != crc(b[0:76]):
         return None, "bad"
     (ver, hlen, rlen, codec, flags, interval, start, records, blocks, af) = struct.unpack(">HHHBBIQQIB", b[4:37])
-    if ver != 1:
+    if ver not in (1, 2):
         return None, "unsupported"
     exporter = b[40:56]
     tmin, tmax, maxraw = struct.unpack(">QQI", b[56:76])
     if hlen < HDR_LEN or rlen < REC_LEN or codec != 1 or af not in (4, 6):
         return None, "bad"
     addr = ipaddress.ip_address(exporter[:4] if af == 4 else exporter)
-    return dict(header_len=hlen, rec_len=rlen, flags=flags, records=records, blocks=blocks, exporter=addr,
+    return dict(version=ver, header_len=hlen, rec_len=rlen, flags=flags, records=records, blocks=blocks, exporter=addr,
                 start=start, interval=interval), None
 
 
-def block_at(b, off, rec_len):
-    """(records, payload bytes, next offset) of a good block at off, else None."""
+def expand_planes(raw, n, rec_len):
+    """Version 2 payload -> the rec_len planes of n bytes, or None."""
+    ml = (rec_len + 7) // 8
+    if len(raw) < ml:
+        return None
+    whole = [j for j in range(ml * 8) if raw[j // 8] & (0x80 >> (j % 8))]
+    if any(j >= rec_len for j in whole) or len(raw) != ml + (rec_len - len(whole)) + len(whole) * n:
+        return None
+    vals, planes = raw[ml:ml + rec_len - len(whole)], raw[ml + rec_len - len(whole):]
+    out, vi, pi = bytearray(), 0, 0
+    for j in range(rec_len):
+        if j in whole:
+            out += planes[pi * n:(pi + 1) * n]
+            pi += 1
+        else:
+            out += bytes([vals[vi]]) * n
+            vi += 1
+    return bytes(out)
+
+
+def block_at(b, off, rec_len, version=1):
+    """(records, planes, next offset) of a good block at off, else None."""
     if off + BLK_HDR_LEN > len(b) or b[off:off + 4] != b"IPFB":
         return None
     h = b[off:off + BLK_HDR_LEN]
     raw_len, comp_len, n, tmin, tmax, pcrc, hcrc = struct.unpack(">IIIQQII", h[4:40])
     if hcrc != crc(h[0:36]):
         return None
-    if (n == 0 or raw_len > BLOCK_MAX or raw_len != n * rec_len or comp_len == 0
+    if version == 1:
+        size_ok = raw_len == n * rec_len
+    else:
+        ml = (rec_len + 7) // 8
+        size_ok = n * rec_len <= BLOCK_MAX and ml + rec_len <= raw_len <= ml + n * rec_len
+    if (n == 0 or raw_len > BLOCK_MAX or not size_ok or comp_len == 0
             or comp_len > _zstd.ZSTD_compressBound(raw_len) or tmin > tmax):
         return None
     end = off + BLK_HDR_LEN + comp_len
@@ -78,6 +103,8 @@ def block_at(b, off, rec_len):
     if crc(payload) != pcrc:
         return None
     raw = unzstd(payload, raw_len)
+    if raw is not None and version >= 2:
+        raw = expand_planes(raw, n, rec_len)
     if raw is None:
         return None
     return n, raw, end
@@ -113,7 +140,7 @@ def read_file(path, st, out):
         st["files_truncated"] += 1
         return
     while off < len(b):
-        blk = block_at(b, off, h["rec_len"])
+        blk = block_at(b, off, h["rec_len"], h["version"])
         if blk is None:
             # Look for the next offset where a good block starts.
             nxt = off + 1
@@ -122,7 +149,7 @@ def read_file(path, st, out):
                 nxt = b.find(b"IPFB", nxt)
                 if nxt < 0:
                     break
-                if block_at(b, nxt, h["rec_len"]) is not None:
+                if block_at(b, nxt, h["rec_len"], h["version"]) is not None:
                     found = nxt
                     break
                 nxt += 1

@@ -22,6 +22,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <zlib.h>
+#include <zstd.h>
 
 #include "collect/sink.h"
 #include "collect/store.h"
@@ -271,10 +272,14 @@ static void test_header(void **state)
 		assert_int_equal(store_hdr_get(b, sizeof(b), &g), ERR_FORMAT);
 		b[bit / 8] ^= (uint8_t)(1u << bit % 8);
 	}
-	/* A later version, with a good CRC, is refused as unsupported. */
-	poke_u16(b + 4, 2);
-	poke_u32(b + 76, (uint32_t)crc32(0, b, 76));
-	assert_int_equal(store_hdr_get(b, sizeof(b), &g), ERR_UNSUPP);
+	/* Every version from the oldest on is read; a later one, or 0, with a
+	 * good CRC, is refused as unsupported. */
+	for (unsigned v = 0; v <= STORE_VERSION + 1; v++) {
+		poke_u16(b + 4, (uint16_t)v);
+		poke_u32(b + 76, (uint32_t)crc32(0, b, 76));
+		assert_int_equal(store_hdr_get(b, sizeof(b), &g),
+		                 v >= STORE_VERSION_MIN && v <= STORE_VERSION ? ERR_OK : ERR_UNSUPP);
+	}
 	/* Records shorter than version 1's, with a good CRC: refused. */
 	store_hdr_put(b, &h);
 	poke_u16(b + 8, STORE_REC_LEN - 1);
@@ -330,7 +335,10 @@ static void test_file_roundtrip(void **state)
 	assert_int_equal(h.records, N);
 	assert_int_equal(h.blocks, 11);
 	assert_true(h.flags & STORE_F_COMPLETE);
-	assert_int_equal(h.max_raw, 100 * STORE_REC_LEN);
+	/* Version 2: the largest payload is the plane map, a byte per plane
+	 * kept as one value and 100 bytes per plane kept whole. */
+	assert_int_equal(h.version, 2);
+	assert_true(h.max_raw >= 17 + STORE_REC_LEN && h.max_raw <= 17 + 100 * STORE_REC_LEN);
 	uint64_t lo = UINT64_MAX, hi = 0;
 	for (unsigned i = 0; i < N; i++) {
 		uint64_t t = store_rec_time(&orig[i]);
@@ -373,6 +381,149 @@ static void test_file_roundtrip(void **state)
 	assert_int_equal(st.files_skipped, 1);
 	free(got);
 	free(img);
+	rm_tree(dir);
+}
+
+/* A block built here from the document, not by the writer: header with
+ * both CRCs around the zstd frame of raw[0..rawlen). Returns its length. */
+static size_t build_block(uint8_t *out, const uint8_t *raw, size_t rawlen, uint32_t nrec, uint64_t tmin,
+                          uint64_t tmax)
+{
+	size_t clen = ZSTD_compress(out + 40, ZSTD_compressBound(rawlen), raw, rawlen, 3);
+	assert_false(ZSTD_isError(clen));
+	memcpy(out, "IPFB", 4);
+	poke_u32(out + 4, (uint32_t)rawlen);
+	poke_u32(out + 8, (uint32_t)clen);
+	poke_u32(out + 12, nrec);
+	poke_u64(out + 16, tmin);
+	poke_u64(out + 24, tmax);
+	poke_u32(out + 32, (uint32_t)crc32(0, out + 40, (uInt)clen));
+	poke_u32(out + 36, (uint32_t)crc32(0, out, 36));
+	return 40 + clen;
+}
+
+/* Files of version 1 (every plane stored whole), as an older ipflow wrote
+ * them, are still read: a file built here by the version 1 rules reads
+ * back record for record. */
+static void test_version1_file(void **state)
+{
+	(void)state;
+	enum { N = 300, PER = 128 };
+	static struct crec orig[N];
+	static uint8_t img[80 + 3 * (40 + (PER * STORE_REC_LEN) + 4096)], planes[PER * STORE_REC_LEN];
+	struct store_hdr h = { .version = 1, .rec_len = STORE_REC_LEN, .codec = STORE_CODEC_ZSTD,
+	                       .flags = STORE_F_COMPLETE, .interval_s = 300, .start_s = T0 / SEC - (T0 / SEC) % 300,
+	                       .records = N, .blocks = 3, .max_raw = PER * STORE_REC_LEN };
+	fx_exporter(0, h.exporter, &h.exporter_af);
+	size_t off = 80;
+	for (unsigned b0 = 0; b0 < N; b0 += PER) {
+		unsigned n = N - b0 < PER ? N - b0 : PER;
+		uint64_t lo = UINT64_MAX, hi = 0;
+		for (unsigned i = 0; i < n; i++) {
+			uint8_t row[STORE_REC_LEN];
+			fx_crec(&orig[b0 + i], 11, b0 + i, T0 + (b0 + i) * SEC, 0);
+			store_rec_put(row, &orig[b0 + i]);
+			for (unsigned j = 0; j < STORE_REC_LEN; j++)
+				planes[j * n + i] = row[j];
+			uint64_t t = store_rec_time(&orig[b0 + i]);
+			lo = t < lo ? t : lo;
+			hi = t > hi ? t : hi;
+		}
+		off += build_block(img + off, planes, (size_t)n * STORE_REC_LEN, n, lo, hi);
+	}
+	h.min_us = store_rec_time(&orig[0]);
+	h.max_us = h.min_us;
+	for (unsigned i = 0; i < N; i++) {
+		uint64_t t = store_rec_time(&orig[i]);
+		h.min_us = t < h.min_us ? t : h.min_us;
+		h.max_us = t > h.max_us ? t : h.max_us;
+	}
+	store_hdr_put(img, &h);
+	struct store_stats st;
+	assert_int_equal(read_image(img, off, orig, N, &st), N);
+	assert_int_equal(st.blocks, 3);
+	assert_int_equal(st.blocks_bad + st.files_bad + st.files_truncated + st.files_mismatch, 0);
+	/* The same payload under a version 2 header is not a plane map that
+	 * fits its length: each block is counted bad, nothing misread. */
+	h.version = 2;
+	store_hdr_put(img, &h);
+	assert_int_equal(read_image(img, off, orig, N, &st), 0);
+	assert_int_equal(st.blocks_bad, 3);
+}
+
+/* Version 2 plane maps: a block of identical records keeps every plane
+ * as one byte, a block of one record too; a map with a bit past the last
+ * plane, or whose whole planes do not add up to the payload, is bad. */
+static void test_plane_map(void **state)
+{
+	(void)state;
+	char *dir = mkdir_tmp(), path[PATH_MAX], err[256];
+	enum { N = 500 };
+	static struct crec orig[N];
+	snprintf(path, sizeof(path), "%s/same.ipfs", dir);
+	struct store_codec *c = store_codec_new(1, 200);
+	assert_non_null(c);
+	struct store_hdr h = { .interval_s = 300, .start_s = T0 / SEC - (T0 / SEC) % 300 };
+	fx_exporter(0, h.exporter, &h.exporter_af);
+	struct store_writer *w = store_writer_create(path, &h, c, err, sizeof(err));
+	assert_non_null(w);
+	fx_crec(&orig[0], 5, 0, T0, 0);
+	for (unsigned i = 0; i < N; i++) {
+		orig[i] = orig[0];
+		if (i == N - 1) /* the last block: one record */
+			orig[i].f.packets = 77;
+		assert_int_equal(store_writer_add(w, &orig[i], err, sizeof(err)), ERR_OK);
+		if (i == N - 2)
+			assert_int_equal(store_writer_flush(w, err, sizeof(err)), ERR_OK);
+	}
+	struct store_wres res;
+	assert_int_equal(store_writer_finish(w, &res, err, sizeof(err)), ERR_OK);
+	store_codec_free(c);
+	size_t len;
+	uint8_t *img = slurp(path, &len);
+	struct store_stats st;
+	assert_int_equal(read_image(img, len, orig, N, &st), N);
+	assert_int_equal(st.blocks, 4);
+	struct store_hdr g;
+	assert_int_equal(store_hdr_get(img, len, &g), ERR_OK);
+	assert_int_equal(g.max_raw, 17 + STORE_REC_LEN); /* every block: map and one byte a plane */
+	free(img);
+
+	/* Hand-built version 2 blocks of 2 records with one whole plane. */
+	static uint8_t b2[80 + 2 * (40 + 512)];
+	uint8_t raw[17 + STORE_REC_LEN + 2];
+	struct crec two[2];
+	fx_crec(&two[0], 5, 1, T0, 0);
+	two[1] = two[0];
+	two[1].f.key.proto = (uint8_t)(two[0].f.key.proto + 1); /* plane 1 varies */
+	uint8_t row[STORE_REC_LEN];
+	store_rec_put(row, &two[0]);
+	memset(raw, 0, sizeof(raw));
+	raw[0] = 0x40; /* plane 1 */
+	for (unsigned j = 0, k = 17; j < STORE_REC_LEN; j++)
+		if (j != 1)
+			raw[k++] = row[j];
+	raw[17 + STORE_REC_LEN - 1] = two[0].f.key.proto;
+	raw[17 + STORE_REC_LEN] = two[1].f.key.proto;
+	struct store_hdr hh = { .version = 2, .rec_len = STORE_REC_LEN, .codec = STORE_CODEC_ZSTD, .interval_s = 300,
+	                        .start_s = h.start_s, .exporter_af = h.exporter_af };
+	memcpy(hh.exporter, h.exporter, 16);
+	store_hdr_put(b2, &hh);
+	uint64_t t = store_rec_time(&two[0]);
+	size_t off = 80 + build_block(b2 + 80, raw, sizeof(raw) - 1, 2, t, t);
+	assert_int_equal(read_image(b2, off, two, 2, &st), 2);
+	assert_int_equal(st.blocks_bad, 0);
+	/* A bit for a plane past the last one (136..143): bad. */
+	raw[16] = 0x01;
+	off = 80 + build_block(b2 + 80, raw, sizeof(raw) - 1, 2, t, t);
+	assert_int_equal(read_image(b2, off, two, 2, &st), 0);
+	assert_int_equal(st.blocks_bad, 1);
+	/* One whole plane too many for the length: bad. */
+	raw[16] = 0;
+	raw[0] = 0x60;
+	off = 80 + build_block(b2 + 80, raw, sizeof(raw) - 1, 2, t, t);
+	assert_int_equal(read_image(b2, off, two, 2, &st), 0);
+	assert_int_equal(st.blocks_bad, 1);
 	rm_tree(dir);
 }
 
@@ -869,6 +1020,8 @@ int main(void)
 		cmocka_unit_test(test_header),
 		cmocka_unit_test(test_record),
 		cmocka_unit_test(test_file_roundtrip),
+		cmocka_unit_test(test_version1_file),
+		cmocka_unit_test(test_plane_map),
 		cmocka_unit_test(test_sink_rotation),
 		cmocka_unit_test(test_sink_atomic),
 		cmocka_unit_test(test_sink_crash_recovery),
