@@ -95,7 +95,7 @@ static void put_addr(struct out *o, uint8_t af, const uint8_t *a)
 enum fkind {
 	F_SRC, F_DST, F_SPORT, F_DPORT, F_PROTO, F_TOS, F_IN, F_OUT, F_DIR, F_PKTS, F_BYTES,
 	F_START_MS, F_END_MS, F_START_US, F_END_US, F_FLAGS, F_ICMP, F_MINTTL, F_MAXTTL,
-	F_MINLEN, F_MAXLEN, F_NEXTHOP, F_SRCAS, F_DSTAS, F_SRCMASK, F_DSTMASK, F_REASON,
+	F_MINLEN, F_MAXLEN, F_NEXTHOP, F_BGPNH, F_SRCAS, F_DSTAS, F_SRCMASK, F_DSTMASK, F_REASON,
 };
 
 static const struct {
@@ -125,6 +125,7 @@ static const struct {
 	{ F_MINLEN, "minimumIpTotalLength", NULL },
 	{ F_MAXLEN, "maximumIpTotalLength", NULL },
 	{ F_NEXTHOP, "ipNextHopIPv4Address", "ipNextHopIPv6Address" },
+	{ F_BGPNH, "bgpNextHopIPv4Address", "bgpNextHopIPv6Address" },
 	{ F_SRCAS, "bgpSourceAsNumber", NULL },
 	{ F_DSTAS, "bgpDestinationAsNumber", NULL },
 	{ F_SRCMASK, "sourceIPv4PrefixLength", "sourceIPv6PrefixLength" },
@@ -145,9 +146,10 @@ static bool put_value(struct out *o, const struct flowrec *r, enum fkind k, bool
 	case F_SRC:
 	case F_DST:
 	case F_NEXTHOP:
+	case F_BGPNH:
 		if (json)
 			PUT_LIT(o, "\"");
-		put_addr(o, r->key.af, k == F_SRC ? r->key.src : k == F_DST ? r->key.dst : r->nexthop);
+		put_addr(o, r->key.af, k == F_SRC ? r->key.src : k == F_DST ? r->key.dst : k == F_NEXTHOP ? r->nexthop : r->bgp_nexthop);
 		if (json)
 			PUT_LIT(o, "\"");
 		return true;

@@ -47,6 +47,14 @@ def masked(addr, bits):
     return str(ipaddress.IPv4Address(v & m))
 
 
+def as16(asn, cfg):
+    """v8's AS fields have 16 bits: a 4-byte AS goes as AS_TRANS (RFC 6793),
+    so aggregates of different 4-byte ASes share one v8 key."""
+    if cfg["version"] == 8 and asn > 0xFFFF:
+        return 23456
+    return asn
+
+
 def key_main(s, r, cfg):
     k = []
     for c in KEYS[s].split():
@@ -57,9 +65,9 @@ def key_main(s, r, cfg):
             b = max(r.get("destinationIPv4PrefixLength", 0), cfg.get("dmin", 0))
             k += [masked(r["destinationIPv4Address"], b), b]
         elif c == "srcas":
-            k.append(r.get("bgpSourceAsNumber", 0))
+            k.append(as16(r.get("bgpSourceAsNumber", 0), cfg))
         elif c == "dstas":
-            k.append(r.get("bgpDestinationAsNumber", 0))
+            k.append(as16(r.get("bgpDestinationAsNumber", 0), cfg))
         elif c == "in":
             k.append(r.get("ingressInterface", 0))
         elif c == "out":
