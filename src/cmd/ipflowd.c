@@ -80,6 +80,7 @@ struct opts {
 	size_t nagg;
 	uint32_t sample;            /* --sample N (0: not given) */
 	bool sample_det;            /* --sampler deterministic */
+	bool has_sampler;           /* --sampler given */
 };
 
 /* The option table drives getopt and the help text. */
@@ -464,6 +465,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			if (strcmp(optarg, "random") != 0 && strcmp(optarg, "deterministic") != 0)
 				return bad_value("sampler", optarg, "random or deterministic");
 			o->sample_det = optarg[0] == 'd';
+			o->has_sampler = true;
 			break;
 		case 'q':
 			o->loglevel = LOG_LVL_ERR;
@@ -495,6 +497,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		log_err("-r and -i cannot be combined");
 		return -1;
 	}
+	if (o->has_sampler && o->sample <= 1)
+		log_warn("--sampler has no effect without --sample N (N > 1)");
 	return 0;
 }
 

@@ -130,7 +130,7 @@ static int cfg_check(const struct exporter_cfg *cfg, const struct nf_codec *c, c
 		snprintf(err, errlen, "at most %d samplers", EXPORTER_SAMPLERS_MAX);
 		return ERR_RANGE;
 	}
-	for (unsigned i = 0; c->sets && !(cfg->flags & EXPORTER_F_GENERIC) && i < cfg->nsampler; i++) {
+	for (unsigned i = 0; c->sets && i < cfg->nsampler; i++) {
 		const struct exporter_sampler *s = &cfg->sampler[i];
 		if (s->id == 0 || (c->version == 9 && s->id > 255) || s->n < 2) {
 			snprintf(err, errlen, "sampler id %u (1-%u) or 1 out of %u (2-) out of range for %s", s->id,
@@ -233,13 +233,14 @@ static const struct tmpl_field samp_ipfix_rnd[] = {
 };
 
 /* The flow templates with the sampler id appended, under ids of their
- * own, and the sampler options template. */
+ * own (not for a generic exporter: its layouts name the sampler if they
+ * collect it), and the sampler options templates. */
 static int build_sampled(struct exporter *ex)
 {
 	bool v9 = ex->c->version == 9;
 	struct tmpl *d[2] = { &ex->t4, &ex->t6 };
 	int rc;
-	for (int k = 0; k < 2; k++) {
+	for (int k = 0; k < 2 && !(ex->cfg.flags & EXPORTER_F_GENERIC); k++) {
 		struct tmpl_field f[TMPL_MAX_FIELDS];
 		unsigned n = d[k]->nfields;
 		if (n + 1 > TMPL_MAX_FIELDS)
@@ -365,7 +366,7 @@ struct exporter *exporter_new(const struct exporter_cfg *cfg, struct transport *
 			free(ex);
 			return NULL;
 		}
-		if (cfg->nsampler && !(cfg->flags & EXPORTER_F_GENERIC) && build_sampled(ex) != ERR_OK) {
+		if (cfg->nsampler && build_sampled(ex) != ERR_OK) {
 			snprintf(err, errlen, "internal: bad sampled template");
 			free(ex);
 			return NULL;

@@ -84,8 +84,8 @@ struct exporter_cfg {
 	uint64_t start_us;          /* exporter start: sysUptime 0 (first packet time for files) */
 	unsigned flags;             /* EXPORTER_F_* */
 	uint32_t exporting_pid;     /* IPFIX exportingProcessId in the statistics */
-	/* Sampled export (v9, IPFIX; not with EXPORTER_F_GENERIC): with
-	 * nsampler > 0 the flow templates carry a sampler id in every record
+	/* Sampled export (v9, IPFIX): with nsampler > 0 the built-in flow
+	 * templates carry a sampler id in every record
 	 * (v9 FLOW_SAMPLER_ID 48, IPFIX selectorId 302): that of the entry
 	 * whose ifindex and dir are the flow's (key.ifindex, key.dir), 0 (no
 	 * sampler: unsampled) for other flows. An options template + one
@@ -101,7 +101,9 @@ struct exporter_cfg {
 	 * Sampled templates have ids of their own (the flow templates 260/261,
 	 * the sampler options 259; IPFIX random 262), so a reload that starts
 	 * or changes sampling never redefines an id on a session. Entries with
-	 * the same id must agree on n and random. */
+	 * the same id must agree on n and random. With EXPORTER_F_GENERIC only
+	 * the options are sent (a registered layout that collects samplerId
+	 * names the sampler; ifindex and dir are not used). */
 	struct exporter_sampler {
 		uint32_t ifindex;       /* the interface its flows are metered under */
 		uint8_t dir;            /* 0 ingress, 1 egress */

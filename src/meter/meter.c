@@ -303,6 +303,8 @@ static void batch_flush(struct meter *m)
 					m->sbatch[k++] = m->batch[i];
 			m->samp_offered += m->nbatch;
 			m->samp_sampled += k;
+			if (!k || m->sbatch[0].t_us != m->batch[0].t_us)
+				cache_expire(m->cache, m->batch[0].t_us); /* the clock starts at the first packet */
 			if (k)
 				cache_packets(m->cache, m->sbatch, k);
 			if (!k || m->sbatch[k - 1].t_us != m->batch[m->nbatch - 1].t_us)

@@ -24,7 +24,11 @@
 #    bound for one-per-window selection, whose variance is smaller);
 #    v5 carries IPv4 only: judged against the IPv4 part of the truth.
 #  - reload: a paced replay whose configuration file changes the
-#    sampler's rate mid-run; the exports and the counters follow.
+#    sampler's rate mid-run; the exports and the counters follow;
+#  - two interfaces, one sampled and one not: only the sampled one's
+#    flows are scaled (each record names its interface's sampler);
+#  - a Flexible NetFlow monitor with its own deterministic sampler meters
+#    exactly every 50th packet of its traffic beside the main cache's.
 . "$(dirname "$0")/lib.sh" "$@"
 . "$(dirname "$0")/collect_lib.sh"
 need_bins

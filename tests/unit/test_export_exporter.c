@@ -432,6 +432,40 @@ static void test_sampler_options(void **state)
 	assert_non_null(ex);
 	exporter_free(ex);
 	transport_close(&tp->base);
+
+	/* a generic exporter (Flexible NetFlow) sends the sampler options and
+	 * its own layouts, numbered after the options templates */
+	tp = memtp_new(28);
+	exporter_cfg_init(&cfg, 10);
+	cfg.start_us = T0;
+	cfg.flags = EXPORTER_F_GENERIC;
+	cfg.sampler[0] = (struct exporter_sampler){ 0, 0, 3, 64, true };
+	cfg.nsampler = 1;
+	ex = exporter_new(&cfg, &tp->base, err, sizeof(err));
+	assert_non_null(ex);
+	struct genrec_layout lay = { .n = 2 };
+	lay.f[0] = (struct genrec_field){ IE_samplerId, 1, GENREC_UINT };
+	lay.f[1] = (struct genrec_field){ IE_packetDeltaCount, 8, GENREC_UINT };
+	int h = exporter_add_tmpl(ex, &lay, err, sizeof(err));
+	assert_int_equal(h, 0);
+	assert_int_equal(exporter_tmpl(ex, h)->id, 263);
+	struct genrec_val gv[2] = { { .u = 3 }, { .u = 5 } };
+	struct genrec g = { .lay = &lay, .v = gv };
+	assert_int_equal(exporter_add_genrec(ex, h, &g, T0), ERR_OK);
+	exporter_flush(ex, T0);
+	assert_int_equal(tp->n, 1);
+	struct tmpl_store_mem mem;
+	tmpl_store_mem_init(&mem, 8);
+	struct tmpl_store ts = tmpl_store_mem_iface(&mem);
+	struct msg_items x = items_of(&tp->msg[0], &ts);
+	assert_int_equal(x.rc, ERR_END);
+	assert_int_equal(x.tmpls, 1);     /* the layout only: no built-in flow templates */
+	assert_int_equal(x.opt_tmpls, 1); /* the random sampler's */
+	assert_int_equal(x.opt_data, 1);
+	assert_int_equal(x.data, 1);
+	tmpl_store_mem_free(&mem);
+	exporter_free(ex);
+	transport_close(&tp->base);
 }
 
 /* A half-full message leaves at flush_ms after its first record. */
