@@ -54,6 +54,9 @@ struct xp {
 		struct fnf_def def;
 	} user[CONF_MONITOR_MAX];      /* monitors using it: user i has template handle i */
 	size_t nuser;
+	/* option sampler-table: the samplers of its monitors' attachments */
+	struct exporter_sampler samp[EXPORTER_SAMPLERS_MAX];
+	unsigned nsamp;
 	uint64_t unsent;               /* records with no destination to go to */
 	bool reused;                   /* (during a reload) carried into the next state */
 	bool t_taken;                  /* (during a reload) its transport went to a new exporter */
@@ -354,7 +357,8 @@ static void state_drop_new(struct state *s, struct state *old)
 static struct xp *reusable_xp(const struct state *old, const struct conf_exporter *cx, const struct xp *want)
 {
 	struct xp *o = find_xp(old, cx->name);
-	if (!o || o->reused || !same_exporter_conf(&o->conf, cx) || o->nuser != want->nuser)
+	if (!o || o->reused || !same_exporter_conf(&o->conf, cx) || o->nuser != want->nuser ||
+	    o->nsamp != want->nsamp || memcmp(o->samp, want->samp, o->nsamp * sizeof(o->samp[0])) != 0)
 		return NULL;
 	for (size_t i = 0; i < o->nuser; i++)
 		if (strcmp(o->user[i].mon, want->user[i].mon) || !fnf_def_equal(&o->user[i].def, &want->user[i].def))
@@ -379,6 +383,42 @@ static struct xp *transport_donor(const struct state *old, const struct state *n
 	return NULL;
 }
 
+static uint32_t iface_index(const struct conf *c, const struct conf_iface *f);
+static int sampler_id(const struct conf *c, const char *name);
+
+/* `option sampler-table`: one sampler options record per sampler of the
+ * attachments of the monitors that export through cx (the id is the one
+ * the records' samplerId names), so a collector can scale their flows. */
+static void xp_samplers(const struct conf *c, const struct conf_exporter *cx, struct xp *x)
+{
+	x->nsamp = 0;
+	if (!(cx->options & CONF_OPT_SAMPLER_TABLE))
+		return;
+	for (size_t i = 0; i < c->niface; i++) {
+		const struct conf_iface *f = &c->iface[i];
+		for (size_t k = 0; k < f->nmon; k++) {
+			const struct conf_if_monitor *im = &f->mon[k];
+			const struct conf_monitor *cm = conf_find_monitor(c, im->monitor);
+			const struct conf_sampler *cs = im->sampler[0] ? conf_find_sampler(c, im->sampler) : NULL;
+			if (!cm || !cs || cs->one_out_of <= 1)
+				continue;
+			bool uses = false;
+			for (size_t e = 0; e < cm->nexporter; e++)
+				uses |= strcmp(cm->exporter[e], cx->name) == 0;
+			uint32_t ifx = iface_index(c, f);
+			if (!uses || !ifx)
+				continue;
+			struct exporter_sampler es = { ifx, im->dir, (uint32_t)sampler_id(c, im->sampler), cs->one_out_of,
+			                               cs->mode == CONF_SAMPLER_RANDOM };
+			bool dup = false;
+			for (unsigned j = 0; j < x->nsamp; j++)
+				dup |= x->samp[j].ifindex == es.ifindex && x->samp[j].dir == es.dir && x->samp[j].id == es.id;
+			if (!dup && x->nsamp < EXPORTER_SAMPLERS_MAX)
+				x->samp[x->nsamp++] = es;
+		}
+	}
+}
+
 static int build_xp(struct fnf_mon *fm, const struct conf *c, const struct conf_exporter *cx, struct state *ns,
                     const struct state *old, char *err, size_t errlen)
 {
@@ -397,6 +437,7 @@ static int build_xp(struct fnf_mon *fm, const struct conf *c, const struct conf_
 				x->user[x->nuser++].def = ns->mon[i]->def;
 			}
 	}
+	xp_samplers(c, cx, x);
 	struct xp *o = reusable_xp(old, cx, x);
 	if (o) {
 		free(x);
@@ -428,6 +469,10 @@ static int build_xp(struct fnf_mon *fm, const struct conf *c, const struct conf_
 	}
 	struct exporter_cfg cfg;
 	xp_cfg(cx, &cfg);
+	if (cx->protocol != CONF_FNF_V5) {
+		memcpy(cfg.sampler, x->samp, x->nsamp * sizeof(x->samp[0]));
+		cfg.nsampler = x->nsamp;
+	}
 	char e2[256];
 	x->ex = exporter_new(&cfg, x->t, e2, sizeof(e2));
 	if (!x->ex) {
@@ -442,8 +487,9 @@ static int build_xp(struct fnf_mon *fm, const struct conf *c, const struct conf_
 			         x->user[i].mon, cx->name, e2);
 			return -1;
 		}
-	if (!fm->noted && (cx->options & ~(unsigned)CONF_OPT_EXPORTER_STATS || cx->dscp || cx->ttl != 255)) {
-		log_note("flow exporter %s: option interface-table/sampler-table/application-table, dscp and ttl are "
+	if (!fm->noted &&
+	    (cx->options & ~(unsigned)(CONF_OPT_EXPORTER_STATS | CONF_OPT_SAMPLER_TABLE) || cx->dscp || cx->ttl != 255)) {
+		log_note("flow exporter %s: option interface-table/application-table, dscp and ttl are "
 		         "accepted but not applied by this build", cx->name);
 		fm->noted = true;
 	}

@@ -272,12 +272,14 @@ t_fnf() {
 	 mode random one-out-of 10
 	flow record RP
 	 match ipv4 protocol
+	 collect flow sampler
 	 collect counter bytes long
 	 collect counter packets long
 	flow exporter XF
 	 destination 127.0.0.1
 	 transport udp $(cat "$T/fnf.port")
 	 export-protocol ipfix
+	 option sampler-table
 	flow monitor MP
 	 record RP
 	 exporter XF
@@ -295,14 +297,21 @@ t_fnf() {
 	stop_u2p fnf
 	stop_u2p fmain
 	"$COLLECT" -r "$T/fnf.pcap" "$(cat "$T/fnf.port")" -o "csv:$T/fnf.csv" >/dev/null 2>&1 || return 1
+	"$COLLECT" -r "$T/fnf.pcap" "$(cat "$T/fnf.port")" --unsample -o "csv:$T/fnfu.csv" >/dev/null 2>&1 || return 1
+	# the monitor's exporter sends its sampler table (option sampler-table):
+	# tshark sees the options record with the rate
+	tshark -r "$T/fnf.pcap" -d "udp.port==$(cat "$T/fnf.port"),cflow" -V 2>/dev/null |
+		grep -qiE 'SamplingPacketInterval|samplingPacketSpace|Sampling Packet Space' ||
+		{ echo "no sampler options record from the monitor's exporter"; return 1; }
 	"$COLLECT" -r "$T/fmain.pcap" "$(cat "$T/fmain.port")" --unsample -o "csv:$T/fmain.csv" >/dev/null 2>&1 || return 1
-	"$PYTHON" - "$T/truth.pk.csv" "$T/fnf.csv" "$T/fmain.csv" "$T/fnf.stdout" <<-'PYEOF'
+	"$PYTHON" - "$T/truth.pk.csv" "$T/fnf.csv" "$T/fmain.csv" "$T/fnf.stdout" "$T/fnfu.csv" <<-'PYEOF'
 	import csv, re, sys
 	pk = list(csv.DictReader(open(sys.argv[1])))
 	n4 = sum(1 for r in pk if r["af"] == "4")
 	mon = list(csv.DictReader(open(sys.argv[2])))
 	mp = sum(int(r["packetDeltaCount"]) for r in mon)
 	main = list(csv.DictReader(open(sys.argv[3])))
+	monu = list(csv.DictReader(open(sys.argv[5])))
 	st = open(sys.argv[4]).read()
 	m = re.search(r"Main-cache sampling: (\d+) packets offered, (\d+) sampled", st)
 	smp = int(m.group(2))
@@ -314,6 +323,10 @@ t_fnf() {
 	    errs.append("main cache sampled %d" % smp)
 	if sum(int(r["packetDeltaCount"]) for r in main) != 10 * smp or {r["samplingInterval"] for r in main} != {"10"}:
 	    errs.append("main-cache records not at rate 10")
+	mu = sum(int(r["packetDeltaCount"]) for r in monu)
+	if mu != 50 * mp or {r["samplingInterval"] for r in monu} != {"50"}:
+	    errs.append("monitor records unsampled to %d packets (want %d), intervals %s" %
+	                (mu, 50 * mp, sorted({r["samplingInterval"] for r in monu})))
 	if errs:
 	    sys.exit("; ".join(errs))
 	PYEOF
