@@ -1319,8 +1319,9 @@ static int fnf_v5_users_ok(struct conf_parser *p, int wi, const struct conf_expo
 		if (m->record[0] && !record_is_traditional(m->record)) {
 			diag(p, CONF_ERROR, wi,
 			     "%% Flow Monitor %s: exporter %s exports netflow-v5, which can carry only the netflow-original "
-			     "record (netflow ipv4 original-input/output), not %s; use export-protocol netflow-v9 or ipfix",
-			     m->name, x->name, m->record);
+			     "record (netflow ipv4 original-input/output), not %s; use export-protocol %s",
+			     m->name, x->name, m->record,
+			     strcmp(m->record, CONF_RECORD_PACKET_SECTION) ? "netflow-v9 or ipfix" : "ipfix");
 			return -1;
 		}
 		for (size_t f = 0; f < c->niface; f++)
@@ -1334,6 +1335,27 @@ static int fnf_v5_users_ok(struct conf_parser *p, int wi, const struct conf_expo
 				}
 	}
 	return 0;
+}
+
+/* Packet sections (dataLinkFrameSection, variable length) go out in
+ * IPFIX only: v9 has no variable-length field (v5 is refused above). A
+ * whole-file check, as the protocol line may follow the monitor's. */
+static void psamp_ipfix_ok(struct conf_parser *p)
+{
+	const struct conf *c = p->c;
+	for (size_t i = 0; i < c->nmonitor; i++) {
+		const struct conf_monitor *m = &c->monitor[i];
+		if (strcmp(m->record, CONF_RECORD_PACKET_SECTION) != 0)
+			continue;
+		for (size_t k = 0; k < m->nexporter; k++) {
+			const struct conf_exporter *x = conf_find_exporter(c, m->exporter[k]);
+			if (x && x->protocol == CONF_FNF_V9)
+				diag(p, CONF_ERROR, -2,
+				     "%% Flow Monitor %s: flow exporter %s exports netflow-v9; record %s (dataLinkFrameSection, "
+				     "IE 315, variable length) needs export-protocol ipfix",
+				     m->name, x->name, m->record);
+		}
+	}
 }
 
 static int h_exporter_protocol(struct conf_parser *p)
@@ -1436,8 +1458,9 @@ static int check_v5(struct conf_parser *p, int wi, const struct conf_monitor *m,
 		return 0;
 	diag(p, CONF_ERROR, wi,
 	     "%% Flow Monitor %s: exporter %s exports netflow-v5, which can carry only the netflow-original record "
-	     "(netflow ipv4 original-input/output), not %s; use export-protocol netflow-v9 or ipfix",
-	     m->name, x->name, m->record);
+	     "(netflow ipv4 original-input/output), not %s; use export-protocol %s",
+	     m->name, x->name, m->record,
+	     strcmp(m->record, CONF_RECORD_PACKET_SECTION) ? "netflow-v9 or ipfix" : "ipfix");
 	return -1;
 }
 
@@ -2248,6 +2271,7 @@ struct conf *conf_parser_finish(struct conf_parser *p)
 			diag(p, CONF_WARNING, -2, "flow exporter %s has no destination; it exports nothing", c->exporter[i].name);
 	for (size_t i = 0; i < c->nexporter; i++) /* what later lines combined (caught at the line otherwise) */
 		fnf_v5_users_ok(p, -2, &c->exporter[i]);
+	psamp_ipfix_ok(p);
 	for (size_t i = 0; i < c->nagg; i++)
 		if (c->agg[i].enabled && !c->agg[i].export.ndest && !c->agg[i].export.nfile)
 			diag(p, CONF_NOTE, -2, "aggregation cache %s is enabled without an export destination",

@@ -251,6 +251,8 @@ static void emit(struct patt *a, const struct cap_pkt *p, const struct pkt_info 
 	struct genrec r = { &layout, v, FLOW_END_IMMEDIATE, p->ts_us, p->ts_us, 1, wire };
 	m->n.sampled++;
 	m->n.bytes += len;
+	if (!m->nout)
+		m->n.lost++; /* a monitor without flow exporter: counted, not sent */
 	for (size_t i = 0; i < m->nout; i++) {
 		struct pxp *x = m->out[i];
 		if (!x->ex) {

@@ -94,7 +94,8 @@ struct psamp_counts {
 	uint64_t frames;    /* frames offered by its attachments */
 	uint64_t sampled;   /* taken by the sampler */
 	uint64_t exported;  /* records accepted by an exporter (per exporter) */
-	uint64_t lost;      /* records an exporter could not take, or with no destination */
+	uint64_t lost;      /* records an exporter could not take, with no destination, or (once
+	                     * a record) with no exporter at all */
 	uint64_t bytes;     /* section bytes of the sampled frames */
 };
 int psamp_counts(const struct psamp *ps, const char *name, struct psamp_counts *out);

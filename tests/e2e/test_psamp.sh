@@ -248,7 +248,7 @@ ipflow control-socket none"
 	local s8='sampler S
  mode deterministic 1 out-of 8'
 	try "needs export-protocol ipfix" "$s8" "$(exporter X 9 netflow-v9)" "$mon" "$base" || return 1
-	try "not datalinksectiondump" "$s8" "$(exporter X 9 netflow-v5)" "$mon" "$base" || return 1 # the parser's own check
+	try "not datalinksectiondump; use export-protocol ipfix" "$s8" "$(exporter X 9 netflow-v5)" "$mon" "$base" || return 1 # the parser's own check
 	try "needs cache type immediate" "$s8" "$(exporter X 9)" "$mon" " cache type normal" "$base" || return 1
 	try "1 out of 32000 at the coarsest" 'sampler S
  mode deterministic 1 out-of 32001' "$(exporter X 9)" "$mon" "$base" || return 1

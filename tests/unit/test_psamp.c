@@ -8,6 +8,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "conf/conf.h"
 #include "export/ie.h"
 #include "export/template.h"
 #include "lib/err.h"
@@ -399,6 +400,43 @@ static void test_varlen_record(void **state)
 	assert_int_equal(tmpl_put_genrec(&w, &t, &r, &enc), ERR_ARG);
 }
 
+static char last_error[512];
+
+static void diag_cb(void *arg, const struct conf_diag *d)
+{
+	(void)arg;
+	if (d->level == CONF_ERROR && !last_error[0])
+		snprintf(last_error, sizeof(last_error), "%s", d->text);
+}
+
+/* The parser refuses a packet-section monitor with a non-IPFIX exporter,
+ * whichever order the lines come in (a whole-file check for v9). */
+static void test_conf_ipfix_only(void **state)
+{
+	(void)state;
+	static const char *const bad[] = {
+		"flow exporter X\n destination 127.0.0.1\n"
+		"flow monitor P\n record datalinksectiondump\n exporter X\n",
+		"flow exporter X\n export-protocol ipfix\n"
+		"flow monitor P\n record datalinksectiondump\n exporter X\n"
+		"flow exporter X\n export-protocol netflow-v9\n",
+		"flow exporter X\n export-protocol netflow-v5\n"
+		"flow monitor P\n record datalinksectiondump\n exporter X\n",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		last_error[0] = 0;
+		struct conf *c = conf_parse_text(bad[i], strlen(bad[i]), "t.conf", diag_cb, NULL);
+		assert_null(c);
+		assert_non_null(strstr(last_error, "ipfix"));
+	}
+	const char *ok = "flow exporter X\n export-protocol ipfix\n"
+	                 "flow monitor P\n record datalinksectiondump\n exporter X\n";
+	last_error[0] = 0;
+	struct conf *c = conf_parse_text(ok, strlen(ok), "t.conf", diag_cb, NULL);
+	assert_non_null(c);
+	conf_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -406,7 +444,7 @@ int main(void)
 		cmocka_unit_test(test_ipv6_ext),   cmocka_unit_test(test_mpls),
 		cmocka_unit_test(test_gre),        cmocka_unit_test(test_ip_in_ip),
 		cmocka_unit_test(test_nest_limit), cmocka_unit_test(test_short_and_other),
-		cmocka_unit_test(test_varlen_record),
+		cmocka_unit_test(test_varlen_record), cmocka_unit_test(test_conf_ipfix_only),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
