@@ -208,6 +208,51 @@ static void test_schemes(void **state)
 		roundtrip(all_schemes[k], k);
 }
 
+/* Where each key field sits, byte offset in the record, as Cisco lays the
+ * records out (pmacct's nfacctd and flow-tools read the same). */
+static void test_layout(void **state)
+{
+	(void)state;
+	static const struct { unsigned scheme, off; uint16_t ie; } pin[] = {
+		{ 1, 20, IE_bgpSourceAsNumber }, { 1, 22, IE_bgpDestinationAsNumber }, { 1, 24, IE_ingressInterface },
+		{ 1, 26, IE_egressInterface },
+		{ 2, 20, IE_protocolIdentifier }, { 2, 24, IE_sourceTransportPort }, { 2, 26, IE_destinationTransportPort },
+		{ 3, 20, IE_sourceIPv4Prefix }, { 3, 24, IE_sourceIPv4PrefixLength }, { 3, 26, IE_bgpSourceAsNumber },
+		{ 3, 28, IE_ingressInterface },
+		{ 4, 20, IE_destinationIPv4Prefix }, { 4, 24, IE_destinationIPv4PrefixLength },
+		{ 4, 26, IE_bgpDestinationAsNumber }, { 4, 28, IE_egressInterface },
+		{ 5, 20, IE_sourceIPv4Prefix }, { 5, 24, IE_destinationIPv4Prefix }, { 5, 28, IE_destinationIPv4PrefixLength },
+		{ 5, 29, IE_sourceIPv4PrefixLength }, { 5, 32, IE_bgpSourceAsNumber }, { 5, 34, IE_bgpDestinationAsNumber },
+		{ 5, 36, IE_ingressInterface }, { 5, 38, IE_egressInterface },
+		{ 9, 20, IE_bgpSourceAsNumber }, { 9, 22, IE_bgpDestinationAsNumber }, { 9, 24, IE_ingressInterface },
+		{ 9, 26, IE_egressInterface }, { 9, 28, IE_ipClassOfService },
+		{ 10, 20, IE_protocolIdentifier }, { 10, 21, IE_ipClassOfService }, { 10, 24, IE_sourceTransportPort },
+		{ 10, 26, IE_destinationTransportPort }, { 10, 28, IE_ingressInterface }, { 10, 30, IE_egressInterface },
+		{ 11, 20, IE_sourceIPv4Prefix }, { 11, 24, IE_sourceIPv4PrefixLength }, { 11, 25, IE_ipClassOfService },
+		{ 11, 26, IE_bgpSourceAsNumber }, { 11, 28, IE_ingressInterface },
+		{ 12, 20, IE_destinationIPv4Prefix }, { 12, 24, IE_destinationIPv4PrefixLength },
+		{ 12, 25, IE_ipClassOfService }, { 12, 26, IE_bgpDestinationAsNumber }, { 12, 28, IE_egressInterface },
+		{ 13, 28, IE_destinationIPv4PrefixLength }, { 13, 29, IE_sourceIPv4PrefixLength },
+		{ 13, 30, IE_ipClassOfService }, { 13, 32, IE_bgpSourceAsNumber }, { 13, 36, IE_ingressInterface },
+		{ 14, 28, IE_destinationIPv4PrefixLength }, { 14, 29, IE_sourceIPv4PrefixLength },
+		{ 14, 30, IE_ipClassOfService }, { 14, 31, IE_protocolIdentifier }, { 14, 32, IE_sourceTransportPort },
+		{ 14, 34, IE_destinationTransportPort }, { 14, 36, IE_ingressInterface }, { 14, 38, IE_egressInterface },
+	};
+	for (size_t k = 0; k < sizeof(pin) / sizeof(pin[0]); k++) {
+		const struct tmpl *t = nf8_tmpl(pin[k].scheme);
+		int i = tmpl_find(t, pin[k].ie);
+		if (i < 0 || t->f[i].off != pin[k].off)
+			print_error("scheme %u IE %u: offset %d, want %u\n", pin[k].scheme, pin[k].ie, i < 0 ? -1 : t->f[i].off,
+			            pin[k].off);
+		assert_true(i >= 0);
+		assert_int_equal(t->f[i].off, pin[k].off);
+		/* the common part */
+		assert_int_equal(t->f[0].ie, IE_deltaFlowCount);
+		assert_int_equal(t->f[3].ie, IE_flowStartSysUpTime);
+		assert_int_equal(t->f[4].ie, IE_flowEndSysUpTime);
+	}
+}
+
 static void test_bad_scheme(void **state)
 {
 	(void)state;
@@ -258,6 +303,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_schemes),
+		cmocka_unit_test(test_layout),
 		cmocka_unit_test(test_bad_scheme),
 		cmocka_unit_test(test_count_too_big),
 	};
