@@ -11,6 +11,7 @@
 #include "lib/bytes.h"
 #include "lib/hash.h"
 #include "lib/log.h"
+#include "transport/dest.h"
 
 #define DRAIN_MS 10000
 #define SHOW_MAX 1000
@@ -457,8 +458,11 @@ static int open_exporters(struct agg *ag, const struct conf *c, struct acache *a
 			return -1;
 		}
 		struct transport_opts o = { 0 };
+		struct sctp_dest_opts so;
 		o.source = ce->source[0] ? conf_linux_name(c, ce->source) : NULL;
-		o.block_ms = file_mode(c) ? 10000 : 0;
+		o.block_ms = file_mode(c) ? 10000 : 0; /* a replay can wait for a TCP/SCTP queue; live traffic cannot */
+		o.mtu = (ce->set & CONF_EX_MTU) ? ce->mtu : 1500;
+		apply_sctp_settings(&ce->dest[i], x->spec, &so, &o); /* the destination's SCTP sub-mode */
 		x->t = transport_open(x->spec, &o, e2, sizeof(e2));
 		if (!x->t) {
 			snprintf(err, errlen, "aggregation cache %s: %s: %s", conf_agg_scheme_name[a->scheme], x->spec, e2);
