@@ -11,6 +11,7 @@
 #include "lib/bytes.h"
 #include "lib/hash.h"
 #include "lib/log.h"
+#include "transport/dest.h"
 
 #define DRAIN_MS 10000
 #define SHOW_MAX 1000
@@ -57,6 +58,7 @@ struct aent {
 	uint64_t flows, packets, bytes, first_us, last_us;
 	uint64_t created, touched; /* cache clock: active / inactive deadlines */
 	uint32_t hnext;            /* hash chain; free list */
+	uint32_t bucket;           /* its bucket: expiry unlinks without hashing again */
 	uint32_t iprev, inext;     /* idle order (touched) */
 	uint32_t aprev, anext;     /* age order (created) */
 };
@@ -289,7 +291,7 @@ static void expire(struct agg *ag, struct acache *a, uint32_t x, enum flow_end w
 {
 	export_entry(ag, a, x, why);
 	struct aent *e = &a->e[x];
-	uint32_t *pp = &a->bucket[bucket_of(a, &e->k)];
+	uint32_t *pp = &a->bucket[e->bucket];
 	while (*pp != x)
 		pp = &a->e[*pp].hnext;
 	*pp = e->hnext;
@@ -370,10 +372,8 @@ static void add_record(struct agg *ag, struct acache *a, const struct flowrec *r
 	while (x && memcmp(&a->e[x].k, &k, sizeof(k)) != 0)
 		x = a->e[x].hnext;
 	if (!x) {
-		if (!a->free) { /* full: the longest-idle entry leaves early, counted */
+		if (!a->free) /* full: the longest-idle entry leaves early, counted */
 			expire(ag, a, a->idle.head, FLOW_END_EMERGENCY);
-			b = bucket_of(a, &k);
-		}
 		x = a->free;
 		struct aent *e = &a->e[x];
 		a->free = e->hnext;
@@ -383,6 +383,7 @@ static void add_record(struct agg *ag, struct acache *a, const struct flowrec *r
 		e->last_us = r->last_us;
 		e->created = now;
 		e->hnext = a->bucket[b];
+		e->bucket = b;
 		a->bucket[b] = x;
 		DQ_PUSH(a, &a->age, aprev, anext, x);
 		a->c.added++;
@@ -457,8 +458,11 @@ static int open_exporters(struct agg *ag, const struct conf *c, struct acache *a
 			return -1;
 		}
 		struct transport_opts o = { 0 };
+		struct sctp_dest_opts so;
 		o.source = ce->source[0] ? conf_linux_name(c, ce->source) : NULL;
-		o.block_ms = file_mode(c) ? 10000 : 0;
+		o.block_ms = file_mode(c) ? 10000 : 0; /* a replay can wait for a TCP/SCTP queue; live traffic cannot */
+		o.mtu = (ce->set & CONF_EX_MTU) ? ce->mtu : 1500;
+		apply_sctp_settings(&ce->dest[i], x->spec, &so, &o); /* the destination's SCTP sub-mode */
 		x->t = transport_open(x->spec, &o, e2, sizeof(e2));
 		if (!x->t) {
 			snprintf(err, errlen, "aggregation cache %s: %s: %s", conf_agg_scheme_name[a->scheme], x->spec, e2);

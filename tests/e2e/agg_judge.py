@@ -208,6 +208,25 @@ def norm(v):
     return v
 
 
+def as_tshark_reads(s, v):
+    """What tshark 4.0's cflow dissector shows for a record we wrote with
+    the values v. Our layouts are Cisco's (pmacct and flow-tools read them
+    the same); tshark reads two places the other way round: in the
+    two-prefix schemes it takes the source mask first (Cisco: destination
+    mask first), and in AS-ToS it takes ToS, pad and reserved right after
+    the ASes (Cisco: the interfaces first, then ToS). Every other field,
+    and every record size and count, agrees."""
+    v = dict(v)
+    if s in ("prefix", "prefix-tos", "prefix-port"):
+        v["cflow.srcmask"], v["cflow.dstmask"] = v["cflow.dstmask"], v["cflow.srcmask"]
+    if s == "as-tos":
+        inp, tos = v["cflow.inputint"], v["cflow.tos"]
+        v["cflow.tos"] = (inp >> 8) & 0xFF      # offset 24: the input interface's high byte
+        v["cflow.inputint"] = tos << 8          # offset 28: ToS, pad
+        v["cflow.outputint"] = 0                # offset 30: reserved
+    return v
+
+
 def judge_tshark(tsv, coll, schemes):
     inv = {v: k for k, v in NF8.items()}
     ts = collections.defaultdict(collections.Counter)
@@ -231,7 +250,8 @@ def judge_tshark(tsv, coll, schemes):
             continue
         s = inv[r["observationDomainId"] >> 16]
         names = [t for t, _ in next(iter(ts[s]))] if ts[s] else []
-        cl[s][tuple((t, str(r[JS[TS.index(t)]])) for t in names)] += 1
+        v = as_tshark_reads(s, {t: r.get(JS[TS.index(t)], 0) for t in TS})
+        cl[s][tuple((t, str(v[t])) for t in names)] += 1
     bad = 0
     for s in sorted(set(ts) | set(cl), key=str):
         if ts[s] != cl[s]:

@@ -10,6 +10,7 @@
 
 #include <cmocka.h>
 
+#include "collect/session.h"
 #include "export/export.h"
 #include "export/exporter.h"
 #include "lib/bytes.h"
@@ -208,6 +209,51 @@ static void test_schemes(void **state)
 		roundtrip(all_schemes[k], k);
 }
 
+/* Where each key field sits, byte offset in the record, as Cisco lays the
+ * records out (pmacct's nfacctd and flow-tools read the same). */
+static void test_layout(void **state)
+{
+	(void)state;
+	static const struct { unsigned scheme, off; uint16_t ie; } pin[] = {
+		{ 1, 20, IE_bgpSourceAsNumber }, { 1, 22, IE_bgpDestinationAsNumber }, { 1, 24, IE_ingressInterface },
+		{ 1, 26, IE_egressInterface },
+		{ 2, 20, IE_protocolIdentifier }, { 2, 24, IE_sourceTransportPort }, { 2, 26, IE_destinationTransportPort },
+		{ 3, 20, IE_sourceIPv4Prefix }, { 3, 24, IE_sourceIPv4PrefixLength }, { 3, 26, IE_bgpSourceAsNumber },
+		{ 3, 28, IE_ingressInterface },
+		{ 4, 20, IE_destinationIPv4Prefix }, { 4, 24, IE_destinationIPv4PrefixLength },
+		{ 4, 26, IE_bgpDestinationAsNumber }, { 4, 28, IE_egressInterface },
+		{ 5, 20, IE_sourceIPv4Prefix }, { 5, 24, IE_destinationIPv4Prefix }, { 5, 28, IE_destinationIPv4PrefixLength },
+		{ 5, 29, IE_sourceIPv4PrefixLength }, { 5, 32, IE_bgpSourceAsNumber }, { 5, 34, IE_bgpDestinationAsNumber },
+		{ 5, 36, IE_ingressInterface }, { 5, 38, IE_egressInterface },
+		{ 9, 20, IE_bgpSourceAsNumber }, { 9, 22, IE_bgpDestinationAsNumber }, { 9, 24, IE_ingressInterface },
+		{ 9, 26, IE_egressInterface }, { 9, 28, IE_ipClassOfService },
+		{ 10, 20, IE_protocolIdentifier }, { 10, 21, IE_ipClassOfService }, { 10, 24, IE_sourceTransportPort },
+		{ 10, 26, IE_destinationTransportPort }, { 10, 28, IE_ingressInterface }, { 10, 30, IE_egressInterface },
+		{ 11, 20, IE_sourceIPv4Prefix }, { 11, 24, IE_sourceIPv4PrefixLength }, { 11, 25, IE_ipClassOfService },
+		{ 11, 26, IE_bgpSourceAsNumber }, { 11, 28, IE_ingressInterface },
+		{ 12, 20, IE_destinationIPv4Prefix }, { 12, 24, IE_destinationIPv4PrefixLength },
+		{ 12, 25, IE_ipClassOfService }, { 12, 26, IE_bgpDestinationAsNumber }, { 12, 28, IE_egressInterface },
+		{ 13, 28, IE_destinationIPv4PrefixLength }, { 13, 29, IE_sourceIPv4PrefixLength },
+		{ 13, 30, IE_ipClassOfService }, { 13, 32, IE_bgpSourceAsNumber }, { 13, 36, IE_ingressInterface },
+		{ 14, 28, IE_destinationIPv4PrefixLength }, { 14, 29, IE_sourceIPv4PrefixLength },
+		{ 14, 30, IE_ipClassOfService }, { 14, 31, IE_protocolIdentifier }, { 14, 32, IE_sourceTransportPort },
+		{ 14, 34, IE_destinationTransportPort }, { 14, 36, IE_ingressInterface }, { 14, 38, IE_egressInterface },
+	};
+	for (size_t k = 0; k < sizeof(pin) / sizeof(pin[0]); k++) {
+		const struct tmpl *t = nf8_tmpl(pin[k].scheme);
+		int i = tmpl_find(t, pin[k].ie);
+		if (i < 0 || t->f[i].off != pin[k].off)
+			print_error("scheme %u IE %u: offset %d, want %u\n", pin[k].scheme, pin[k].ie, i < 0 ? -1 : t->f[i].off,
+			            pin[k].off);
+		assert_true(i >= 0);
+		assert_int_equal(t->f[i].off, pin[k].off);
+		/* the common part */
+		assert_int_equal(t->f[0].ie, IE_deltaFlowCount);
+		assert_int_equal(t->f[3].ie, IE_flowStartSysUpTime);
+		assert_int_equal(t->f[4].ie, IE_flowEndSysUpTime);
+	}
+}
+
 static void test_bad_scheme(void **state)
 {
 	(void)state;
@@ -254,12 +300,119 @@ static void test_count_too_big(void **state)
 	free(m);
 }
 
+/* The collector: each scheme a stream of its own (sequence judged per
+ * cache), the header's sampling interval applied with --unsample, the
+ * prefixes in the address columns. */
+struct cgot {
+	size_t n;
+	struct crec r[64];
+};
+
+static void cout(void *arg, const struct crec *r)
+{
+	struct cgot *g = arg;
+	if (g->n < 64) {
+		g->r[g->n] = *r;
+		g->r[g->n].t = NULL;
+		g->r[g->n].raw = NULL;
+	}
+	g->n++;
+}
+
+static void test_collector(void **state)
+{
+	(void)state;
+	struct coll_cfg ccfg;
+	coll_cfg_init(&ccfg);
+	ccfg.unsample = true;
+	char err[200];
+	struct coll *c = coll_new(&ccfg, err, sizeof(err));
+	assert_non_null(c);
+	struct cgot g = { 0 };
+	coll_set_output(c, cout, &g);
+	static const unsigned sch[2] = { NF8_PREFIX, NF8_SRC_PREFIX };
+	struct memtp *tp[2];
+	struct exporter *ex[2];
+	int h[2];
+	struct genrec_layout lay[2];
+	for (int k = 0; k < 2; k++) {
+		tp[k] = memtp_new(28);
+		struct exporter_cfg cfg;
+		exporter_cfg_init(&cfg, 8);
+		cfg.start_us = T0;
+		cfg.agg_scheme = (uint8_t)sch[k];
+		cfg.sampling_interval = 100;
+		cfg.sampling_mode = 2;
+		cfg.flush_ms = 1;
+		ex[k] = exporter_new(&cfg, &tp[k]->base, err, sizeof(err));
+		assert_non_null(ex[k]);
+		layout_of(nf8_tmpl(sch[k]), &lay[k]);
+		h[k] = exporter_add_tmpl(ex[k], &lay[k], err, sizeof(err));
+		assert_true(h[k] >= 0);
+	}
+	/* three messages per scheme, interleaved as one exporter sends them */
+	for (unsigned m = 0; m < 3; m++)
+		for (int k = 0; k < 2; k++) {
+			const struct tmpl *t = nf8_tmpl(sch[k]);
+			struct genrec_val v[GENREC_FIELDS_MAX];
+			uint8_t a[2][4];
+			memset(v, 0, sizeof(v));
+			for (unsigned f = 0; f < t->nfields; f++) {
+				uint16_t ie = t->f[f].ie;
+				if (ie == IE_flowStartSysUpTime || ie == IE_flowEndSysUpTime)
+					v[f].u = T0 + 1000000;
+				else if (ie == IE_sourceIPv4Prefix || ie == IE_destinationIPv4Prefix) {
+					poke_u32(a[ie == IE_destinationIPv4Prefix], (uint32_t)val(ie, m));
+					v[f].p = a[ie == IE_destinationIPv4Prefix];
+				} else
+					v[f].u = val(ie, m);
+			}
+			struct genrec gr = { .lay = &lay[k], .v = v };
+			assert_int_equal(exporter_add_genrec(ex[k], h[k], &gr, T0 + 2000000), ERR_OK);
+			exporter_flush(ex[k], T0 + 2000000);
+			struct memtp_msg *mm = &tp[k]->msg[tp[k]->n - 1];
+			struct lsn_msg lm = { .p = mm->p, .len = mm->len, .recv_us = T0, .transport = LSN_T_UDP };
+			lm.peer.af = 4;
+			lm.peer.addr[0] = 127;
+			lm.peer.addr[3] = 1;
+			coll_message(c, &lm, T0);
+		}
+	struct coll_stats st;
+	coll_totals(c, &st);
+	assert_int_equal(st.records, 6);
+	assert_int_equal(st.malformed, 0);
+	assert_int_equal(st.seq_lost, 0);
+	assert_int_equal(st.seq_ooo, 0);
+	assert_int_equal(g.n, 6);
+	for (unsigned i = 0; i < 6; i++) {
+		const struct crec *r = &g.r[i];
+		unsigned k = i % 2, m = i / 2;
+		assert_int_equal(r->version, 8);
+		assert_int_equal(r->domain, sch[k] << 16);
+		assert_int_equal(r->sampling, 100);
+		assert_int_equal(r->f.packets, 100 * val(IE_packetDeltaCount, m));
+		assert_int_equal(peek_u32(r->f.key.src), val(IE_sourceIPv4Prefix, m));
+		assert_int_equal(r->f.src_mask, val(IE_sourceIPv4PrefixLength, m));
+		if (sch[k] == NF8_PREFIX) {
+			assert_int_equal(peek_u32(r->f.key.dst), val(IE_destinationIPv4Prefix, m));
+			assert_int_equal(r->f.dst_mask, val(IE_destinationIPv4PrefixLength, m));
+		}
+	}
+	for (int k = 0; k < 2; k++) {
+		exporter_free(ex[k]);
+		transport_close(&tp[k]->base);
+	}
+	coll_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_schemes),
+		cmocka_unit_test(test_layout),
 		cmocka_unit_test(test_bad_scheme),
 		cmocka_unit_test(test_count_too_big),
+		cmocka_unit_test(test_collector),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
