@@ -151,11 +151,13 @@ static bool busy(struct transport *t)
 static void close_removed(struct export_set *s, struct transport *t)
 {
 	transport_poll(t);
-	s->removed_drops += t->st.dropped;
-	s->removed_drop_recs += t->st.dropped_recs;
-	if (busy(t))
+	if (busy(t)) {
 		log_warn("export destination removed before the collector confirmed all it was sent (%llu bytes queued)",
 		         (unsigned long long)t->st.queued);
+		transport_discard(t); /* what it still holds is lost: counted now, before close frees it */
+	}
+	s->removed_drops += t->st.dropped;
+	s->removed_drop_recs += t->st.dropped_recs;
 	transport_close(t);
 }
 
@@ -330,6 +332,17 @@ static const char *version_name(int v)
 	return v == 10 ? "IPFIX" : v == 9 ? "9" : v == 7 ? "7" : v == 5 ? "5" : "1";
 }
 
+/* The destinations a reload removed (since start). */
+static void show_removed(const struct export_set *s, FILE *out)
+{
+	if (s->removed.messages || s->removed_drops || s->nr)
+		fprintf(out, "  Removed destinations (reload): %llu flows exported in %llu messages, %llu flows failed, "
+		             "%llu messages (%llu flows) lost by their transports, %zu still draining\n",
+		        (unsigned long long)s->removed.records, (unsigned long long)s->removed.messages,
+		        (unsigned long long)s->removed.flows_failed, (unsigned long long)s->removed_drops,
+		        (unsigned long long)s->removed_drop_recs, s->nr);
+}
+
 void export_set_show(const struct export_set *s, FILE *out, bool json)
 {
 	if (json) {
@@ -356,6 +369,7 @@ void export_set_show(const struct export_set *s, FILE *out, bool json)
 	}
 	if (!s->n) {
 		fprintf(out, "Flow export is disabled for %s\n", s->cache_name);
+		show_removed(s, out);
 		return;
 	}
 	fprintf(out, "Flow export %s%s is enabled for %s\n", s->cfg.version == 10 ? "" : "v",
@@ -383,12 +397,7 @@ void export_set_show(const struct export_set *s, FILE *out, bool json)
 		if (d->t->err[0])
 			fprintf(out, "    last error: %s\n", d->t->err);
 	}
-	if (s->removed.messages || s->removed_drops || s->nr)
-		fprintf(out, "  Removed destinations (reload): %llu flows exported in %llu messages, %llu flows failed, "
-		             "%llu messages (%llu flows) lost by their transports, %zu still draining\n",
-		        (unsigned long long)s->removed.records, (unsigned long long)s->removed.messages,
-		        (unsigned long long)s->removed.flows_failed, (unsigned long long)s->removed_drops,
-		        (unsigned long long)s->removed_drop_recs, s->nr);
+	show_removed(s, out);
 }
 
 void export_set_show_template(const struct export_set *s, FILE *out, bool json)

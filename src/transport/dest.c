@@ -422,6 +422,21 @@ static bool dest_idle(struct transport *t)
 	return true;
 }
 
+/* Give up on what both members hold, counted as lost. */
+static void dest_discard(struct transport *t)
+{
+	struct dest *d = (struct dest *)t;
+	for (int i = 0; i < 2; i++) {
+		struct member *m = &d->m[i];
+		if (!m->t)
+			continue;
+		if (m->t->ops->reclaim && !transport_idle(m->t))
+			m->t->ops->reclaim(m->t, true, count_lost, d);
+		transport_discard(m->t);
+	}
+	sum_stats(d);
+}
+
 static void dest_close(struct transport *t)
 {
 	struct dest *d = (struct dest *)t;
@@ -437,6 +452,7 @@ static const struct transport_ops dest_ops = {
 	.scheme = "dest",
 	.send = dest_send,
 	.close = dest_close,
+	.discard = dest_discard,
 	.poll = dest_poll,
 	.drain = dest_drain,
 	.avail = dest_avail,

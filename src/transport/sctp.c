@@ -962,23 +962,14 @@ static void sctp_drain(struct transport *t, int ms)
 		wait_some(c, 10);
 }
 
-static void sctp_close(struct transport *t)
+/* Give up on what is held: an association with data in flight is
+ * aborted (the stack hands it back), then everything queued or handed
+ * back is dropped, counted. */
+static void sctp_discard(struct transport *t)
 {
 	struct sctpt *c = (struct sctpt *)t;
-	c->closing = true;
-	if (c->so && c->state == ST_UP) {
-		if (!sctp_idle(t)) {
-			sctpt_abort(t); /* what is left comes back and is counted below */
-		} else {
-			usrsctp_shutdown(c->so, SHUT_WR);
-			uint64_t until = sctpio_now_ms() + SCTP_CLOSE_WAIT_MS;
-			while (c->so && c->state == ST_UP && sctpio_now_ms() < until) {
-				struct pollfd p = { .fd = sctpio_fd(), .events = POLLIN };
-				(void)poll(&p, 1, 10);
-				read_events(c);
-			}
-		}
-	}
+	if (c->so && c->state == ST_UP && !sctp_idle(t))
+		sctpt_abort(t);
 	uint64_t d0 = c->base.st.dropped, r0 = c->base.st.dropped_recs;
 	while (c->data.n) {
 		struct qmsg m = mq_pop(&c->data);
@@ -991,6 +982,27 @@ static void sctp_close(struct transport *t)
 	if (c->base.st.dropped > d0)
 		log_warn("sctp %s:%s: %llu messages (%llu flows) never delivered, dropped at close", c->host, c->port,
 		         (unsigned long long)(c->base.st.dropped - d0), (unsigned long long)(c->base.st.dropped_recs - r0));
+	update_queued(c);
+}
+
+static void sctp_close(struct transport *t)
+{
+	struct sctpt *c = (struct sctpt *)t;
+	c->closing = true;
+	if (c->so && c->state == ST_UP) {
+		if (!sctp_idle(t)) {
+			sctp_discard(t); /* what is left comes back and is counted */
+		} else {
+			usrsctp_shutdown(c->so, SHUT_WR);
+			uint64_t until = sctpio_now_ms() + SCTP_CLOSE_WAIT_MS;
+			while (c->so && c->state == ST_UP && sctpio_now_ms() < until) {
+				struct pollfd p = { .fd = sctpio_fd(), .events = POLLIN };
+				(void)poll(&p, 1, 10);
+				read_events(c);
+			}
+		}
+	}
+	sctp_discard(t); /* anything still queued (association never came up) */
 	close_socket(c);
 	for (struct sctpt **p = &open_list; *p; p = &(*p)->next_open)
 		if (*p == c) {
@@ -1091,6 +1103,7 @@ const struct transport_ops transport_sctp_ops = {
 	.open = sctp_open,
 	.send = sctp_send,
 	.close = sctp_close,
+	.discard = sctp_discard,
 	.poll = sctp_poll,
 	.drain = sctp_drain,
 	.avail = sctp_avail,

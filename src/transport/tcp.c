@@ -32,6 +32,7 @@
 
 #include "lib/addr.h"
 #include "lib/err.h"
+#include "lib/log.h"
 
 #define TCP_QUEUE_DEFAULT (16u << 20)
 #define TCP_QUEUE_SLOTS 8192u
@@ -298,11 +299,31 @@ static void tcp_drain(struct transport *t, int ms)
 		wait_progress(c, 50);
 }
 
+/* What is still queued is lost: counted (data messages and their flow
+ * records; templates would go again to a new session anyway). */
+static void tcp_discard(struct transport *t)
+{
+	struct tcp *c = (struct tcp *)t;
+	uint64_t n = 0, recs = 0;
+	while (c->count) {
+		const struct qmsg *m = &c->q[c->head];
+		if (!(m->flags & TRANSPORT_F_CTRL)) {
+			n++;
+			recs += TRANSPORT_RECS_OF(m->flags);
+		}
+		q_pop(c);
+	}
+	c->base.st.dropped += n;
+	c->base.st.dropped_recs += recs;
+	if (n)
+		log_warn("tcp %s:%s: %llu messages (%llu flows) never sent, dropped at close", c->host, c->port,
+		         (unsigned long long)n, (unsigned long long)recs);
+}
+
 static void tcp_close(struct transport *t)
 {
 	struct tcp *c = (struct tcp *)t;
-	while (c->count)
-		q_pop(c);
+	tcp_discard(t);
 	if (c->fd >= 0)
 		close(c->fd);
 	free(c->source);
@@ -350,4 +371,5 @@ static struct transport *tcp_open(const char *rest, const struct transport_opts 
 
 const struct transport_ops transport_tcp_ops = {
 	.scheme = "tcp", .open = tcp_open, .send = tcp_send, .close = tcp_close, .poll = tcp_poll, .drain = tcp_drain,
+	.discard = tcp_discard,
 };

@@ -85,6 +85,12 @@ bool transport_avail(struct transport *t)
 	return t->ops->avail ? t->ops->avail(t) : t->up;
 }
 
+void transport_discard(struct transport *t)
+{
+	if (t && t->ops->discard)
+		t->ops->discard(t);
+}
+
 bool transport_idle(struct transport *t)
 {
 	return t->ops->idle ? t->ops->idle(t) : true;

@@ -102,6 +102,10 @@ struct transport_ops {
 	                  void (*fn)(void *arg, const void *msg, size_t len, unsigned flags), void *arg);
 	/* Optional: nothing queued and nothing unacknowledged. */
 	bool (*idle)(struct transport *t);
+	/* Optional: give up on everything still held (queued, unacknowledged),
+	 * counting it in st.dropped / st.dropped_recs, so a caller can read
+	 * the loss before close() frees the transport. */
+	void (*discard)(struct transport *t);
 };
 
 struct transport {
@@ -142,5 +146,6 @@ void transport_poll(struct transport *t);       /* no-op where not needed */
 void transport_drain(struct transport *t, int ms);
 bool transport_avail(struct transport *t);      /* ops->avail, else t->up */
 bool transport_idle(struct transport *t);       /* ops->idle, else true */
+void transport_discard(struct transport *t);    /* ops->discard, if any */
 
 #endif

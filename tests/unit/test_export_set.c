@@ -9,6 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <cmocka.h>
 
@@ -175,10 +178,70 @@ static void test_v5_not_exportable(void **state)
 	rmdir(dir);
 }
 
+/* A TCP destination removed (reload) while its collector stalls: what it
+ * still queues when its drain time is up is lost, and counted (in
+ * export_set_lost, and in the show output's removed line), not thrown
+ * away silently at close. */
+static void test_removed_tcp_losses_counted(void **state)
+{
+	(void)state;
+	int ls = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	assert_int_equal(bind(ls, (void *)&a, sizeof(a)), 0);
+	assert_int_equal(listen(ls, 1), 0);
+	socklen_t sl = sizeof(a);
+	getsockname(ls, (void *)&a, &sl);
+	char spec[64];
+	snprintf(spec, sizeof(spec), "tcp:127.0.0.1:%u", ntohs(a.sin_port));
+	struct exporter_cfg c;
+	exporter_cfg_init(&c, 10);
+	struct export_set *s = export_set_new(&c, "main");
+	char err[256];
+	struct transport_opts to = { 0 };
+	assert_int_equal(export_set_add(s, spec, &to, err, sizeof(err)), 0);
+	int cs = accept(ls, NULL, NULL); /* the collector: connected, never reads */
+	assert_true(cs >= 0);
+	uint64_t now = 1700000000000000ull;
+	export_set_start(s, now);
+	struct flowrec r;
+	memset(&r, 0, sizeof(r));
+	r.key.af = 4;
+	r.packets = 1;
+	r.bytes = 100;
+	r.first_us = r.last_us = now;
+	for (int i = 0; i < 200000; i++) {
+		r.key.sport = (uint16_t)i;
+		r.key.dport = (uint16_t)(i >> 16);
+		export_set_record(s, &r, now);
+		if (i % 1000 == 0)
+			export_set_tick(s, now);
+	}
+	export_set_tick(s, now);
+	assert_int_equal(export_set_lost(s), 0); /* all queued (the queue holds 16 MiB) */
+	export_set_remove(s, 0, now);
+	assert_int_equal(export_set_retiring(s), 1); /* it holds data: it drains */
+	export_set_tick(s, now + 60000000ull);      /* past its drain time: closed */
+	assert_int_equal(export_set_retiring(s), 0);
+	uint64_t lost = export_set_lost(s);
+	assert_true(lost > 0);
+	char buf[4096];
+	FILE *f = fmemopen(buf, sizeof(buf), "w");
+	export_set_show(s, f, false);
+	fclose(f);
+	char want[128];
+	snprintf(want, sizeof(want), "(%llu flows) lost by their transports", (unsigned long long)lost);
+	if (!strstr(buf, want))
+		fail_msg("show output lacks '%s':\n%s", want, buf);
+	export_set_free(s);
+	close(cs);
+	close(ls);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_two_streams),
+		cmocka_unit_test(test_removed_tcp_losses_counted),
 		cmocka_unit_test(test_v5_not_exportable),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
