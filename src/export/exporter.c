@@ -826,6 +826,15 @@ int exporter_add_tmpl(struct exporter *ex, const struct genrec_layout *lay, char
 
 void exporter_set_tmpl_base(struct exporter *ex, uint16_t first)
 {
+	/* A generic exporter continuing a session (reload): its sampler
+	 * options templates, too, take ids the session has not used, or they
+	 * would redefine an old layout's id (RFC 7011 §8). */
+	if (first >= TMPL_ID_MIN && ex->samp && (ex->cfg.flags & EXPORTER_F_GENERIC) && first <= 0xfffd) {
+		bool v9 = ex->c->version == 9;
+		ex->tsamp[0].id = first;
+		ex->tsamp[1].id = v9 ? first : (uint16_t)(first + 1);
+		first = (uint16_t)(first + (v9 ? 1 : 2));
+	}
 	ex->tmpl_next = first >= TMPL_ID_MIN ? first : 0;
 }
 

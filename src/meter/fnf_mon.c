@@ -40,6 +40,7 @@ struct mon {
 	struct out out[CONF_MON_EXPORTERS];
 	size_t nout;
 	uint64_t lost;      /* records an exporter could not take */
+	uint64_t samp_sig;  /* how its attachments sample (sampling_sig): a change flushes the cache */
 	bool reused;        /* (during a reload) carried into the next state */
 };
 
@@ -185,6 +186,11 @@ static void xp_cfg(const struct conf_exporter *x, struct exporter_cfg *cfg)
 			cfg->export_stats = true;
 			cfg->opt_timeout_s = x->option_timeout_s[0];
 		}
+		/* option sampler-table timeout: the options share one timer; the
+		 * shorter of the two asked for */
+		if ((x->options & CONF_OPT_SAMPLER_TABLE) &&
+		    (!(x->options & CONF_OPT_EXPORTER_STATS) || x->option_timeout_s[2] < cfg->opt_timeout_s))
+			cfg->opt_timeout_s = x->option_timeout_s[2];
 	}
 }
 
@@ -410,11 +416,19 @@ static void xp_samplers(const struct conf *c, const struct conf_exporter *cx, st
 				continue;
 			struct exporter_sampler es = { ifx, im->dir, (uint32_t)sampler_id(c, im->sampler), cs->one_out_of,
 			                               cs->mode == CONF_SAMPLER_RANDOM };
+			/* the records name their sampler themselves (samplerId): one
+			 * options record per sampler id is what a collector needs */
 			bool dup = false;
 			for (unsigned j = 0; j < x->nsamp; j++)
-				dup |= x->samp[j].ifindex == es.ifindex && x->samp[j].dir == es.dir && x->samp[j].id == es.id;
-			if (!dup && x->nsamp < EXPORTER_SAMPLERS_MAX)
-				x->samp[x->nsamp++] = es;
+				dup |= x->samp[j].id == es.id;
+			if (dup)
+				continue;
+			if (x->nsamp == EXPORTER_SAMPLERS_MAX) {
+				log_warn("flow exporter %s: more than %d samplers; sampler %s is not described in its sampler "
+				         "table", cx->name, EXPORTER_SAMPLERS_MAX, cs->name);
+				continue;
+			}
+			x->samp[x->nsamp++] = es;
 		}
 	}
 }
@@ -479,7 +493,7 @@ static int build_xp(struct fnf_mon *fm, const struct conf *c, const struct conf_
 		snprintf(err, errlen, "flow exporter %s: %s", cx->name, e2);
 		return -1;
 	}
-	if (donor && donor->ex) /* the same transport session: new templates get new ids */
+	if (donor && donor->ex) /* the same transport session: new templates get new ids (the sequence: commit) */
 		exporter_set_tmpl_base(x->ex, exporter_tmpl_next(donor->ex));
 	for (size_t i = 0; i < x->nuser; i++)
 		if (exporter_add_tmpl(x->ex, &x->user[i].def.lay, e2, sizeof(e2)) != (int)i) {
@@ -564,6 +578,35 @@ static void build_atts(const struct conf *c, struct state *ns)
 	}
 }
 
+static int sampler_id(const struct conf *c, const char *name);
+
+/* A digest of how monitor name's attachments sample: interface,
+ * direction, traffic, and each sampler's id, mode and rate. Flows in a
+ * cache were sampled (and name a sampler id) as it was when they began:
+ * a reload that changes this must export them first, as the main cache
+ * does, or a collector would scale them by the new rate. */
+static uint64_t sampling_sig(const struct conf *c, const char *name)
+{
+	uint64_t h = 1469598103934665603ull;
+#define MIX(v) (h = (h ^ (uint64_t)(v)) * 1099511628211ull)
+	for (size_t i = 0; i < c->niface; i++)
+		for (size_t k = 0; k < c->iface[i].nmon; k++) {
+			const struct conf_if_monitor *im = &c->iface[i].mon[k];
+			if (strcmp(im->monitor, name) != 0)
+				continue;
+			const struct conf_sampler *cs = im->sampler[0] ? conf_find_sampler(c, im->sampler) : NULL;
+			for (const char *p = c->iface[i].name; *p; p++)
+				MIX((unsigned char)*p);
+			MIX(im->dir);
+			MIX(im->traffic);
+			MIX(cs ? (uint64_t)sampler_id(c, im->sampler) : 0);
+			MIX(cs ? cs->mode : 0);
+			MIX(cs ? cs->one_out_of : 0);
+		}
+#undef MIX
+	return h;
+}
+
 /* Make the state c asks for, carrying over what can go on from old.
  * NULL with err on failure (nothing of old changed). */
 static struct state *prepare(struct fnf_mon *fm, const struct conf *c, struct state *old, char *err, size_t errlen)
@@ -587,8 +630,9 @@ static struct state *prepare(struct fnf_mon *fm, const struct conf *c, struct st
 		struct mon *om = find_mon(old, cm->name);
 		size_t n = ns->nmon;
 		ns->cfg[n] = cfg;
+		uint64_t sig = sampling_sig(c, cm->name);
 		if (om && !om->reused && fnf_def_equal(&om->def, &def) && om->cfg.entries == cfg.entries &&
-		    om->cfg.type == cfg.type) {
+		    om->cfg.type == cfg.type && om->samp_sig == sig) {
 			om->reused = true;
 			ns->mon[ns->nmon++] = om;
 			continue;
@@ -600,6 +644,7 @@ static struct state *prepare(struct fnf_mon *fm, const struct conf *c, struct st
 		}
 		snprintf(m->name, sizeof(m->name), "%s", cm->name);
 		snprintf(m->record, sizeof(m->record), "%s", cm->record);
+		m->samp_sig = sig;
 		m->def = def;
 		m->cfg = cfg;
 		m->cache = fnf_new(&def, &cfg, mon_emit, m);
@@ -661,8 +706,15 @@ static void commit(struct fnf_mon *fm, struct state *ns)
 	}
 	for (size_t i = 0; old && i < old->nxp; i++) {
 		struct xp *x = old->xp[i];
-		if (!x->reused)
-			xp_close(x, now, x->t_taken);
+		if (x->reused)
+			continue;
+		if (x->t_taken && x->ex) /* its session goes on under a new exporter: so does its sequence */
+			for (size_t j = 0; j < ns->nxp; j++)
+				if (ns->xp[j]->t_from == x && ns->xp[j]->ex) {
+					exporter_flush(x->ex, now);
+					exporter_set_seq(ns->xp[j]->ex, exporter_seq_next(x->ex));
+				}
+		xp_close(x, now, x->t_taken);
 	}
 	/* 2. the new state's outputs and timeouts */
 	for (size_t j = 0; j < ns->nmon; j++) {
@@ -908,6 +960,21 @@ static void h_show_cache(void *arg, FILE *out, const struct conf_monitor *cm, bo
 		fprintf(out, "(%u more entries not shown)\n", st->in_use - SHOW_MAX_FLOWS);
 }
 
+/* Packets m's sampled attachments were offered and took (since start
+ * or the last reload); false if none of them samples. */
+static bool mon_sampling(const struct state *s, const struct mon *m, uint64_t *offered, uint64_t *taken)
+{
+	bool any = false;
+	*offered = *taken = 0;
+	for (size_t i = 0; s && i < s->natt; i++)
+		if (s->att[i].mon == m && s->att[i].smp.n > 1) {
+			any = true;
+			*offered += s->att[i].smp.seen;
+			*taken += s->att[i].smp.taken;
+		}
+	return any;
+}
+
 static void h_show_monitor(void *arg, FILE *out, const struct conf_monitor *cm, bool json)
 {
 	struct fnf_mon *fm = arg;
@@ -933,9 +1000,14 @@ static void h_show_monitor(void *arg, FILE *out, const struct conf_monitor *cm, 
 			show_json_str(out, cm->exporter[i]);
 		}
 		fprintf(out, "],\"cache\":{\"type\":\"%s\",\"allocated\":true,\"entries\":%u,\"bytes\":%zu,"
-		             "\"inactiveTimeout\":%u,\"activeTimeout\":%u,\"updateTimeout\":%u}}\n",
+		             "\"inactiveTimeout\":%u,\"activeTimeout\":%u,\"updateTimeout\":%u}",
 		        ctype_word[cfg->type], cfg->entries, fnf_memory(m->cache), conf_cache_inactive(cc),
 		        conf_cache_active(cc), update);
+		uint64_t off, tk;
+		if (mon_sampling(fm->cur, m, &off, &tk))
+			fprintf(out, ",\"sampling\":{\"offered\":%llu,\"sampled\":%llu,\"notSampled\":%llu}",
+			        (unsigned long long)off, (unsigned long long)tk, (unsigned long long)(off - tk));
+		fputs("}\n", out);
 		return;
 	}
 	fprintf(out, "Flow Monitor %s:\n", cm->name);
@@ -952,6 +1024,10 @@ static void h_show_monitor(void *arg, FILE *out, const struct conf_monitor *cm, 
 	fprintf(out, "    Inactive Timeout:  %u secs\n", conf_cache_inactive(cc));
 	fprintf(out, "    Active Timeout:    %u secs\n", conf_cache_active(cc));
 	fprintf(out, "    Update Timeout:    %u secs\n", update);
+	uint64_t off, tk;
+	if (mon_sampling(fm->cur, m, &off, &tk))
+		fprintf(out, "  Sampling:          %llu packets offered, %llu sampled, %llu not sampled\n",
+		        (unsigned long long)off, (unsigned long long)tk, (unsigned long long)(off - tk));
 }
 
 static void h_show_exporter(void *arg, FILE *out, const struct conf_exporter *cx, bool json)
@@ -1043,6 +1119,10 @@ static void h_finish(void *arg, FILE *stats)
 		        (unsigned long long)st->records[FLOW_END_SHUTDOWN], (unsigned long long)st->records[FLOW_END_IMMEDIATE],
 		        (unsigned long long)st->flows_dropped_full, (unsigned long long)st->packets_dropped_full,
 		        (unsigned long long)m->lost);
+		uint64_t off, tk;
+		if (mon_sampling(s, m, &off, &tk))
+			fprintf(stats, "Flow monitor %s sampling: %llu packets offered, %llu sampled, %llu not sampled\n",
+			        m->name, (unsigned long long)off, (unsigned long long)tk, (unsigned long long)(off - tk));
 	}
 	for (size_t i = 0; i < s->nxp; i++) {
 		const struct xp *x = s->xp[i];

@@ -332,6 +332,73 @@ t_fnf() {
 	PYEOF
 }
 
+# A Flexible NetFlow monitor's sampler changed by a reload (1:10 -> 1:100)
+# while its cache holds flows sampled at 1:10 (long timeouts, few keys):
+# the reload must export those flows first, under the old sampler table,
+# so the collector's unsampled totals equal the truth (deterministic
+# sampling: exact to a few packets); counted at the new rate they would
+# come out several times too high.
+fnf_reload_conf() { # RATE PORT
+	cat >"$T/frl.conf" <<-EOC
+	sampler SF
+	 mode deterministic 1 out-of $1
+	flow record RP
+	 match ipv4 protocol
+	 collect flow sampler
+	 collect counter bytes long
+	 collect counter packets long
+	flow exporter XF
+	 destination 127.0.0.1
+	 transport udp $2
+	 export-protocol ipfix
+	 option sampler-table
+	flow monitor MP
+	 record RP
+	 exporter XF
+	 cache timeout active 600
+	 cache timeout inactive 600
+	interface replay0
+	 ipflow pcap $T/frl.pcap
+	 ip flow monitor MP sampler SF input
+	ipflow replay-speed 20
+	ipflow control-socket $T/frl.sock
+	EOC
+}
+t_fnf_reload() {
+	gen -o "$T/frl.pcap" --start-time 1700000000 -n 60000 -c 300 -s 9 --truth-packets "$T/frl.pk.csv" || return 1
+	start_u2p frlx || return 1
+	local port i
+	port=$(cat "$T/frlx.port")
+	fnf_reload_conf 10 "$port"
+	"$IPFLOWD" -f "$T/frl.conf" --stats >"$T/frl.stdout" 2>"$T/frl.err" &
+	local pid=$!
+	on_exit "kill $pid"
+	for i in $(seq 50); do [ -S "$T/frl.sock" ] && break; sleep 0.1; done
+	[ -S "$T/frl.sock" ] || { echo "no control socket"; cat "$T/frl.err"; return 1; }
+	sleep 1.5
+	fnf_reload_conf 100 "$port"
+	"$BUILD_DIR/ipflow" -S "$T/frl.sock" reload || { echo "reload refused"; return 1; }
+	wait $pid || { echo "ipflowd exited $?"; tail "$T/frl.err"; return 1; }
+	stop_u2p frlx
+	"$COLLECT" -r "$T/frlx.pcap" "$port" --unsample -o "csv:$T/frl.csv" >/dev/null 2>"$T/frl.collerr" || return 1
+	"$PYTHON" - "$T/frl.csv" "$T/frl.pk.csv" <<-'PYEOF'
+	import csv, sys
+	recs = list(csv.DictReader(open(sys.argv[1])))
+	n4 = sum(1 for r in csv.DictReader(open(sys.argv[2])) if r["af"] == "4")
+	rates = sorted(set(int(r["samplingInterval"]) for r in recs))
+	got = sum(int(r["packetDeltaCount"]) for r in recs)
+	print("records %d at rates %s: %d packets unsampled, truth %d IPv4 packets" % (len(recs), rates, got, n4))
+	errs = []
+	if rates != [10, 100]:
+	    errs.append("record rates %s, want [10, 100]" % rates)
+	# deterministic: each segment is exact to one sampling window per key
+	if abs(got - n4) > 0.01 * n4 + 1000:
+	    errs.append("unsampled total %d, truth %d" % (got, n4))
+	if errs:
+	    sys.exit("; ".join(errs))
+	PYEOF
+}
+
 # Two interfaces, one sampled 1:100 and one not: each record names the
 # sampler of its interface (or none), so the collector scales only the
 # sampled interface's flows: the unsampled one's packets and bytes are
@@ -400,4 +467,5 @@ check reload t_reload
 check two_interfaces_v9 t_two_interfaces 9
 check two_interfaces_ipfix t_two_interfaces 10
 check fnf_monitor t_fnf
+check fnf_reload t_fnf_reload
 finish
