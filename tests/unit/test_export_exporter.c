@@ -602,10 +602,82 @@ static void test_file_transport(void **state)
 	assert_null(transport_open("tcpx:1.2.3.4:5", NULL, err, sizeof(err)));
 }
 
+/* The id of the first template of each template and options template set
+ * of msg (v9 or IPFIX) into ids[]; returns the count. */
+static size_t defined_ids(const struct memtp_msg *m, int v, uint16_t *ids, size_t max)
+{
+	size_t n = 0;
+	unsigned tset = v == 9 ? 0 : 2, oset = v == 9 ? 1 : 3;
+	for (size_t o = v == 9 ? 20 : 16; o + 4 <= m->len;) {
+		unsigned sid = (unsigned)m->p[o] << 8 | m->p[o + 1], sl = (unsigned)m->p[o + 2] << 8 | m->p[o + 3];
+		if (sl < 4)
+			break;
+		if ((sid == tset || sid == oset) && n < max)
+			ids[n++] = (uint16_t)(m->p[o + 4] << 8 | m->p[o + 5]); /* the set's first template */
+		o += sl;
+	}
+	return n;
+}
+
+/* A reload that adds a sampler table to a Flexible NetFlow exporter: the
+ * new exporter continues the old one's session (exporter_set_tmpl_base)
+ * and none of its templates, the sampler options template included, may
+ * take an id the session already used (RFC 7011 §8). */
+static void test_generic_sampler_ids_on_continued_session(void **state)
+{
+	(void)state;
+	for (int v = 9; v <= 10; v++) {
+		struct memtp *tp = memtp_new(28);
+		static const struct genrec_layout lay = { 2, { { IE_packetDeltaCount, 8, GENREC_UINT },
+		                                               { IE_samplerId, 1, GENREC_UINT } } };
+		struct genrec_val val[2] = { { .u = 5 }, { .u = 1 } };
+		struct genrec r = { &lay, val, 0, 1, 1, 5, 100 };
+		struct exporter_cfg c;
+		exporter_cfg_init(&c, v);
+		c.flags = EXPORTER_F_GENERIC;
+		char err[256];
+		struct exporter *a = exporter_new(&c, &tp->base, err, sizeof(err));
+		assert_non_null(a);
+		int h = exporter_add_tmpl(a, &lay, err, sizeof(err));
+		assert_true(h >= 0);
+		uint16_t used = exporter_tmpl(a, h)->id;
+		assert_int_equal(exporter_add_genrec(a, h, &r, T0 + 1000000), ERR_OK);
+		exporter_flush(a, T0 + 1000000);
+		c.nsampler = 1;
+		c.sampler[0] = (struct exporter_sampler){ 3, 0, 1, 10, false };
+		struct exporter *b = exporter_new(&c, &tp->base, err, sizeof(err));
+		assert_non_null(b);
+		exporter_set_tmpl_base(b, exporter_tmpl_next(a));
+		h = exporter_add_tmpl(b, &lay, err, sizeof(err));
+		assert_true(h >= 0);
+		assert_true(exporter_tmpl(b, h)->id > used);
+		size_t before = tp->n;
+		assert_int_equal(exporter_add_genrec(b, h, &r, T0 + 2000000), ERR_OK);
+		exporter_flush(b, T0 + 2000000);
+		assert_true(tp->n > before);
+		size_t nopt = 0;
+		for (size_t k = before; k < tp->n; k++) {
+			uint16_t ids[16];
+			size_t n = defined_ids(&tp->msg[k], v, ids, 16);
+			for (size_t j = 0; j < n; j++) {
+				if (ids[j] <= used)
+					fail_msg("v%d: the continued session redefines template id %u (the old layout had %u)", v,
+					         ids[j], used);
+				nopt++;
+			}
+		}
+		assert_true(nopt >= 2); /* the layout and the sampler options template */
+		exporter_free(a);
+		exporter_free(b);
+		memtp_close(&tp->base);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_mtu_limits),
+		cmocka_unit_test(test_generic_sampler_ids_on_continued_session),
 		cmocka_unit_test(test_exact_ipfix_count),
 		cmocka_unit_test(test_template_refresh_packets),
 		cmocka_unit_test(test_template_refresh_time),
