@@ -550,6 +550,11 @@ struct route_loader {
 	struct route net;      /* af, plen, prefix of the network */
 	struct { char name[IF_NAMESIZE + 1]; uint32_t idx; } ifc[IFCACHE];
 	unsigned nifc;
+	/* routes read, added to t at finish in prefix order: a trie built in
+	 * order has each insert's path in the CPU caches (a 1M-route file in
+	 * random order costs several times more otherwise) */
+	struct lroute { struct route r; unsigned line, seq; } *buf;
+	size_t nbuf, capbuf;
 };
 
 static void diag(struct route_loader *l, unsigned line, bool warning, const char *fmt, ...)
@@ -604,16 +609,58 @@ unknown:
 
 static void add(struct route_loader *l, const struct route *r, unsigned line)
 {
-	bool rep = false;
-	if (route_table_add(l->t, r, &rep) != 0) {
+	l->last_af = r->af;
+	if (l->nbuf >= ROUTE_MAX || grow((void **)&l->buf, &l->capbuf, l->nbuf + 1, sizeof(*l->buf)) != 0) {
 		l->st.over_limit++;
 		diag(l, line, false, "route not added: table full (%u routes) or out of memory", ROUTE_MAX);
 		return;
 	}
-	l->st.routes++;
-	if (rep)
-		l->st.replaced++;
-	l->last_af = r->af;
+	struct lroute *b = &l->buf[l->nbuf];
+	b->r = *r;
+	/* the prefix as stored (bits past plen cleared), for the order */
+	unsigned alen = r->af == 4 ? 4 : 16;
+	for (unsigned i = 0; i < 16; i++) {
+		unsigned lo = i * 8;
+		if (i >= alen || lo >= r->plen)
+			b->r.prefix[i] = 0;
+		else if (r->plen - lo < 8)
+			b->r.prefix[i] &= (uint8_t)(0xff << (8 - (r->plen - lo)));
+	}
+	b->line = line;
+	b->seq = (unsigned)l->nbuf++;
+}
+
+static int lroute_cmp(const void *x, const void *y)
+{
+	const struct lroute *a = x, *b = y;
+	if (a->r.af != b->r.af)
+		return a->r.af < b->r.af ? -1 : 1;
+	int c = memcmp(a->r.prefix, b->r.prefix, 16);
+	if (c)
+		return c;
+	if (a->r.plen != b->r.plen)
+		return a->r.plen < b->r.plen ? -1 : 1;
+	return a->seq < b->seq ? -1 : a->seq > b->seq; /* the later line replaces the earlier */
+}
+
+static void add_all(struct route_loader *l)
+{
+	if (l->nbuf)
+		qsort(l->buf, l->nbuf, sizeof(*l->buf), lroute_cmp);
+	for (size_t i = 0; i < l->nbuf; i++) {
+		bool rep = false;
+		if (route_table_add(l->t, &l->buf[i].r, &rep) != 0) {
+			l->st.over_limit++;
+			diag(l, l->buf[i].line, false, "route not added: table full (%u routes) or out of memory", ROUTE_MAX);
+			continue;
+		}
+		l->st.routes++;
+		if (rep)
+			l->st.replaced++;
+	}
+	free(l->buf);
+	l->buf = NULL;
+	l->nbuf = l->capbuf = 0;
 }
 
 /* ipflow: PREFIX NEXTHOP ORIGIN-AS PEER-AS INTERFACE [BGP-NEXTHOP] */
@@ -1007,6 +1054,7 @@ void route_loader_finish(struct route_loader *l, struct route_load_stats *st)
 		bird_end_net(l);
 	else
 		flush_pending(l);
+	add_all(l);
 	if (st)
 		*st = l->st;
 	free(l);

@@ -113,7 +113,9 @@ struct route_load_stats {
  *   struct route_loader *l = route_loader_new(t, "routes.txt", &opts);
  *   route_loader_line(l, line, len);  ... one call a line (no newline)
  *   route_loader_finish(l, &stats);   // frees l
- * The table t is filled as lines come; t stays the caller's. */
+ * Routes are kept as lines come and added to t at finish, in prefix
+ * order (later lines for the same prefix still win); t stays the
+ * caller's. */
 struct route_loader;
 struct route_loader *route_loader_new(struct route_table *t, const char *name, const struct route_load_opts *o);
 void route_loader_line(struct route_loader *l, const char *line, size_t len);
