@@ -14,10 +14,10 @@
       RECORDS: ipflow-collect's jsonl, or tshark -T json output (--tshark).
       Every record must carry exactly what a longest-prefix match over
       TABLE computed here gives: AS numbers (origin, or peer with --peer;
-      AS_TRANS 23456 for 4-byte ASes in v5), prefix lengths, next hop,
+      AS_TRANS 23456 for 4-byte ASes in v5 and v7), prefix lengths, next hop,
       output interface, and with --bgp-nh the BGP next hop. With --truth,
       the records' packets add up to the generator's, and they cover
-      every (src, dst, proto) of it (v5: IPv4 only).
+      every (src, dst, proto) of it (v5, v7: IPv4 only).
 
   route_judge.py reload A.json B.json RECORDS --truth TRUTH.csv
       Records in arrival order: each must be what A gives or what B gives
@@ -159,7 +159,7 @@ def expected(t, src, dst, version, peer, bgp_nh):
         if not r:
             return 0
         v = r["peer"] if peer else r["origin"]
-        return AS_TRANS if version == 5 and v > 0xffff else v
+        return AS_TRANS if version in (5, 7) and v > 0xffff else v
 
     e = {"src_as": asn(s), "dst_as": asn(d), "src_mask": s["plen"] if s else 0,
          "dst_mask": d["plen"] if d else 0, "nexthop": d["nexthop"] if d else zero(v6),
@@ -258,7 +258,7 @@ def cmd_check(argv):
     p = argparse.ArgumentParser()
     p.add_argument("table")
     p.add_argument("records")
-    p.add_argument("--version", type=int, required=True)
+    p.add_argument("--version", type=int, required=True)  # 5, 7, 9, 10
     p.add_argument("--peer", action="store_true")
     p.add_argument("--bgp-nh", action="store_true")
     p.add_argument("--tshark", action="store_true")
@@ -276,7 +276,7 @@ def cmd_check(argv):
         if bad:
             errs.append("record %d %s -> %s: %s" % (i, r["src"], r["dst"], "; ".join(bad)))
     if a.truth:
-        errs += check_truth(recs, a.truth, a.version == 5)
+        errs += check_truth(recs, a.truth, a.version in (5, 7))
     if a.count is not None and a.count != len(recs):
         errs.append("%d records, want %d" % (len(recs), a.count))
     # the table must matter: records with both, one and no side routed
@@ -319,7 +319,7 @@ def cmd_reload(argv):
         errs.append("records under A: %d, under B: %d (want both)" % (na, nb))
     if "BA" in s:
         errs.append("a record under A after one under B (position %d)" % s.index("BA"))
-    errs += check_truth(recs, a.truth, a.version == 5)
+    errs += check_truth(recs, a.truth, a.version in (5, 7))
     for e in errs[:20]:
         print(e)
     print("%d records: %d under table A, then %d under B; %d errors" % (len(recs), na, nb, len(errs)))

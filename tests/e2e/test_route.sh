@@ -6,10 +6,10 @@
 # 2- and 4-byte AS numbers, a good share of addresses left unrouted), in
 # ipflow's own format and as `birdc show route all` output with decoy
 # non-primary routes. ipflowd meters the pcap with the table and exports
-# v5, v9 (peer-as bgp-nexthop, bird table) and IPFIX (bgp-nexthop) to a
+# v5, v7, v9 (peer-as bgp-nexthop, bird table) and IPFIX (bgp-nexthop) to a
 # loopback collector capturing the datagrams; ipflow-collect and tshark
 # each decode the capture, and every record they give must carry exactly
-# the AS numbers (AS_TRANS for 4-byte ones in v5), prefix lengths, next
+# the AS numbers (AS_TRANS for 4-byte ones in v5 and v7), prefix lengths, next
 # hop, output interface and BGP next hop that an independent brute-force
 # longest-prefix match in python computes for its addresses; packets add
 # up to the generator's ground truth and tshark finds no malformed packet.
@@ -104,6 +104,11 @@ t_v5() {
 	judge v5 "$T/A.json" --version 5
 }
 
+t_v7() {
+	export_run v7 "$T/B.ipflow" "ip flow-export version 7" || return 1
+	judge v7 "$T/B.json" --version 7
+}
+
 t_v9_bird_peer() {
 	export_run v9 "$T/A.bird" "ip flow-export version 9 peer-as bgp-nexthop" || return 1
 	grep -q "Route table $T/A.bird (birdc show route format)" "$T/v9.stats" || { echo "not read as bird output"; return 1; }
@@ -177,6 +182,7 @@ t_reload() {
 }
 
 check v5_ipflow_table t_v5
+check v7_ipflow_table t_v7
 check v9_bird_table_peer_as t_v9_bird_peer
 check ipfix_bgp_nexthop t_ipfix
 check judge_can_fail t_judge_fails
