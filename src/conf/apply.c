@@ -1038,5 +1038,9 @@ unsigned apply_check_host(const struct conf *c, FILE *out)
 			n++;
 		}
 	}
+	if (c->host.routes[0] && access(c->host.routes, R_OK) != 0) { /* routing attributes: an error at start */
+		fprintf(out, "warning: route table %s: %s\n", c->host.routes, strerror(errno));
+		n++;
+	}
 	return n;
 }
