@@ -140,6 +140,17 @@ static int grow(void **p, size_t *cap, size_t need, size_t size)
 	return 0;
 }
 
+static void shrink(void **p, size_t *cap, size_t use, size_t size)
+{
+	if (use == 0 || use >= *cap)
+		return;
+	void *q = realloc(*p, use * size);
+	if (q) {
+		*p = q;
+		*cap = use;
+	}
+}
+
 static uint32_t node_new(struct route_table *t, const uint64_t k[2], unsigned plen, uint32_t r)
 {
 	uint64_t m[2];
@@ -389,11 +400,26 @@ int route_table_compile(struct route_table *t)
 	}
 	free(order);
 	t->compiled = true;
+	/* loaded for good (an add drops the tables): give back what doubling
+	 * reserved beyond the use */
+	shrink((void **)&t->n, &t->capn, t->nn, sizeof(*t->n));
+	shrink((void **)&t->r, &t->capr, t->nr, sizeof(*t->r));
+	shrink((void **)&t->tabv4, &t->captab, t->ntab * 256, sizeof(uint32_t));
 	return 0;
 fail:
 	free(order);
 	uncompile(t);
 	return -1;
+}
+
+size_t route_table_memory(const struct route_table *t)
+{
+	if (!t)
+		return 0;
+	size_t m = sizeof(*t) + t->capn * sizeof(*t->n) + t->capr * sizeof(*t->r);
+	if (t->compiled)
+		m += 3 * 65536 * sizeof(uint32_t) + t->captab * sizeof(uint32_t);
+	return m;
 }
 
 size_t route_table_count(const struct route_table *t, int af)

@@ -66,6 +66,7 @@ int route_table_add(struct route_table *t, const struct route *r, bool *replaced
 const struct route *route_lookup(const struct route_table *t, int af, const uint8_t *addr);
 
 size_t route_table_count(const struct route_table *t, int af);
+size_t route_table_memory(const struct route_table *t); /* bytes allocated for t */
 
 /* Build the lookup tables of t (route_lookup then costs at most three
  * table reads for IPv4: stride tables 16-8-8 with the routes pushed to

@@ -161,11 +161,11 @@ void route_layer_show(struct route_layer *rl, FILE *out, bool json)
 		        "\",\"loaded\":%s,\"format\":\"%s\",\"routes_ipv4\":%zu,\"routes_ipv6\":%zu,\"lines\":%u,"
 		        "\"malformed\":%u,\"replaced\":%u,\"skipped\":%u,\"unknown_interfaces\":%u,\"over_limit\":%u,"
 		        "\"as_fields\":\"%s\",\"loads\":%u,\"reloads_refused\":%u,\"records\":%llu,\"lookups\":%llu,"
-		        "\"src_matched\":%llu,\"dst_matched\":%llu}\n",
+		        "\"src_matched\":%llu,\"dst_matched\":%llu,\"memory\":%zu}\n",
 		        rl->t ? "true" : "false", route_fmt_name(s->fmt), n4, n6, s->lines, s->malformed, s->replaced,
 		        s->skipped, s->unknown_if, s->over_limit, rl->peer ? "peer-as" : "origin-as", rl->loads, rl->refused,
 		        (unsigned long long)rl->records, (unsigned long long)rl->lookups,
-		        (unsigned long long)rl->src_hits, (unsigned long long)rl->dst_hits);
+		        (unsigned long long)rl->src_hits, (unsigned long long)rl->dst_hits, route_table_memory(rl->t));
 		return;
 	}
 	if (!rl->t) {
@@ -176,6 +176,7 @@ void route_layer_show(struct route_layer *rl, FILE *out, bool json)
 		        s->lines, s->replaced, s->skipped);
 		fprintf(out, "  Malformed lines: %u; unknown interfaces: %u; over the route limit: %u\n", s->malformed,
 		        s->unknown_if, s->over_limit);
+		fprintf(out, "  Memory: %zu KiB\n", (route_table_memory(rl->t) + 1023) / 1024);
 		for (unsigned i = 0; i < s->ndiag; i++)
 			fprintf(out, "    %s:%u: %s\n", rl->path, s->diag[i].line, s->diag[i].text);
 	}
