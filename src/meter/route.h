@@ -144,7 +144,8 @@ int route_load_file(const char *path, const struct route_load_opts *o, struct ro
  *
  * The table named by `ipflow route-table FILE` (ipflowd --routes FILE) is
  * loaded at start and again on every reload (SIGHUP, `ipflow reload`),
- * also when the name did not change. A reload whose file cannot be read,
+ * unless it is still the file loaded (same device, inode, size and
+ * modification time: the table is kept). A reload whose file cannot be read,
  * or has malformed lines and not one route, is refused: the old table
  * keeps running. With a table, every main-cache record gets
  *   src_as, dst_as   origin AS of the source / destination route, or its

@@ -3,6 +3,7 @@
  * every main-cache record (see route.h). */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <time.h>
 
@@ -17,15 +18,18 @@ struct route_layer {
 	char path[CONF_PATH_MAX];
 	time_t loaded;          /* wall time of the load */
 	bool peer;              /* peer-as: the AS fields carry the peer AS */
+	struct fid { dev_t dev; ino_t ino; off_t size; struct timespec mtime; bool ok; } id; /* the file loaded */
 	/* prepared by a reload, switched in by commit(true) */
 	bool pending;
+	bool keep;              /* the file is the one loaded: the table stays */
+	struct fid nid;
 	struct route_table *nt;
 	struct route_load_stats nst;
 	char npath[CONF_PATH_MAX];
 	time_t nloaded;
 	bool npeer;
 	/* counters */
-	unsigned loads, refused;
+	unsigned loads, refused, unchanged;
 	char last_refusal[300];
 	uint64_t records, lookups, src_hits, dst_hits;
 };
@@ -74,6 +78,28 @@ static int load(const struct conf *c, struct route_table **t, struct route_load_
 	return 0;
 }
 
+/* The file's identity, taken before it is read: a file changed while
+ * being read then differs at the next reload, and is read again. */
+static struct fid fid_of(const char *path)
+{
+	struct fid f = { 0 };
+	struct stat sb;
+	if (path[0] && stat(path, &sb) == 0) {
+		f.dev = sb.st_dev;
+		f.ino = sb.st_ino;
+		f.size = sb.st_size;
+		f.mtime = sb.st_mtim;
+		f.ok = true;
+	}
+	return f;
+}
+
+static bool fid_same(const struct fid *a, const struct fid *b)
+{
+	return a->ok && b->ok && a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
+	       a->mtime.tv_sec == b->mtime.tv_sec && a->mtime.tv_nsec == b->mtime.tv_nsec;
+}
+
 static bool peer_of(const struct conf *c)
 {
 	return (c->export.vopts & CONF_VOPT_PEER_AS) != 0;
@@ -84,6 +110,17 @@ static int rl_apply(void *arg, const struct conf *old, const struct conf *cur, c
 	struct route_layer *rl = arg;
 	struct route_table *t;
 	struct route_load_stats st;
+	struct fid id = fid_of(cur->host.routes);
+	if (old && rl->t && strcmp(rl->path, cur->host.routes) == 0 && fid_same(&id, &rl->id)) {
+		/* the same file, unchanged since it was read: keep the table
+		 * (a full table takes a second to read, and metering waits) */
+		route_table_free(rl->nt);
+		rl->nt = NULL;
+		rl->keep = true;
+		rl->npeer = peer_of(cur);
+		rl->pending = true;
+		return 0;
+	}
 	if (load(cur, &t, &st, err, errlen) != 0) {
 		if (old) {
 			rl->refused++;
@@ -97,10 +134,13 @@ static int rl_apply(void *arg, const struct conf *old, const struct conf *cur, c
 		snprintf(rl->path, sizeof(rl->path), "%s", cur->host.routes);
 		rl->loaded = time(NULL);
 		rl->peer = peer_of(cur);
+		rl->id = id;
 		rl->loads += t != NULL;
 		return 0;
 	}
 	route_table_free(rl->nt);
+	rl->keep = false;
+	rl->nid = id;
 	rl->nt = t;
 	rl->nst = st;
 	snprintf(rl->npath, sizeof(rl->npath), "%s", cur->host.routes);
@@ -121,6 +161,13 @@ static void rl_commit(void *arg, bool ok)
 		rl->nt = NULL;
 		return;
 	}
+	if (rl->keep) {
+		rl->peer = rl->npeer;
+		rl->unchanged++;
+		log_info("route table %s unchanged: kept", rl->path);
+		return;
+	}
+	rl->id = rl->nid;
 	route_table_free(rl->t);
 	rl->t = rl->nt;
 	rl->nt = NULL;
@@ -160,10 +207,10 @@ void route_layer_show(struct route_layer *rl, FILE *out, bool json)
 		fprintf(out,
 		        "\",\"loaded\":%s,\"format\":\"%s\",\"routes_ipv4\":%zu,\"routes_ipv6\":%zu,\"lines\":%u,"
 		        "\"malformed\":%u,\"replaced\":%u,\"skipped\":%u,\"unknown_interfaces\":%u,\"over_limit\":%u,"
-		        "\"as_fields\":\"%s\",\"loads\":%u,\"reloads_refused\":%u,\"records\":%llu,\"lookups\":%llu,"
+		        "\"as_fields\":\"%s\",\"loads\":%u,\"reloads_refused\":%u,\"reloads_unchanged\":%u,\"records\":%llu,\"lookups\":%llu,"
 		        "\"src_matched\":%llu,\"dst_matched\":%llu,\"memory\":%zu}\n",
 		        rl->t ? "true" : "false", route_fmt_name(s->fmt), n4, n6, s->lines, s->malformed, s->replaced,
-		        s->skipped, s->unknown_if, s->over_limit, rl->peer ? "peer-as" : "origin-as", rl->loads, rl->refused,
+		        s->skipped, s->unknown_if, s->over_limit, rl->peer ? "peer-as" : "origin-as", rl->loads, rl->refused, rl->unchanged,
 		        (unsigned long long)rl->records, (unsigned long long)rl->lookups,
 		        (unsigned long long)rl->src_hits, (unsigned long long)rl->dst_hits, route_table_memory(rl->t));
 		return;
@@ -183,6 +230,8 @@ void route_layer_show(struct route_layer *rl, FILE *out, bool json)
 	fprintf(out, "  AS fields carry: %s AS\n", rl->peer ? "peer" : "origin");
 	fprintf(out, "  Loads: %u; reloads refused: %u%s%s\n", rl->loads, rl->refused, rl->refused ? " (last: " : "",
 	        rl->refused ? rl->last_refusal : "");
+	if (rl->unchanged)
+		fprintf(out, "  Reloads with the file unchanged (table kept): %u\n", rl->unchanged);
 	if (rl->refused)
 		fputs(")\n", out);
 	fprintf(out, "  Records annotated: %llu; lookups: %llu; source matched: %llu; destination matched: %llu\n",
