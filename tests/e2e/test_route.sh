@@ -181,10 +181,48 @@ t_reload() {
 	"$PYTHON" "$JUDGE" reload "$T/A.json" "$T/B.bird.json" "$T/rl.jsonl" --truth "$T/in.flows.csv" --bgp-nh
 }
 
+# This host's own tables as `ip route` prints them: every line read, the
+# routes of the main table counted as python counts them.
+t_host_ip_route() {
+	{ ip route show table all; ip -6 route show table all; } >"$T/host.routes" 2>/dev/null
+	[ -s "$T/host.routes" ] || { echo "ip route printed nothing"; return 1; }
+	"$IPFLOWD" -r "$T/in.pcap" --routes "$T/host.routes" -e "file:$T/host.out" --stats >"$T/host.stats" 2>"$T/host.err" ||
+		{ cat "$T/host.err"; return 1; }
+	grep -q "Malformed lines: 0;" "$T/host.stats" || { grep -A4 "^Route table" "$T/host.stats"; return 1; }
+	local want got
+	want=$("$PYTHON" - "$T/host.routes" <<-'PY'
+	import ipaddress, sys
+	skip = {"local", "broadcast", "multicast", "anycast", "throw", "nat"}
+	seen, fam = set(), 4
+	for line in open(sys.argv[1]):
+	    w = line.split()
+	    if not w or line[0] in " \t" or w[0] in skip:
+	        continue
+	    if "table" in w and w[w.index("table") + 1] not in ("main", "254"):
+	        continue
+	    if w[0] in ("unicast", "blackhole", "unreachable", "prohibit"):
+	        w = w[1:]
+	    if w[0] == "default":
+	        if "via" in w:
+	            fam = ipaddress.ip_address(w[w.index("via") + 1]).version
+	        net = ipaddress.ip_network("0.0.0.0/0" if fam == 4 else "::/0")
+	    else:
+	        net = ipaddress.ip_network(w[0], strict=False)
+	        fam = net.version
+	    seen.add(net)
+	print("%d %d" % (sum(n.version == 4 for n in seen), sum(n.version == 6 for n in seen)))
+	PY
+	)
+	got=$(sed -n 's/^  Routes: \([0-9]*\) IPv4, \([0-9]*\) IPv6.*/\1 \2/p' "$T/host.stats")
+	echo "routes IPv4 IPv6: ipflowd $got, python $want"
+	[ "$got" = "$want" ]
+}
+
 check v5_ipflow_table t_v5
 check v7_ipflow_table t_v7
 check v9_bird_table_peer_as t_v9_bird_peer
 check ipfix_bgp_nexthop t_ipfix
 check judge_can_fail t_judge_fails
+check host_ip_route_output t_host_ip_route
 check reload_changes_values t_reload
 finish
