@@ -274,7 +274,7 @@ const struct route *route_lookup(const struct route_table *t, int af, const uint
 	if (!t || (af != 4 && af != 6))
 		return NULL;
 	uint32_t best;
-	if (t->compiled && af == 4) { /* at most three table reads */
+	if (af == 4 && t->l1v4) { /* compiled: at most three table reads */
 		uint32_t a = peek_u32(addr);
 		uint32_t e = t->l1v4[a >> 16];
 		if (e & V4_CHILD) {
@@ -286,7 +286,7 @@ const struct route *route_lookup(const struct route_table *t, int af, const uint
 	} else {
 		uint64_t k[2];
 		key_of(af, addr, k);
-		if (t->compiled) {
+		if (af == 6 && t->l1v6n) { /* compiled: the first 16 bits skipped */
 			unsigned c = (unsigned)(k[0] >> 48);
 			best = walk(t->n, t->l1v6n[c], k, t->l1v6r[c]);
 		} else {
@@ -328,11 +328,14 @@ int route_table_compile(struct route_table *t)
 {
 	if (t->compiled)
 		return 0;
-	t->l1v4 = calloc(65536, sizeof(uint32_t));
-	t->l1v6n = calloc(65536, sizeof(uint32_t));
-	t->l1v6r = calloc(65536, sizeof(uint32_t));
+	/* a family without routes gets no tables (its lookups walk an empty
+	 * trie): small tables, e.g. IPv4 only, compile quickly */
+	bool v4 = t->count[0] > 0, v6 = t->count[1] > 0;
+	t->l1v4 = v4 ? calloc(65536, sizeof(uint32_t)) : NULL;
+	t->l1v6n = v6 ? calloc(65536, sizeof(uint32_t)) : NULL;
+	t->l1v6r = v6 ? calloc(65536, sizeof(uint32_t)) : NULL;
 	size_t *order = malloc((t->count[0] + 1) * sizeof(size_t));
-	if (!t->l1v4 || !t->l1v6n || !t->l1v6r || !order)
+	if ((v4 && !t->l1v4) || (v6 && (!t->l1v6n || !t->l1v6r)) || !order)
 		goto fail;
 	/* IPv4: routes by ascending length, each painted over its range, so
 	 * a longer one overwrites a shorter one; a child table is made only
@@ -373,7 +376,7 @@ int route_table_compile(struct route_table *t)
 	}
 	/* IPv6: for each first 16 bits, the last trie node of at most 16 bits
 	 * on its path (the walk goes on from there) and the best route above */
-	for (unsigned c = 0; c < 65536; c++) {
+	for (unsigned c = 0; v6 && c < 65536; c++) {
 		uint64_t k[2] = { (uint64_t)c << 48, 0 };
 		uint32_t i = t->root[1], from = 0, best = 0;
 		while (i) {
@@ -418,7 +421,7 @@ size_t route_table_memory(const struct route_table *t)
 		return 0;
 	size_t m = sizeof(*t) + t->capn * sizeof(*t->n) + t->capr * sizeof(*t->r);
 	if (t->compiled)
-		m += 3 * 65536 * sizeof(uint32_t) + t->captab * sizeof(uint32_t);
+		m += ((t->l1v4 ? 1 : 0) + (t->l1v6n ? 2 : 0)) * 65536 * sizeof(uint32_t) + t->captab * sizeof(uint32_t);
 	return m;
 }
 
@@ -1145,7 +1148,8 @@ void route_load_buf(struct route_table *t, const char *name, const void *data, s
 	feed(l, lb, data, len, true);
 	free(lb);
 	route_loader_finish(l, st);
-	route_table_compile(t); /* out of memory: lookups walk the trie */
+	if (route_table_count(t, 4) + route_table_count(t, 6) >= ROUTE_COMPILE_MIN)
+		route_table_compile(t); /* out of memory: lookups walk the trie */
 }
 
 int route_load_file(const char *path, const struct route_load_opts *o, struct route_table **out,
@@ -1180,7 +1184,8 @@ int route_load_file(const char *path, const struct route_load_opts *o, struct ro
 	feed(l, lb, "", 0, true);
 	route_loader_finish(l, st);
 	l = NULL;
-	route_table_compile(t); /* out of memory: lookups walk the trie */
+	if (route_table_count(t, 4) + route_table_count(t, 6) >= ROUTE_COMPILE_MIN)
+		route_table_compile(t); /* out of memory: lookups walk the trie */
 	*out = t;
 	t = NULL;
 	rc = 0;
