@@ -935,30 +935,16 @@ static void line_bird(struct route_loader *l, struct words *ws)
 		bird_route_words(l, ws, 1);
 		return;
 	}
-	/* indented: another route of the network, or an attribute line */
-	static const char *const kinds[] = { "unicast", "blackhole", "unreachable", "prohibit", "via", "dev" };
-	bool route_line = false;
-	for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++)
-		if (strcmp(w0, kinds[k]) == 0 && ws->n > 1 && (k >= 4 ? ws->w[ws->n - 1][0] != 0 : true))
-			route_line = k < 4;
-	if (!route_line && (strcmp(w0, "via") == 0 || strcmp(w0, "dev") == 0)) {
-		/* "via X on IF": BIRD 2 next hop of the block; BIRD 1 another route
-		 * when the line carries a [proto ...] bracket */
-		bool bracket = false;
-		for (int i = 1; i < ws->n; i++)
-			if (ws->w[i][0] == '[')
-				bracket = true;
-		route_line = bracket;
-		if (!bracket) {
-			if (!l->pend) {
-				l->st.skipped++;
-				return;
-			}
-			bird_route_words(l, ws, 0);
-			return;
-		}
-	}
-	if (route_line) {
+	/* indented: another route of the network (BIRD 2 "unicast [proto
+	 * ...] ...", BIRD 1 "via X on IF [proto ...] ..."), a next hop of the
+	 * route being read (BIRD 2 "via X on IF", "dev IF"), or an attribute */
+	static const char *const types[] = { "unicast", "blackhole", "unreachable", "prohibit" };
+	bool type = false, hop = strcmp(w0, "via") == 0 || strcmp(w0, "dev") == 0, bracket = false;
+	for (size_t k = 0; k < sizeof(types) / sizeof(types[0]); k++)
+		type |= strcmp(w0, types[k]) == 0;
+	for (int i = 1; i < ws->n; i++)
+		bracket |= ws->w[i][0] == '[';
+	if (type || (hop && bracket)) {
 		if (!l->in_net)
 			return malformed(l, "a route line without a network before it%s", NULL);
 		bird_end_block(l);
@@ -967,7 +953,15 @@ static void line_bird(struct route_loader *l, struct words *ws)
 		l->pend_line = l->lineno;
 		l->pend_primary = false;
 		l->pend_have_nh = false;
-		bird_route_words(l, ws, 1);
+		bird_route_words(l, ws, type ? 1 : 0);
+		return;
+	}
+	if (hop) {
+		if (!l->pend) {
+			l->st.skipped++;
+			return;
+		}
+		bird_route_words(l, ws, 0);
 		return;
 	}
 	if (!l->pend) {

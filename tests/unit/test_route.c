@@ -427,11 +427,17 @@ static void test_fmt_bird(void **state)
 	/* BIRD 1 `show route`: next hop on the route line */
 	const char *f1 = "0.0.0.0/0          via 192.0.2.254 on eth0 [kernel1 2024-01-01] * (10)\n"
 	                 "198.18.0.0/15      via 192.0.2.7 on eth1 [bgp1 2024-01-01] * (100) [AS65077i]\n"
-	                 "                   via 192.0.2.8 on eth0 [bgp2 2024-01-01] (100) [AS65078i]\n";
+	                 "                   via 192.0.2.8 on eth0 [bgp2 2024-01-01] (100) [AS65078i]\n"
+	                 "198.51.100.0/24    via 192.0.2.7 on eth1 [bgp1 2024-01-01] (100) [AS65077i]\n"
+	                 "                   via 192.0.2.8 on eth0 [bgp2 2024-01-01] * (100) [AS65078i]\n";
 	t = load(f1, &st, &d);
 	assert_int_equal(st.fmt, ROUTE_FMT_BIRD);
 	assert_int_equal(st.malformed, 0);
-	assert_int_equal(st.routes, 2);
+	assert_int_equal(st.routes, 3);
+	r = look(t, "198.51.100.1"); /* the primary is the second route */
+	assert_int_equal(r->origin_as, 65078);
+	assert_addr(r->nexthop, "192.0.2.8");
+	assert_int_equal(r->ifindex, 2);
 	r = look(t, "198.19.1.1");
 	assert_int_equal(r->plen, 15);
 	assert_int_equal(r->origin_as, 65077);
