@@ -1,6 +1,7 @@
 /* route_layer.c — routing attributes in a running ipflowd: the table of
  * `ipflow route-table FILE`, loaded at start and on reload, applied to
  * every main-cache record (see route.h). */
+#include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -239,9 +240,52 @@ void route_layer_show(struct route_layer *rl, FILE *out, bool json)
 	        (unsigned long long)rl->dst_hits);
 }
 
-static void rl_show(void *arg, FILE *out, bool json)
+/* `show ip route ADDRESS`: the route the routing attributes use for it */
+static int show_addr(struct route_layer *rl, FILE *out, const char *s, bool json)
 {
+	uint8_t a[16] = { 0 };
+	int af = strchr(s, ':') ? 6 : 4;
+	if (inet_pton(af == 6 ? AF_INET6 : AF_INET, s, a) != 1) {
+		fprintf(out, "%% Invalid input detected at '%s': expected an IPv4 or IPv6 address\n", s);
+		return -1;
+	}
+	const struct route *r = rl->t ? route_lookup(rl->t, af, a) : NULL;
+	if (!r) {
+		if (json)
+			fprintf(out, "{\"address\":\"%s\",\"route\":null}\n", s);
+		else
+			fprintf(out, "%% Network not in table%s\n", rl->t ? "" : " (no route table loaded)");
+		return json ? 0 : -1;
+	}
+	char p[INET6_ADDRSTRLEN], nh[INET6_ADDRSTRLEN], bnh[INET6_ADDRSTRLEN];
+	int fam = af == 6 ? AF_INET6 : AF_INET;
+	inet_ntop(fam, r->prefix, p, sizeof(p));
+	inet_ntop(fam, r->nexthop, nh, sizeof(nh));
+	inet_ntop(fam, r->bgp_nexthop, bnh, sizeof(bnh));
+	if (json) {
+		fprintf(out,
+		        "{\"address\":\"%s\",\"route\":{\"prefix\":\"%s/%u\",\"nexthop\":\"%s\",\"origin_as\":%u,"
+		        "\"peer_as\":%u,\"ifindex\":%u,\"bgp_nexthop\":\"%s\"}}\n",
+		        s, p, r->plen, nh, r->origin_as, r->peer_as, r->ifindex, bnh);
+		return 0;
+	}
+	fprintf(out, "Routing entry for %s/%u (longest match for %s)\n", p, r->plen, s);
+	fprintf(out, "  Next hop %s, output interface %u, BGP next hop %s\n", nh, r->ifindex, bnh);
+	uint32_t as = rl->peer ? r->peer_as : r->origin_as;
+	fprintf(out, "  Origin AS %u, peer AS %u; the AS fields carry the %s AS", r->origin_as, r->peer_as,
+	        rl->peer ? "peer" : "origin");
+	if (as > 0xffff)
+		fputs(" (23456 in v5 and v7)", out);
+	fputc('\n', out);
+	return 0;
+}
+
+static int rl_show(void *arg, FILE *out, const char *addr, bool json)
+{
+	if (addr)
+		return show_addr(arg, out, addr, json);
 	route_layer_show(arg, out, json);
+	return 0;
 }
 
 static void rl_finish(void *arg, FILE *stats)

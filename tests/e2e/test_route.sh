@@ -158,6 +158,28 @@ t_reload() {
 	"$IPFLOW" -S "$sock" show ip route summary >"$T/sum1.out"
 	grep -q "birdc show route format" "$T/sum1.out" && grep -q "Loads: 2; reloads refused: 0" "$T/sum1.out" ||
 		{ cat "$T/sum1.out"; return 1; }
+	# show ip route ADDRESS: a host inside each of a few B routes gets B's values
+	local q nq=0
+	while read -r q; do
+		set -- $q
+		nq=$((nq + 1))
+		"$IPFLOW" -S "$sock" show ip route "$1" >"$T/sr.out" || { cat "$T/sr.out"; return 1; }
+		grep -q "Routing entry for $2 " "$T/sr.out" && grep -q "Origin AS $3, peer AS $4;" "$T/sr.out" ||
+			{ echo "show ip route $1: want $2 AS $3/$4"; cat "$T/sr.out"; return 1; }
+	done < <("$PYTHON" - "$T/B.bird.json" <<-'PY'
+	import ipaddress, json, sys
+	rs = json.load(open(sys.argv[1]))
+	nets = [ipaddress.ip_network(r["prefix"]) for r in rs]
+	for r in rs[::9]:
+	    n = ipaddress.ip_network(r["prefix"])
+	    a = n[-1]  # the last address: no longer route in B may cover it
+	    if any(m != n and m.version == n.version and a in m and m.prefixlen > n.prefixlen for m in nets):
+	        continue
+	    print(a, r["prefix"], r["origin"], r["peer"])
+	PY
+	)
+	[ "$nq" -ge 3 ] || { echo "only $nq show ip route checks"; return 1; }
+	echo "show ip route: $nq addresses answered with table B's route"
 	sleep 1
 	# only malformed lines: refused, B stays
 	printf '10.0.0.0/99 x y z\nnot a route\n' >"$T/bad.routes" && mv "$T/bad.routes" "$tab"

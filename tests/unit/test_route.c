@@ -716,6 +716,16 @@ static void test_layer(void **state)
 	assert_non_null(strstr(out, "Loads: 2; reloads refused: 2"));
 	assert_non_null(strstr(out, "AS fields carry: peer AS"));
 	assert_non_null(strstr(out, "Routes: 1 IPv4, 0 IPv6"));
+	/* `no ipflow route-table`: records are left as they are again */
+	assert_int_equal(h.apply(h.arg, c, none, err, sizeof(err)), 0);
+	h.commit(h.arg, true);
+	memset(&r, 0, sizeof(r));
+	r.key.af = 4;
+	inet_pton(AF_INET, "10.1.1.1", r.key.dst);
+	r.dst_as = 9;
+	h.annotate(h.arg, &r);
+	assert_int_equal(r.dst_as, 9);
+	assert_non_null(strstr(show(rl), "Route table: none loaded"));
 	/* at start an unreadable file fails */
 	struct route_layer *rl2 = route_layer_new();
 	struct rt_hooks h2;
