@@ -7,8 +7,9 @@
 # ipflow's own format and as `birdc show route all` output with decoy
 # non-primary routes. ipflowd meters the pcap with the table and exports
 # v5, v7, v9 (peer-as bgp-nexthop, bird table) and IPFIX (bgp-nexthop) to a
-# loopback collector capturing the datagrams; ipflow-collect and tshark
-# each decode the capture, and every record they give must carry exactly
+# loopback collector capturing the datagrams and to nfcapd; ipflow-collect
+# and tshark each decode the capture, nfdump nfcapd's files, and every
+# record they give must carry exactly
 # the AS numbers (AS_TRANS for 4-byte ones in v5 and v7), prefix lengths, next
 # hop, output interface and BGP next hop that an independent brute-force
 # longest-prefix match in python computes for its addresses; packets add
@@ -24,6 +25,7 @@ IPFLOW=$BUILD_DIR/ipflow
 COLLECT=$BUILD_DIR/ipflow-collect
 JUDGE=$SRC_DIR/tests/e2e/route_judge.py
 command -v tshark >/dev/null || fail "tshark not installed (Debian package tshark)"
+command -v nfcapd >/dev/null && command -v nfdump >/dev/null || fail "nfcapd/nfdump not installed (Debian package nfdump)"
 [ -x "$COLLECT" ] || fail "$COLLECT is not built"
 
 # collector NAME: a loopback UDP collector writing $T/NAME.pcap; its port in $T/NAME.port
@@ -69,18 +71,30 @@ decode() {
 # flow records the run's destination sent (--stats: "N flows exported in M udp datagrams")
 exported() { sed -n 's/^ *\([0-9]*\) flows exported in .*/\1/p' "$T/$1.stats" | head -n 1; }
 
-# export NAME TABLE VERSION-LINE: meter the pcap with TABLE, export to a collector
+# export NAME TABLE VERSION-LINE: meter the pcap with TABLE, export to a
+# capturing collector and to nfcapd (each its own stream)
 export_run() {
-	local n=$1 table=$2 vline=$3
+	local n=$1 table=$2 vline=$3 nfport nfpid
 	collector "$n" || return 1
+	nfport=$(free_port udp)
+	mkdir -p "$T/$n.nf"
+	nfcapd -w "$T/$n.nf" -p "$nfport" -b 127.0.0.1 -B 8000000 -t 3600 >"$T/$n.nfcapd.log" 2>&1 &
+	nfpid=$!
+	on_exit "kill $nfpid"
+	sleep 0.3
 	cat >"$T/$n.conf" <<-EOC
 	$vline
 	ip flow-export destination 127.0.0.1 $(cat "$T/$n.port")
+	ip flow-export destination 127.0.0.1 $nfport
 	ipflow route-table $table
 	EOC
 	timeout 120 "$IPFLOWD" -f "$T/$n.conf" -r "$T/in.pcap" --stats >"$T/$n.stats" 2>"$T/$n.err" ||
 		{ echo "ipflowd failed"; cat "$T/$n.err"; return 1; }
-	wait_collector "$n" && decode "$n"
+	wait_collector "$n" && decode "$n" || return 1
+	sleep 0.3
+	kill "$nfpid" && wait "$nfpid" 2>/dev/null
+	TZ=UTC nfdump -R "$T/$n.nf" -o json >"$T/$n.nfdump.json" 2>"$T/$n.nfdump.err" ||
+		{ echo "nfdump failed"; cat "$T/$n.nfdump.err"; return 1; }
 }
 
 judge() { # NAME TABLE.json ARGS...: both decoders' records
@@ -91,7 +105,9 @@ judge() { # NAME TABLE.json ARGS...: both decoders' records
 	echo "== ipflow-collect"
 	"$PYTHON" "$JUDGE" check "$tj" "$T/$n.jsonl" --truth "$T/in.flows.csv" --count "$cnt" "$@" || return 1
 	echo "== tshark"
-	"$PYTHON" "$JUDGE" check "$tj" "$T/$n.tshark.json" --tshark --truth "$T/in.flows.csv" --count "$cnt" "$@"
+	"$PYTHON" "$JUDGE" check "$tj" "$T/$n.tshark.json" --tshark --truth "$T/in.flows.csv" --count "$cnt" "$@" || return 1
+	echo "== nfdump"
+	"$PYTHON" "$JUDGE" check "$tj" "$T/$n.nfdump.json" --nfdump --truth "$T/in.flows.csv" --count "$cnt" "$@"
 }
 
 note "$E2E_NAME: work=$T"
