@@ -1,6 +1,7 @@
-/* route.c — the routing table (path-compressed binary trie) and its
- * file loader for the ipflow, `ip route` and `birdc show route` formats.
- * The layer that connects it to ipflowd is route_layer.c. */
+/* route.c — the routing table (a path-compressed binary trie, compiled
+ * into IPv4 stride tables and an IPv6 first-16-bits index for lookups)
+ * and its file loader for the ipflow, `ip route` and `birdc show route`
+ * formats. The layer that connects it to ipflowd is route_layer.c. */
 #include "meter/route.h"
 
 #include <arpa/inet.h>
