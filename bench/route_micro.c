@@ -10,7 +10,9 @@
  * (about 60 % /24, then /22, /23, /21, /20 ...; IPv6 mostly /48 and /32);
  * half the looked-up addresses fall inside a random route, the rest are
  * random, and the order is random, so most lookups miss the CPU caches
- * as they would on real traffic against a full table. Rates are per CPU
+ * as they would on real traffic against a full table. ROUTE_CLUSTER6=1
+ * puts the IPv6 routes into four /16s, as real tables crowd (2a00::/16).
+ * Rates are per CPU
  * second of this process (a busy machine slows the wall clock, not this). */
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,6 +72,8 @@ static unsigned plen6(void)
 	return p[rnd() % (sizeof(p) / sizeof(p[0]))];
 }
 
+static int cluster6; /* ROUTE_CLUSTER6=1: IPv6 routes in four /16s */
+
 static void random_route(struct route *r, int af)
 {
 	memset(r, 0, sizeof(*r));
@@ -84,6 +88,8 @@ static void random_route(struct route *r, int af)
 		for (int i = 0; i < 16; i++)
 			r->prefix[i] = (uint8_t)rnd();
 		r->prefix[0] = (uint8_t)(0x20 | (r->prefix[0] & 0x1f)); /* 2000::/3 */
+		if (cluster6) /* real tables crowd into a few /16s (2a00::/16, 2001::/16, ...) */
+			r->prefix[0] = 0x2a, r->prefix[1] = (uint8_t)(rnd() % 4);
 		r->plen = (uint8_t)plen6();
 		r->nexthop[0] = 0xfe, r->nexthop[1] = 0x80, r->nexthop[15] = (uint8_t)rnd();
 	}
@@ -122,6 +128,7 @@ int main(int argc, char **argv)
 {
 	size_t n4 = argc > 1 ? strtoul(argv[1], NULL, 10) : 1000000;
 	size_t n6 = argc > 2 ? strtoul(argv[2], NULL, 10) : 200000;
+	cluster6 = getenv("ROUTE_CLUSTER6") && atoi(getenv("ROUTE_CLUSTER6"));
 	enum { NLOOK = 4000000 };
 	struct route *rs = malloc((n4 + n6) * sizeof(*rs));
 	if (!rs)
@@ -178,6 +185,8 @@ int main(int argc, char **argv)
 					a[b] = (uint8_t)rnd();
 				if (af == 6)
 					a[0] = (uint8_t)(0x20 | (a[0] & 0x1f));
+				if (af == 6 && cluster6)
+					a[0] = 0x2a, a[1] = (uint8_t)(rnd() % 4);
 			}
 		}
 		size_t hits = 0;

@@ -43,11 +43,17 @@ struct route_table {
 	uint32_t *l1v4;   /* 65536 entries: 0 none, route index + 1, or V4_CHILD | table */
 	uint32_t *tabv4;  /* ntab tables of 256 entries, the same encoding */
 	size_t ntab, captab;
-	uint32_t *l1v6n;  /* 65536: the trie node to continue from (0: none) */
+	uint32_t *l1v6n;  /* 65536: the trie node to continue from (0: none), or V6_L2 | table */
 	uint32_t *l1v6r;  /* 65536: the best route (index + 1) on the path down to it */
+	uint32_t *l2v6n;  /* nl2 tables of 65536 (bits 16-31) for the /16s holding many routes */
+	uint32_t *l2v6r;
+	size_t nl2;
 };
 
 #define V4_CHILD 0x80000000u
+#define V6_L2 0x80000000u
+#define V6_HEAVY 4096  /* routes longer than /16 in one /16 that earn it a second level */
+#define V6_L2_MAX 64   /* second-level tables at most (512 KiB each) */
 
 static void key_of(int af, const uint8_t *a, uint64_t k[2])
 {
@@ -112,6 +118,8 @@ void route_table_free(struct route_table *t)
 	free(t->tabv4);
 	free(t->l1v6n);
 	free(t->l1v6r);
+	free(t->l2v6n);
+	free(t->l2v6r);
 	free(t);
 }
 
@@ -121,7 +129,10 @@ static void uncompile(struct route_table *t)
 	free(t->tabv4);
 	free(t->l1v6n);
 	free(t->l1v6r);
-	t->l1v4 = t->tabv4 = t->l1v6n = t->l1v6r = NULL;
+	free(t->l2v6n);
+	free(t->l2v6r);
+	t->l1v4 = t->tabv4 = t->l1v6n = t->l1v6r = t->l2v6n = t->l2v6r = NULL;
+	t->nl2 = 0;
 	t->ntab = t->captab = 0;
 	t->compiled = false;
 }
@@ -287,14 +298,49 @@ const struct route *route_lookup(const struct route_table *t, int af, const uint
 	} else {
 		uint64_t k[2];
 		key_of(af, addr, k);
-		if (af == 6 && t->l1v6n) { /* compiled: the first 16 bits skipped */
+		if (af == 6 && t->l1v6n) { /* compiled: the first 16 (or 32) bits skipped */
 			unsigned c = (unsigned)(k[0] >> 48);
-			best = walk(t->n, t->l1v6n[c], k, t->l1v6r[c]);
+			uint32_t s1 = t->l1v6n[c];
+			if (s1 & V6_L2) {
+				size_t j = (size_t)(s1 & ~V6_L2) * 65536 + ((k[0] >> 32) & 0xffff);
+				best = walk(t->n, t->l2v6n[j], k, t->l2v6r[j]);
+			} else {
+				best = walk(t->n, s1, k, t->l1v6r[c]);
+			}
 		} else {
 			best = walk(t->n, t->root[af == 6], k, 0);
 		}
 	}
 	return best ? &t->r[best - 1] : NULL;
+}
+
+/* Where a walk for the addresses starting with k's first depth bits (16
+ * or 32) begins, and the best route above that point: the walk from node
+ * i (best so far given) through the nodes of at most depth bits on k's
+ * path. At exactly depth bits the next step needs the address's next
+ * bit, so the walk starts at that node (and takes its route); shorter,
+ * at the child on k's path below the last one; none matched, at i. The
+ * walk checks its first node itself. */
+static void v6_entry(const struct route_table *t, uint32_t i, uint32_t best, const uint64_t k[2], unsigned depth,
+                     uint32_t *start, uint32_t *best_out)
+{
+	uint32_t first = i, from = 0;
+	while (i) {
+		const struct rnode *n = &t->n[i];
+		if (n->plen > depth || !key_match(n->k, k, n->plen))
+			break;
+		from = i;
+		if (n->plen == depth)
+			break;
+		if (n->r)
+			best = n->r;
+		i = n->c[key_bit(k, n->plen)];
+	}
+	if (from && t->n[from].plen < depth)
+		*start = t->n[from].c[key_bit(k, t->n[from].plen)];
+	else
+		*start = from ? from : first;
+	*best_out = best;
 }
 
 /* A new IPv4 stride table filled with leaf value v: its number, or -1. */
@@ -375,33 +421,39 @@ int route_table_compile(struct route_table *t)
 		for (size_t i = 0; i < (size_t)1 << (32 - p); i++)
 			t->tabv4[s3 + i] = leaf;
 	}
-	/* IPv6: for each first 16 bits, the last trie node of at most 16 bits
-	 * on its path (the walk goes on from there) and the best route above */
+	/* IPv6: for each first 16 bits, where the walk starts and the best
+	 * route above it; a /16 with many longer routes gets the same for
+	 * its next 16 bits too (a second level) */
+	uint32_t *heavy = v6 ? calloc(65536, sizeof(uint32_t)) : NULL;
+	if (v6 && !heavy)
+		goto fail;
+	for (size_t i = 0; v6 && i < t->nr; i++)
+		if (t->r[i].af == 6 && t->r[i].plen > 16)
+			heavy[peek_u16(t->r[i].prefix)]++;
 	for (unsigned c = 0; v6 && c < 65536; c++) {
 		uint64_t k[2] = { (uint64_t)c << 48, 0 };
-		uint32_t i = t->root[1], from = 0, best = 0;
-		while (i) {
-			const struct rnode *n = &t->n[i];
-			if (n->plen > 16 || !key_match(n->k, k, n->plen))
-				break;
-			from = i;
-			if (n->plen == 16)
-				break;
-			if (n->r)
-				best = n->r;
-			i = n->c[key_bit(k, n->plen)];
+		uint32_t s1, b1;
+		v6_entry(t, t->root[1], 0, k, 16, &s1, &b1);
+		t->l1v6n[c] = s1;
+		t->l1v6r[c] = b1;
+		if (heavy[c] < V6_HEAVY || t->nl2 >= V6_L2_MAX)
+			continue;
+		uint32_t *nn = realloc(t->l2v6n, (t->nl2 + 1) * 65536 * sizeof(uint32_t));
+		if (nn)
+			t->l2v6n = nn;
+		uint32_t *nr = nn ? realloc(t->l2v6r, (t->nl2 + 1) * 65536 * sizeof(uint32_t)) : NULL;
+		if (nr)
+			t->l2v6r = nr;
+		if (!nn || !nr)
+			continue; /* out of memory: this /16 walks from the first level */
+		size_t base = t->nl2 * 65536;
+		for (unsigned c2 = 0; c2 < 65536; c2++) {
+			uint64_t k2[2] = { (uint64_t)c << 48 | (uint64_t)c2 << 32, 0 };
+			v6_entry(t, s1, b1, k2, 32, &t->l2v6n[base + c2], &t->l2v6r[base + c2]);
 		}
-		/* from: the last node of at most 16 bits on the path, its route
-		 * in best when shorter than 16 bits. At exactly 16 bits the next
-		 * step depends on bit 16, so the walk starts at it (and takes its
-		 * route); shorter, it starts at from's child on this path; none,
-		 * at the root. The walk checks its first node itself. */
-		if (from && t->n[from].plen < 16)
-			t->l1v6n[c] = t->n[from].c[key_bit(k, t->n[from].plen)];
-		else
-			t->l1v6n[c] = from ? from : t->root[1];
-		t->l1v6r[c] = best;
+		t->l1v6n[c] = V6_L2 | (uint32_t)t->nl2++;
 	}
+	free(heavy);
 	free(order);
 	t->compiled = true;
 	/* loaded for good (an add drops the tables): give back what doubling
@@ -422,7 +474,8 @@ size_t route_table_memory(const struct route_table *t)
 		return 0;
 	size_t m = sizeof(*t) + t->capn * sizeof(*t->n) + t->capr * sizeof(*t->r);
 	if (t->compiled)
-		m += ((t->l1v4 ? 1 : 0) + (t->l1v6n ? 2 : 0)) * 65536 * sizeof(uint32_t) + t->captab * sizeof(uint32_t);
+		m += ((t->l1v4 ? 1 : 0) + (t->l1v6n ? 2 : 0) + 2 * t->nl2) * 65536 * sizeof(uint32_t) +
+		     t->captab * sizeof(uint32_t);
 	return m;
 }
 

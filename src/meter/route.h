@@ -73,7 +73,8 @@ size_t route_table_memory(const struct route_table *t); /* bytes allocated for t
  * table reads for IPv4: stride tables 16-8-8 with the routes pushed to
  * the leaves, 256 KiB + 1 KiB per /16 holding longer routes + 1 KiB per
  * /24 holding longer ones; IPv6 enters the trie below its first 16 bits,
- * 512 KiB). An add drops them (lookups walk the trie until the next
+ * 512 KiB, or below its first 32 in a /16 holding more than 4096 longer
+ * routes, 512 KiB each, 64 such /16s at most). An add drops them (lookups walk the trie until the next
  * compile). 0, or -1 out of memory (t still answers, from the trie). The
  * loaders compile what they loaded when it has ROUTE_COMPILE_MIN routes
  * or more (a smaller trie stays in the CPU caches; compiling costs about

@@ -65,7 +65,7 @@ static const struct route *brute(const struct route *rs, size_t n, int af, const
 	return best;
 }
 
-static void lpm_vs_brute(int af, size_t nroutes, size_t nlook, bool compiled)
+static void lpm_vs_brute_c(int af, size_t nroutes, size_t nlook, bool compiled, bool cluster)
 {
 	unsigned alen = af == 4 ? 4 : 16, maxp = af == 4 ? 32 : 128;
 	struct route *rs = calloc(nroutes, sizeof(*rs));
@@ -90,7 +90,7 @@ static void lpm_vs_brute(int af, size_t nroutes, size_t nlook, bool compiled)
 		} else {
 			for (unsigned b = 0; b < alen; b++)
 				r->prefix[b] = (uint8_t)rnd();
-			if (af == 6 && rnd() % 2) /* a common /16 so paths share nodes */
+			if (af == 6 && (cluster || rnd() % 2)) /* a common /16 so paths share nodes */
 				r->prefix[0] = 0x20, r->prefix[1] = 0x01;
 			r->plen = (uint8_t)(rnd() % (maxp + 1));
 		}
@@ -136,6 +136,11 @@ static void lpm_vs_brute(int af, size_t nroutes, size_t nlook, bool compiled)
 	free(rs);
 }
 
+static void lpm_vs_brute(int af, size_t nroutes, size_t nlook, bool compiled)
+{
+	lpm_vs_brute_c(af, nroutes, nlook, compiled, false);
+}
+
 static void test_lpm_v4(void **state)
 {
 	(void)state;
@@ -151,6 +156,8 @@ static void test_lpm_v6(void **state)
 	for (int round = 0; round < 6; round++)
 		lpm_vs_brute(6, 3000, 20000, round % 2);
 	lpm_vs_brute(6, 20, 5000, true);
+	/* one /16 with more than 4096 longer routes: its second level */
+	lpm_vs_brute_c(6, 9000, 12000, true, true);
 }
 
 static void test_lpm_edges(void **state)
