@@ -675,7 +675,7 @@ static uint32_t ifindex_of(struct route_loader *l, const char *name, unsigned li
 	for (unsigned i = 0; i < l->nifc && i < IFCACHE; i++)
 		if (strcmp(l->ifc[i].name, name) == 0) {
 			if (!l->ifc[i].idx)
-				goto unknown;
+				l->st.unknown_if++; /* said once, at its first line */
 			return l->ifc[i].idx;
 		}
 	uint32_t idx = l->o.ifname ? l->o.ifname(l->o.ifname_arg, name) : if_nametoindex(name);
@@ -686,7 +686,7 @@ static uint32_t ifindex_of(struct route_loader *l, const char *name, unsigned li
 		return idx;
 unknown:
 	l->st.unknown_if++;
-	diag(l, line, true, "interface %s is not known here: output interface 0", name);
+	diag(l, line, true, "interface %s is not known here: output interface 0 (on every line naming it)", name);
 	return 0;
 }
 

@@ -49,13 +49,21 @@ void route_layer_free(struct route_layer *rl)
 	free(rl);
 }
 
+/* The first DIAG_LOG diagnostics of a load are logged, the rest only
+ * counted (a garbage file of a million lines must not flood the log). */
+enum { DIAG_LOG = 20 };
+
 static void on_diag(void *arg, const char *file, unsigned line, bool warning, const char *text)
 {
-	(void)arg;
+	unsigned *n = arg;
+	if (++*n > DIAG_LOG)
+		return;
 	if (warning)
 		log_warn("%s:%u: %s", file, line, text);
 	else
 		log_err("%s:%u: %s", file, line, text);
+	if (*n == DIAG_LOG)
+		log_warn("%s: further messages about this file are counted, not logged (show ip route summary)", file);
 }
 
 /* Load c's table into *t / *st (NULL table: none configured). */
@@ -65,7 +73,8 @@ static int load(const struct conf *c, struct route_table **t, struct route_load_
 	memset(st, 0, sizeof(*st));
 	if (!c->host.routes[0])
 		return 0;
-	struct route_load_opts o = { .diag = on_diag };
+	unsigned ndiag = 0;
+	struct route_load_opts o = { .diag = on_diag, .diag_arg = &ndiag };
 	if (route_load_file(c->host.routes, &o, t, st, err, errlen) != 0)
 		return -1;
 	if (st->malformed && !st->routes) {
