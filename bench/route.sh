@@ -48,20 +48,21 @@ with open(out, "w") as f:
         f.write("%s fe80::%x %d %d %d\n" % (net, r.randint(1, 65535), r.randint(1, 400000), r.randint(1, 400000), r.randint(2, 9)))
 PY
 "$BUILD_DIR/ipflow-gen" -q -o "$W/one.pcap" -n 1 -c 1
-base=() with=() load=()
+base=() with=() load=() cbase=() cwith=() cload=()
 for i in $(seq "$RUNS"); do
 	timed "$W/base.$i" "$IPFLOWD" -r "$PCAP" --entries "$ENTRIES" --stats
-	base+=("$WALL")
+	base+=("$WALL") cbase+=("$CPUS")
 	timed "$W/with.$i" "$IPFLOWD" -r "$PCAP" --entries "$ENTRIES" --routes "$W/table" --stats
-	with+=("$WALL")
+	with+=("$WALL") cwith+=("$CPUS")
 	timed "$W/load.$i" "$IPFLOWD" -r "$W/one.pcap" --routes "$W/table"
-	load+=("$WALL")
+	load+=("$WALL") cload+=("$CPUS")
 done
-B=$(echo "${base[*]}" | median)
-R=$(echo "${with[*]}" | median)
-L=$(echo "${load[*]}" | median)
-grep -E "Records annotated|Routes:" "$W/with.1" | sed 's/^ */  /'
-echo "packets: $PACKETS; runs: $RUNS (medians)"
-echo "  metering alone:            ${B} s  ($(mpps "$PACKETS" "$B") M packets/s)"
-echo "  with the route table:      ${R} s  ($(mpps "$PACKETS" "$R") M packets/s), table load alone ${L} s"
-awk -v b="$B" -v r="$R" -v l="$L" 'BEGIN { printf "  cost of the layer: %+.1f %% with the load, %+.1f %% without\n", (r - b) / b * 100, (r - l - b) / b * 100 }'
+B=$(echo "${base[*]}" | median) CB=$(echo "${cbase[*]}" | median)
+R=$(echo "${with[*]}" | median) CR=$(echo "${cwith[*]}" | median)
+L=$(echo "${load[*]}" | median) CL=$(echo "${cload[*]}" | median)
+grep -E "Records annotated|Routes:|Memory:" "$W/with.1" | sed 's/^ */  /'
+echo "packets: $PACKETS; runs: $RUNS (medians; wall s / CPU s)"
+echo "  metering alone:        ${B} / ${CB} s  ($(mpps "$PACKETS" "$CB") M packets per CPU s)"
+echo "  with the route table:  ${R} / ${CR} s  ($(mpps "$PACKETS" "$CR") M packets per CPU s)"
+echo "  table load alone:      ${L} / ${CL} s  (a one-packet capture with the table)"
+awk -v b="$CB" -v r="$CR" -v l="$CL" 'BEGIN { printf "  cost of the layer, CPU: %+.1f %% with the load, %+.1f %% without it\n", (r - b) / b * 100, (r - l - b) / b * 100 }'

@@ -606,10 +606,8 @@ static int c_show_route(void *arg, FILE *out, int argc, char **argv, bool json)
 {
 	struct rt *rt = arg;
 	for (size_t i = 0; i < rt->nhooks; i++)
-		if (rt->hooks[i].show_route) {
-			rt->hooks[i].show_route(rt->hooks[i].arg, out, json);
-			return 0;
-		}
+		if (rt->hooks[i].show_route)
+			return rt->hooks[i].show_route(rt->hooks[i].arg, out, argc ? argv[0] : NULL, json);
 	fprintf(out, "%% No routing attributes in this ipflowd\n");
 	return -1;
 }
@@ -646,6 +644,7 @@ static const struct ctl_cmd rt_cmds[] = {
 	{ "show flow exporter", 1, "a Flexible NetFlow exporter: NAME", c_show_exporter },
 	{ "show ip route summary", 0, "the route table of the routing attributes: routes, file, malformed lines, lookups",
 	  c_show_route },
+	{ "show ip route", 1, "the route an address matches (ADDRESS): prefix, next hop, AS numbers, interface", c_show_route },
 	{ "show running-config", 0, "the configuration in effect (parses back to itself)", c_show_running },
 	{ "clear ip flow stats", 0, "clear the flow cache statistics", c_clear_stats },
 	{ "clear ip flow export", 0, "clear the export counters", c_clear_export },
@@ -1151,6 +1150,10 @@ unsigned apply_check_host(const struct conf *c, FILE *out)
 			        strcmp(dev, f->name) ? ")" : "");
 			n++;
 		}
+	}
+	if (c->host.routes[0] && access(c->host.routes, R_OK) != 0) { /* routing attributes: an error at start */
+		fprintf(out, "warning: route table %s: %s\n", c->host.routes, strerror(errno));
+		n++;
 	}
 	return n;
 }

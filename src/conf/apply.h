@@ -74,8 +74,9 @@ struct rt_hooks {
 	 * and before any finish hook: flush this layer's caches and drain
 	 * its exporters (now: the cache clock) */
 	void (*flush)(void *arg, uint64_t now);
-	/* `show ip route summary` (routing attributes: the route table) */
-	void (*show_route)(void *arg, FILE *out, bool json);
+	/* routing attributes: `show ip route summary` (addr NULL: the route
+	 * table), `show ip route ADDRESS` (the route an address matches) */
+	int (*show_route)(void *arg, FILE *out, const char *addr, bool json);
 	void *arg;
 };
 

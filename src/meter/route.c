@@ -1,6 +1,7 @@
-/* route.c — the routing table (path-compressed binary trie) and its
- * file loader for the ipflow, `ip route` and `birdc show route` formats.
- * The layer that connects it to ipflowd is route_layer.c. */
+/* route.c — the routing table (a path-compressed binary trie, compiled
+ * into IPv4 stride tables and an IPv6 first-16-bits index for lookups)
+ * and its file loader for the ipflow, `ip route` and `birdc show route`
+ * formats. The layer that connects it to ipflowd is route_layer.c. */
 #include "meter/route.h"
 
 #include <arpa/inet.h>
@@ -42,11 +43,17 @@ struct route_table {
 	uint32_t *l1v4;   /* 65536 entries: 0 none, route index + 1, or V4_CHILD | table */
 	uint32_t *tabv4;  /* ntab tables of 256 entries, the same encoding */
 	size_t ntab, captab;
-	uint32_t *l1v6n;  /* 65536: the trie node to continue from (0: none) */
+	uint32_t *l1v6n;  /* 65536: the trie node to continue from (0: none), or V6_L2 | table */
 	uint32_t *l1v6r;  /* 65536: the best route (index + 1) on the path down to it */
+	uint32_t *l2v6n;  /* nl2 tables of 65536 (bits 16-31) for the /16s holding many routes */
+	uint32_t *l2v6r;
+	size_t nl2;
 };
 
 #define V4_CHILD 0x80000000u
+#define V6_L2 0x80000000u
+#define V6_HEAVY 4096  /* routes longer than /16 in one /16 that earn it a second level */
+#define V6_L2_MAX 64   /* second-level tables at most (512 KiB each) */
 
 static void key_of(int af, const uint8_t *a, uint64_t k[2])
 {
@@ -111,6 +118,8 @@ void route_table_free(struct route_table *t)
 	free(t->tabv4);
 	free(t->l1v6n);
 	free(t->l1v6r);
+	free(t->l2v6n);
+	free(t->l2v6r);
 	free(t);
 }
 
@@ -120,7 +129,10 @@ static void uncompile(struct route_table *t)
 	free(t->tabv4);
 	free(t->l1v6n);
 	free(t->l1v6r);
-	t->l1v4 = t->tabv4 = t->l1v6n = t->l1v6r = NULL;
+	free(t->l2v6n);
+	free(t->l2v6r);
+	t->l1v4 = t->tabv4 = t->l1v6n = t->l1v6r = t->l2v6n = t->l2v6r = NULL;
+	t->nl2 = 0;
 	t->ntab = t->captab = 0;
 	t->compiled = false;
 }
@@ -138,6 +150,17 @@ static int grow(void **p, size_t *cap, size_t need, size_t size)
 	*p = q;
 	*cap = c;
 	return 0;
+}
+
+static void shrink(void **p, size_t *cap, size_t use, size_t size)
+{
+	if (use == 0 || use >= *cap)
+		return;
+	void *q = realloc(*p, use * size);
+	if (q) {
+		*p = q;
+		*cap = use;
+	}
 }
 
 static uint32_t node_new(struct route_table *t, const uint64_t k[2], unsigned plen, uint32_t r)
@@ -263,7 +286,7 @@ const struct route *route_lookup(const struct route_table *t, int af, const uint
 	if (!t || (af != 4 && af != 6))
 		return NULL;
 	uint32_t best;
-	if (t->compiled && af == 4) { /* at most three table reads */
+	if (af == 4 && t->l1v4) { /* compiled: at most three table reads */
 		uint32_t a = peek_u32(addr);
 		uint32_t e = t->l1v4[a >> 16];
 		if (e & V4_CHILD) {
@@ -275,14 +298,49 @@ const struct route *route_lookup(const struct route_table *t, int af, const uint
 	} else {
 		uint64_t k[2];
 		key_of(af, addr, k);
-		if (t->compiled) {
+		if (af == 6 && t->l1v6n) { /* compiled: the first 16 (or 32) bits skipped */
 			unsigned c = (unsigned)(k[0] >> 48);
-			best = walk(t->n, t->l1v6n[c], k, t->l1v6r[c]);
+			uint32_t s1 = t->l1v6n[c];
+			if (s1 & V6_L2) {
+				size_t j = (size_t)(s1 & ~V6_L2) * 65536 + ((k[0] >> 32) & 0xffff);
+				best = walk(t->n, t->l2v6n[j], k, t->l2v6r[j]);
+			} else {
+				best = walk(t->n, s1, k, t->l1v6r[c]);
+			}
 		} else {
 			best = walk(t->n, t->root[af == 6], k, 0);
 		}
 	}
 	return best ? &t->r[best - 1] : NULL;
+}
+
+/* Where a walk for the addresses starting with k's first depth bits (16
+ * or 32) begins, and the best route above that point: the walk from node
+ * i (best so far given) through the nodes of at most depth bits on k's
+ * path. At exactly depth bits the next step needs the address's next
+ * bit, so the walk starts at that node (and takes its route); shorter,
+ * at the child on k's path below the last one; none matched, at i. The
+ * walk checks its first node itself. */
+static void v6_entry(const struct route_table *t, uint32_t i, uint32_t best, const uint64_t k[2], unsigned depth,
+                     uint32_t *start, uint32_t *best_out)
+{
+	uint32_t first = i, from = 0;
+	while (i) {
+		const struct rnode *n = &t->n[i];
+		if (n->plen > depth || !key_match(n->k, k, n->plen))
+			break;
+		from = i;
+		if (n->plen == depth)
+			break;
+		if (n->r)
+			best = n->r;
+		i = n->c[key_bit(k, n->plen)];
+	}
+	if (from && t->n[from].plen < depth)
+		*start = t->n[from].c[key_bit(k, t->n[from].plen)];
+	else
+		*start = from ? from : first;
+	*best_out = best;
 }
 
 /* A new IPv4 stride table filled with leaf value v: its number, or -1. */
@@ -317,11 +375,14 @@ int route_table_compile(struct route_table *t)
 {
 	if (t->compiled)
 		return 0;
-	t->l1v4 = calloc(65536, sizeof(uint32_t));
-	t->l1v6n = calloc(65536, sizeof(uint32_t));
-	t->l1v6r = calloc(65536, sizeof(uint32_t));
+	/* a family without routes gets no tables (its lookups walk an empty
+	 * trie): small tables, e.g. IPv4 only, compile quickly */
+	bool v4 = t->count[0] > 0, v6 = t->count[1] > 0;
+	t->l1v4 = v4 ? calloc(65536, sizeof(uint32_t)) : NULL;
+	t->l1v6n = v6 ? calloc(65536, sizeof(uint32_t)) : NULL;
+	t->l1v6r = v6 ? calloc(65536, sizeof(uint32_t)) : NULL;
 	size_t *order = malloc((t->count[0] + 1) * sizeof(size_t));
-	if (!t->l1v4 || !t->l1v6n || !t->l1v6r || !order)
+	if ((v4 && !t->l1v4) || (v6 && (!t->l1v6n || !t->l1v6r)) || !order)
 		goto fail;
 	/* IPv4: routes by ascending length, each painted over its range, so
 	 * a longer one overwrites a shorter one; a child table is made only
@@ -360,40 +421,62 @@ int route_table_compile(struct route_table *t)
 		for (size_t i = 0; i < (size_t)1 << (32 - p); i++)
 			t->tabv4[s3 + i] = leaf;
 	}
-	/* IPv6: for each first 16 bits, the last trie node of at most 16 bits
-	 * on its path (the walk goes on from there) and the best route above */
-	for (unsigned c = 0; c < 65536; c++) {
+	/* IPv6: for each first 16 bits, where the walk starts and the best
+	 * route above it; a /16 with many longer routes gets the same for
+	 * its next 16 bits too (a second level) */
+	uint32_t *heavy = v6 ? calloc(65536, sizeof(uint32_t)) : NULL;
+	if (v6 && !heavy)
+		goto fail;
+	for (size_t i = 0; v6 && i < t->nr; i++)
+		if (t->r[i].af == 6 && t->r[i].plen > 16)
+			heavy[peek_u16(t->r[i].prefix)]++;
+	for (unsigned c = 0; v6 && c < 65536; c++) {
 		uint64_t k[2] = { (uint64_t)c << 48, 0 };
-		uint32_t i = t->root[1], from = 0, best = 0;
-		while (i) {
-			const struct rnode *n = &t->n[i];
-			if (n->plen > 16 || !key_match(n->k, k, n->plen))
-				break;
-			from = i;
-			if (n->plen == 16)
-				break;
-			if (n->r)
-				best = n->r;
-			i = n->c[key_bit(k, n->plen)];
+		uint32_t s1, b1;
+		v6_entry(t, t->root[1], 0, k, 16, &s1, &b1);
+		t->l1v6n[c] = s1;
+		t->l1v6r[c] = b1;
+		if (heavy[c] < V6_HEAVY || t->nl2 >= V6_L2_MAX)
+			continue;
+		uint32_t *nn = realloc(t->l2v6n, (t->nl2 + 1) * 65536 * sizeof(uint32_t));
+		if (nn)
+			t->l2v6n = nn;
+		uint32_t *nr = nn ? realloc(t->l2v6r, (t->nl2 + 1) * 65536 * sizeof(uint32_t)) : NULL;
+		if (nr)
+			t->l2v6r = nr;
+		if (!nn || !nr)
+			continue; /* out of memory: this /16 walks from the first level */
+		size_t base = t->nl2 * 65536;
+		for (unsigned c2 = 0; c2 < 65536; c2++) {
+			uint64_t k2[2] = { (uint64_t)c << 48 | (uint64_t)c2 << 32, 0 };
+			v6_entry(t, s1, b1, k2, 32, &t->l2v6n[base + c2], &t->l2v6r[base + c2]);
 		}
-		/* from: the last node of at most 16 bits on the path, its route
-		 * in best when shorter than 16 bits. At exactly 16 bits the next
-		 * step depends on bit 16, so the walk starts at it (and takes its
-		 * route); shorter, it starts at from's child on this path; none,
-		 * at the root. The walk checks its first node itself. */
-		if (from && t->n[from].plen < 16)
-			t->l1v6n[c] = t->n[from].c[key_bit(k, t->n[from].plen)];
-		else
-			t->l1v6n[c] = from ? from : t->root[1];
-		t->l1v6r[c] = best;
+		t->l1v6n[c] = V6_L2 | (uint32_t)t->nl2++;
 	}
+	free(heavy);
 	free(order);
 	t->compiled = true;
+	/* loaded for good (an add drops the tables): give back what doubling
+	 * reserved beyond the use */
+	shrink((void **)&t->n, &t->capn, t->nn, sizeof(*t->n));
+	shrink((void **)&t->r, &t->capr, t->nr, sizeof(*t->r));
+	shrink((void **)&t->tabv4, &t->captab, t->ntab * 256, sizeof(uint32_t));
 	return 0;
 fail:
 	free(order);
 	uncompile(t);
 	return -1;
+}
+
+size_t route_table_memory(const struct route_table *t)
+{
+	if (!t)
+		return 0;
+	size_t m = sizeof(*t) + t->capn * sizeof(*t->n) + t->capr * sizeof(*t->r);
+	if (t->compiled)
+		m += ((t->l1v4 ? 1 : 0) + (t->l1v6n ? 2 : 0) + 2 * t->nl2) * 65536 * sizeof(uint32_t) +
+		     t->captab * sizeof(uint32_t);
+	return m;
 }
 
 size_t route_table_count(const struct route_table *t, int af)
@@ -550,6 +633,11 @@ struct route_loader {
 	struct route net;      /* af, plen, prefix of the network */
 	struct { char name[IF_NAMESIZE + 1]; uint32_t idx; } ifc[IFCACHE];
 	unsigned nifc;
+	/* routes read, added to t at finish in prefix order: a trie built in
+	 * order has each insert's path in the CPU caches (a 1M-route file in
+	 * random order costs several times more otherwise) */
+	struct lroute { struct route r; unsigned line, seq; } *buf;
+	size_t nbuf, capbuf;
 };
 
 static void diag(struct route_loader *l, unsigned line, bool warning, const char *fmt, ...)
@@ -587,7 +675,7 @@ static uint32_t ifindex_of(struct route_loader *l, const char *name, unsigned li
 	for (unsigned i = 0; i < l->nifc && i < IFCACHE; i++)
 		if (strcmp(l->ifc[i].name, name) == 0) {
 			if (!l->ifc[i].idx)
-				goto unknown;
+				l->st.unknown_if++; /* said once, at its first line */
 			return l->ifc[i].idx;
 		}
 	uint32_t idx = l->o.ifname ? l->o.ifname(l->o.ifname_arg, name) : if_nametoindex(name);
@@ -598,22 +686,64 @@ static uint32_t ifindex_of(struct route_loader *l, const char *name, unsigned li
 		return idx;
 unknown:
 	l->st.unknown_if++;
-	diag(l, line, true, "interface %s is not known here: output interface 0", name);
+	diag(l, line, true, "interface %s is not known here: output interface 0 (on every line naming it)", name);
 	return 0;
 }
 
 static void add(struct route_loader *l, const struct route *r, unsigned line)
 {
-	bool rep = false;
-	if (route_table_add(l->t, r, &rep) != 0) {
+	l->last_af = r->af;
+	if (l->nbuf >= ROUTE_MAX || grow((void **)&l->buf, &l->capbuf, l->nbuf + 1, sizeof(*l->buf)) != 0) {
 		l->st.over_limit++;
 		diag(l, line, false, "route not added: table full (%u routes) or out of memory", ROUTE_MAX);
 		return;
 	}
-	l->st.routes++;
-	if (rep)
-		l->st.replaced++;
-	l->last_af = r->af;
+	struct lroute *b = &l->buf[l->nbuf];
+	b->r = *r;
+	/* the prefix as stored (bits past plen cleared), for the order */
+	unsigned alen = r->af == 4 ? 4 : 16;
+	for (unsigned i = 0; i < 16; i++) {
+		unsigned lo = i * 8;
+		if (i >= alen || lo >= r->plen)
+			b->r.prefix[i] = 0;
+		else if (r->plen - lo < 8)
+			b->r.prefix[i] &= (uint8_t)(0xff << (8 - (r->plen - lo)));
+	}
+	b->line = line;
+	b->seq = (unsigned)l->nbuf++;
+}
+
+static int lroute_cmp(const void *x, const void *y)
+{
+	const struct lroute *a = x, *b = y;
+	if (a->r.af != b->r.af)
+		return a->r.af < b->r.af ? -1 : 1;
+	int c = memcmp(a->r.prefix, b->r.prefix, 16);
+	if (c)
+		return c;
+	if (a->r.plen != b->r.plen)
+		return a->r.plen < b->r.plen ? -1 : 1;
+	return a->seq < b->seq ? -1 : a->seq > b->seq; /* the later line replaces the earlier */
+}
+
+static void add_all(struct route_loader *l)
+{
+	if (l->nbuf)
+		qsort(l->buf, l->nbuf, sizeof(*l->buf), lroute_cmp);
+	for (size_t i = 0; i < l->nbuf; i++) {
+		bool rep = false;
+		if (route_table_add(l->t, &l->buf[i].r, &rep) != 0) {
+			l->st.over_limit++;
+			diag(l, l->buf[i].line, false, "route not added: table full (%u routes) or out of memory", ROUTE_MAX);
+			continue;
+		}
+		l->st.routes++;
+		if (rep)
+			l->st.replaced++;
+	}
+	free(l->buf);
+	l->buf = NULL;
+	l->nbuf = l->capbuf = 0;
 }
 
 /* ipflow: PREFIX NEXTHOP ORIGIN-AS PEER-AS INTERFACE [BGP-NEXTHOP] */
@@ -859,30 +989,16 @@ static void line_bird(struct route_loader *l, struct words *ws)
 		bird_route_words(l, ws, 1);
 		return;
 	}
-	/* indented: another route of the network, or an attribute line */
-	static const char *const kinds[] = { "unicast", "blackhole", "unreachable", "prohibit", "via", "dev" };
-	bool route_line = false;
-	for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++)
-		if (strcmp(w0, kinds[k]) == 0 && ws->n > 1 && (k >= 4 ? ws->w[ws->n - 1][0] != 0 : true))
-			route_line = k < 4;
-	if (!route_line && (strcmp(w0, "via") == 0 || strcmp(w0, "dev") == 0)) {
-		/* "via X on IF": BIRD 2 next hop of the block; BIRD 1 another route
-		 * when the line carries a [proto ...] bracket */
-		bool bracket = false;
-		for (int i = 1; i < ws->n; i++)
-			if (ws->w[i][0] == '[')
-				bracket = true;
-		route_line = bracket;
-		if (!bracket) {
-			if (!l->pend) {
-				l->st.skipped++;
-				return;
-			}
-			bird_route_words(l, ws, 0);
-			return;
-		}
-	}
-	if (route_line) {
+	/* indented: another route of the network (BIRD 2 "unicast [proto
+	 * ...] ...", BIRD 1 "via X on IF [proto ...] ..."), a next hop of the
+	 * route being read (BIRD 2 "via X on IF", "dev IF"), or an attribute */
+	static const char *const types[] = { "unicast", "blackhole", "unreachable", "prohibit" };
+	bool type = false, hop = strcmp(w0, "via") == 0 || strcmp(w0, "dev") == 0, bracket = false;
+	for (size_t k = 0; k < sizeof(types) / sizeof(types[0]); k++)
+		type |= strcmp(w0, types[k]) == 0;
+	for (int i = 1; i < ws->n; i++)
+		bracket |= ws->w[i][0] == '[';
+	if (type || (hop && bracket)) {
 		if (!l->in_net)
 			return malformed(l, "a route line without a network before it%s", NULL);
 		bird_end_block(l);
@@ -891,7 +1007,15 @@ static void line_bird(struct route_loader *l, struct words *ws)
 		l->pend_line = l->lineno;
 		l->pend_primary = false;
 		l->pend_have_nh = false;
-		bird_route_words(l, ws, 1);
+		bird_route_words(l, ws, type ? 1 : 0);
+		return;
+	}
+	if (hop) {
+		if (!l->pend) {
+			l->st.skipped++;
+			return;
+		}
+		bird_route_words(l, ws, 0);
 		return;
 	}
 	if (!l->pend) {
@@ -1007,6 +1131,7 @@ void route_loader_finish(struct route_loader *l, struct route_load_stats *st)
 		bird_end_net(l);
 	else
 		flush_pending(l);
+	add_all(l);
 	if (st)
 		*st = l->st;
 	free(l);
@@ -1071,7 +1196,8 @@ void route_load_buf(struct route_table *t, const char *name, const void *data, s
 	feed(l, lb, data, len, true);
 	free(lb);
 	route_loader_finish(l, st);
-	route_table_compile(t); /* out of memory: lookups walk the trie */
+	if (route_table_count(t, 4) + route_table_count(t, 6) >= ROUTE_COMPILE_MIN)
+		route_table_compile(t); /* out of memory: lookups walk the trie */
 }
 
 int route_load_file(const char *path, const struct route_load_opts *o, struct route_table **out,
@@ -1106,7 +1232,8 @@ int route_load_file(const char *path, const struct route_load_opts *o, struct ro
 	feed(l, lb, "", 0, true);
 	route_loader_finish(l, st);
 	l = NULL;
-	route_table_compile(t); /* out of memory: lookups walk the trie */
+	if (route_table_count(t, 4) + route_table_count(t, 6) >= ROUTE_COMPILE_MIN)
+		route_table_compile(t); /* out of memory: lookups walk the trie */
 	*out = t;
 	t = NULL;
 	rc = 0;

@@ -39,6 +39,7 @@
 #define ROUTE_LINE_MAX 4096
 #define ROUTE_MAX 8000000u   /* routes a table holds; more are counted (over_limit) */
 #define ROUTE_DIAG_KEEP 8    /* malformed-line messages kept for `show ip route summary` */
+#define ROUTE_COMPILE_MIN 64 /* the loaders compile tables of this many routes or more */
 
 struct route {
 	uint8_t af;              /* 4 or 6 */
@@ -62,18 +63,22 @@ void route_table_free(struct route_table *t); /* NULL is a no-op */
 int route_table_add(struct route_table *t, const struct route *r, bool *replaced);
 
 /* The longest-prefix match for addr (4 or 16 bytes by af), or NULL. The
- * pointer stays valid while t lives and nothing is added. */
+ * pointer stays valid while t lives and is neither added to nor compiled. */
 const struct route *route_lookup(const struct route_table *t, int af, const uint8_t *addr);
 
 size_t route_table_count(const struct route_table *t, int af);
+size_t route_table_memory(const struct route_table *t); /* bytes allocated for t */
 
 /* Build the lookup tables of t (route_lookup then costs at most three
  * table reads for IPv4: stride tables 16-8-8 with the routes pushed to
  * the leaves, 256 KiB + 1 KiB per /16 holding longer routes + 1 KiB per
  * /24 holding longer ones; IPv6 enters the trie below its first 16 bits,
- * 512 KiB). An add drops them (lookups walk the trie until the next
+ * 512 KiB, or below its first 32 in a /16 holding more than 4096 longer
+ * routes, 512 KiB each, 64 such /16s at most). An add drops them (lookups walk the trie until the next
  * compile). 0, or -1 out of memory (t still answers, from the trie). The
- * loaders compile what they loaded. */
+ * loaders compile what they loaded when it has ROUTE_COMPILE_MIN routes
+ * or more (a smaller trie stays in the CPU caches; compiling costs about
+ * 1 MiB of tables and a pass over them). */
 int route_table_compile(struct route_table *t);
 
 /* --- loading ------------------------------------------------------------- */
@@ -113,14 +118,16 @@ struct route_load_stats {
  *   struct route_loader *l = route_loader_new(t, "routes.txt", &opts);
  *   route_loader_line(l, line, len);  ... one call a line (no newline)
  *   route_loader_finish(l, &stats);   // frees l
- * The table t is filled as lines come; t stays the caller's. */
+ * Routes are kept as lines come and added to t at finish, in prefix
+ * order (later lines for the same prefix still win); t stays the
+ * caller's. */
 struct route_loader;
 struct route_loader *route_loader_new(struct route_table *t, const char *name, const struct route_load_opts *o);
 void route_loader_line(struct route_loader *l, const char *line, size_t len);
 void route_loader_finish(struct route_loader *l, struct route_load_stats *st);
 
 /* Parse a whole buffer (lines split at \n; \r before it dropped), then
- * compile t. */
+ * compile t (see route_table_compile). */
 void route_load_buf(struct route_table *t, const char *name, const void *data, size_t len,
                     const struct route_load_opts *o, struct route_load_stats *st);
 
@@ -141,7 +148,8 @@ int route_load_file(const char *path, const struct route_load_opts *o, struct ro
  *
  * The table named by `ipflow route-table FILE` (ipflowd --routes FILE) is
  * loaded at start and again on every reload (SIGHUP, `ipflow reload`),
- * also when the name did not change. A reload whose file cannot be read,
+ * unless it is still the file loaded (same device, inode, size and
+ * modification time: the table is kept). A reload whose file cannot be read,
  * or has malformed lines and not one route, is refused: the old table
  * keeps running. With a table, every main-cache record gets
  *   src_as, dst_as   origin AS of the source / destination route, or its

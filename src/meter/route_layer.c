@@ -1,8 +1,10 @@
 /* route_layer.c — routing attributes in a running ipflowd: the table of
  * `ipflow route-table FILE`, loaded at start and on reload, applied to
  * every main-cache record (see route.h). */
+#include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <time.h>
 
@@ -17,15 +19,18 @@ struct route_layer {
 	char path[CONF_PATH_MAX];
 	time_t loaded;          /* wall time of the load */
 	bool peer;              /* peer-as: the AS fields carry the peer AS */
+	struct fid { dev_t dev; ino_t ino; off_t size; struct timespec mtime; bool ok; } id; /* the file loaded */
 	/* prepared by a reload, switched in by commit(true) */
 	bool pending;
+	bool keep;              /* the file is the one loaded: the table stays */
+	struct fid nid;
 	struct route_table *nt;
 	struct route_load_stats nst;
 	char npath[CONF_PATH_MAX];
 	time_t nloaded;
 	bool npeer;
 	/* counters */
-	unsigned loads, refused;
+	unsigned loads, refused, unchanged;
 	char last_refusal[300];
 	uint64_t records, lookups, src_hits, dst_hits;
 };
@@ -44,13 +49,21 @@ void route_layer_free(struct route_layer *rl)
 	free(rl);
 }
 
+/* The first DIAG_LOG diagnostics of a load are logged, the rest only
+ * counted (a garbage file of a million lines must not flood the log). */
+enum { DIAG_LOG = 20 };
+
 static void on_diag(void *arg, const char *file, unsigned line, bool warning, const char *text)
 {
-	(void)arg;
+	unsigned *n = arg;
+	if (++*n > DIAG_LOG)
+		return;
 	if (warning)
 		log_warn("%s:%u: %s", file, line, text);
 	else
 		log_err("%s:%u: %s", file, line, text);
+	if (*n == DIAG_LOG)
+		log_warn("%s: further messages about this file are counted, not logged (show ip route summary)", file);
 }
 
 /* Load c's table into *t / *st (NULL table: none configured). */
@@ -60,7 +73,8 @@ static int load(const struct conf *c, struct route_table **t, struct route_load_
 	memset(st, 0, sizeof(*st));
 	if (!c->host.routes[0])
 		return 0;
-	struct route_load_opts o = { .diag = on_diag };
+	unsigned ndiag = 0;
+	struct route_load_opts o = { .diag = on_diag, .diag_arg = &ndiag };
 	if (route_load_file(c->host.routes, &o, t, st, err, errlen) != 0)
 		return -1;
 	if (st->malformed && !st->routes) {
@@ -74,6 +88,28 @@ static int load(const struct conf *c, struct route_table **t, struct route_load_
 	return 0;
 }
 
+/* The file's identity, taken before it is read: a file changed while
+ * being read then differs at the next reload, and is read again. */
+static struct fid fid_of(const char *path)
+{
+	struct fid f = { 0 };
+	struct stat sb;
+	if (path[0] && stat(path, &sb) == 0) {
+		f.dev = sb.st_dev;
+		f.ino = sb.st_ino;
+		f.size = sb.st_size;
+		f.mtime = sb.st_mtim;
+		f.ok = true;
+	}
+	return f;
+}
+
+static bool fid_same(const struct fid *a, const struct fid *b)
+{
+	return a->ok && b->ok && a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
+	       a->mtime.tv_sec == b->mtime.tv_sec && a->mtime.tv_nsec == b->mtime.tv_nsec;
+}
+
 static bool peer_of(const struct conf *c)
 {
 	return (c->export.vopts & CONF_VOPT_PEER_AS) != 0;
@@ -84,6 +120,17 @@ static int rl_apply(void *arg, const struct conf *old, const struct conf *cur, c
 	struct route_layer *rl = arg;
 	struct route_table *t;
 	struct route_load_stats st;
+	struct fid id = fid_of(cur->host.routes);
+	if (old && rl->t && strcmp(rl->path, cur->host.routes) == 0 && fid_same(&id, &rl->id)) {
+		/* the same file, unchanged since it was read: keep the table
+		 * (a full table takes a second to read, and metering waits) */
+		route_table_free(rl->nt);
+		rl->nt = NULL;
+		rl->keep = true;
+		rl->npeer = peer_of(cur);
+		rl->pending = true;
+		return 0;
+	}
 	if (load(cur, &t, &st, err, errlen) != 0) {
 		if (old) {
 			rl->refused++;
@@ -97,10 +144,13 @@ static int rl_apply(void *arg, const struct conf *old, const struct conf *cur, c
 		snprintf(rl->path, sizeof(rl->path), "%s", cur->host.routes);
 		rl->loaded = time(NULL);
 		rl->peer = peer_of(cur);
+		rl->id = id;
 		rl->loads += t != NULL;
 		return 0;
 	}
 	route_table_free(rl->nt);
+	rl->keep = false;
+	rl->nid = id;
 	rl->nt = t;
 	rl->nst = st;
 	snprintf(rl->npath, sizeof(rl->npath), "%s", cur->host.routes);
@@ -121,6 +171,13 @@ static void rl_commit(void *arg, bool ok)
 		rl->nt = NULL;
 		return;
 	}
+	if (rl->keep) {
+		rl->peer = rl->npeer;
+		rl->unchanged++;
+		log_info("route table %s unchanged: kept", rl->path);
+		return;
+	}
+	rl->id = rl->nid;
 	route_table_free(rl->t);
 	rl->t = rl->nt;
 	rl->nt = NULL;
@@ -160,12 +217,12 @@ void route_layer_show(struct route_layer *rl, FILE *out, bool json)
 		fprintf(out,
 		        "\",\"loaded\":%s,\"format\":\"%s\",\"routes_ipv4\":%zu,\"routes_ipv6\":%zu,\"lines\":%u,"
 		        "\"malformed\":%u,\"replaced\":%u,\"skipped\":%u,\"unknown_interfaces\":%u,\"over_limit\":%u,"
-		        "\"as_fields\":\"%s\",\"loads\":%u,\"reloads_refused\":%u,\"records\":%llu,\"lookups\":%llu,"
-		        "\"src_matched\":%llu,\"dst_matched\":%llu}\n",
+		        "\"as_fields\":\"%s\",\"loads\":%u,\"reloads_refused\":%u,\"reloads_unchanged\":%u,\"records\":%llu,\"lookups\":%llu,"
+		        "\"src_matched\":%llu,\"dst_matched\":%llu,\"memory\":%zu}\n",
 		        rl->t ? "true" : "false", route_fmt_name(s->fmt), n4, n6, s->lines, s->malformed, s->replaced,
-		        s->skipped, s->unknown_if, s->over_limit, rl->peer ? "peer-as" : "origin-as", rl->loads, rl->refused,
+		        s->skipped, s->unknown_if, s->over_limit, rl->peer ? "peer-as" : "origin-as", rl->loads, rl->refused, rl->unchanged,
 		        (unsigned long long)rl->records, (unsigned long long)rl->lookups,
-		        (unsigned long long)rl->src_hits, (unsigned long long)rl->dst_hits);
+		        (unsigned long long)rl->src_hits, (unsigned long long)rl->dst_hits, route_table_memory(rl->t));
 		return;
 	}
 	if (!rl->t) {
@@ -176,12 +233,15 @@ void route_layer_show(struct route_layer *rl, FILE *out, bool json)
 		        s->lines, s->replaced, s->skipped);
 		fprintf(out, "  Malformed lines: %u; unknown interfaces: %u; over the route limit: %u\n", s->malformed,
 		        s->unknown_if, s->over_limit);
+		fprintf(out, "  Memory: %zu KiB\n", (route_table_memory(rl->t) + 1023) / 1024);
 		for (unsigned i = 0; i < s->ndiag; i++)
 			fprintf(out, "    %s:%u: %s\n", rl->path, s->diag[i].line, s->diag[i].text);
 	}
 	fprintf(out, "  AS fields carry: %s AS\n", rl->peer ? "peer" : "origin");
 	fprintf(out, "  Loads: %u; reloads refused: %u%s%s\n", rl->loads, rl->refused, rl->refused ? " (last: " : "",
 	        rl->refused ? rl->last_refusal : "");
+	if (rl->unchanged)
+		fprintf(out, "  Reloads with the file unchanged (table kept): %u\n", rl->unchanged);
 	if (rl->refused)
 		fputs(")\n", out);
 	fprintf(out, "  Records annotated: %llu; lookups: %llu; source matched: %llu; destination matched: %llu\n",
@@ -189,9 +249,52 @@ void route_layer_show(struct route_layer *rl, FILE *out, bool json)
 	        (unsigned long long)rl->dst_hits);
 }
 
-static void rl_show(void *arg, FILE *out, bool json)
+/* `show ip route ADDRESS`: the route the routing attributes use for it */
+static int show_addr(struct route_layer *rl, FILE *out, const char *s, bool json)
 {
+	uint8_t a[16] = { 0 };
+	int af = strchr(s, ':') ? 6 : 4;
+	if (inet_pton(af == 6 ? AF_INET6 : AF_INET, s, a) != 1) {
+		fprintf(out, "%% Invalid input detected at '%s': expected an IPv4 or IPv6 address\n", s);
+		return -1;
+	}
+	const struct route *r = rl->t ? route_lookup(rl->t, af, a) : NULL;
+	if (!r) {
+		if (json)
+			fprintf(out, "{\"address\":\"%s\",\"route\":null}\n", s);
+		else
+			fprintf(out, "%% Network not in table%s\n", rl->t ? "" : " (no route table loaded)");
+		return json ? 0 : -1;
+	}
+	char p[INET6_ADDRSTRLEN], nh[INET6_ADDRSTRLEN], bnh[INET6_ADDRSTRLEN];
+	int fam = af == 6 ? AF_INET6 : AF_INET;
+	inet_ntop(fam, r->prefix, p, sizeof(p));
+	inet_ntop(fam, r->nexthop, nh, sizeof(nh));
+	inet_ntop(fam, r->bgp_nexthop, bnh, sizeof(bnh));
+	if (json) {
+		fprintf(out,
+		        "{\"address\":\"%s\",\"route\":{\"prefix\":\"%s/%u\",\"nexthop\":\"%s\",\"origin_as\":%u,"
+		        "\"peer_as\":%u,\"ifindex\":%u,\"bgp_nexthop\":\"%s\"}}\n",
+		        s, p, r->plen, nh, r->origin_as, r->peer_as, r->ifindex, bnh);
+		return 0;
+	}
+	fprintf(out, "Routing entry for %s/%u (longest match for %s)\n", p, r->plen, s);
+	fprintf(out, "  Next hop %s, output interface %u, BGP next hop %s\n", nh, r->ifindex, bnh);
+	uint32_t as = rl->peer ? r->peer_as : r->origin_as;
+	fprintf(out, "  Origin AS %u, peer AS %u; the AS fields carry the %s AS", r->origin_as, r->peer_as,
+	        rl->peer ? "peer" : "origin");
+	if (as > 0xffff)
+		fputs(" (23456 in v5 and v7)", out);
+	fputc('\n', out);
+	return 0;
+}
+
+static int rl_show(void *arg, FILE *out, const char *addr, bool json)
+{
+	if (addr)
+		return show_addr(arg, out, addr, json);
 	route_layer_show(arg, out, json);
+	return 0;
 }
 
 static void rl_finish(void *arg, FILE *stats)

@@ -2,8 +2,9 @@
  * the format is recognised from the input). Any input is loaded; the
  * table must hold exactly the routes added less the replacements, every
  * diagnostic must name a line that exists, and a lookup of each byte
- * window of the input as an address must not fail (abort otherwise, so
- * the fuzzer reports it). */
+ * window of the input as an address must give the same route from the
+ * trie and from the compiled tables (abort otherwise, so the fuzzer
+ * reports it). */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -35,6 +36,14 @@ static void on_diag(void *arg, const char *file, unsigned line, bool warning, co
 		s->max_line = line;
 }
 
+static bool same(const struct route *a, const struct route *b)
+{
+	if (!a || !b)
+		return a == b;
+	return a->af == b->af && a->plen == b->plen && memcmp(a->prefix, b->prefix, 16) == 0 &&
+	       a->origin_as == b->origin_as && a->peer_as == b->peer_as && a->ifindex == b->ifindex;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct route_table *t = route_table_new();
@@ -51,12 +60,29 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		        st.routes, st.replaced, st.lines, s.max_line);
 		abort();
 	}
-	for (size_t i = 0; i + 16 <= size && i < 4096; i += 3) {
-		const struct route *r4 = route_lookup(t, 4, data + i);
-		const struct route *r6 = route_lookup(t, 6, data + i);
-		if ((r4 && (r4->af != 4 || r4->plen > 32)) || (r6 && (r6->af != 6 || r6->plen > 128)))
-			abort();
-	}
+	/* every window of the input as an address, looked up in the trie
+	 * and then in the compiled tables: the same route each time */
+	enum { MAXL = 1400 };
+	static struct route before[2][MAXL]; /* copies: compiling may move the routes */
+	static bool found[2][MAXL];
+	size_t nl = 0;
+	for (size_t i = 0; i + 16 <= size && nl < MAXL; i += 3, nl++)
+		for (int f = 0; f < 2; f++) {
+			const struct route *r = route_lookup(t, f ? 6 : 4, data + i);
+			if (r && (r->af != (f ? 6 : 4) || r->plen > (f ? 128 : 32)))
+				abort();
+			found[f][nl] = r != NULL;
+			if (r)
+				before[f][nl] = *r;
+		}
+	if (route_table_compile(t) == 0)
+		for (size_t j = 0; j < nl; j++)
+			for (int f = 0; f < 2; f++)
+				if (!same(route_lookup(t, f ? 6 : 4, data + j * 3), found[f][j] ? &before[f][j] : NULL)) {
+					fprintf(stderr, "compiled lookup differs from the trie at offset %zu (IPv%d)\n", j * 3,
+					        f ? 6 : 4);
+					abort();
+				}
 	route_table_free(t);
 	return 0;
 }

@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "conf/apply.h"
 #include "export/template.h"
 #include "meter/route.h"
 
@@ -64,7 +65,7 @@ static const struct route *brute(const struct route *rs, size_t n, int af, const
 	return best;
 }
 
-static void lpm_vs_brute(int af, size_t nroutes, size_t nlook, bool compiled)
+static void lpm_vs_brute_c(int af, size_t nroutes, size_t nlook, bool compiled, bool cluster)
 {
 	unsigned alen = af == 4 ? 4 : 16, maxp = af == 4 ? 32 : 128;
 	struct route *rs = calloc(nroutes, sizeof(*rs));
@@ -89,7 +90,7 @@ static void lpm_vs_brute(int af, size_t nroutes, size_t nlook, bool compiled)
 		} else {
 			for (unsigned b = 0; b < alen; b++)
 				r->prefix[b] = (uint8_t)rnd();
-			if (af == 6 && rnd() % 2) /* a common /16 so paths share nodes */
+			if (af == 6 && (cluster || rnd() % 2)) /* a common /16 so paths share nodes */
 				r->prefix[0] = 0x20, r->prefix[1] = 0x01;
 			r->plen = (uint8_t)(rnd() % (maxp + 1));
 		}
@@ -135,6 +136,11 @@ static void lpm_vs_brute(int af, size_t nroutes, size_t nlook, bool compiled)
 	free(rs);
 }
 
+static void lpm_vs_brute(int af, size_t nroutes, size_t nlook, bool compiled)
+{
+	lpm_vs_brute_c(af, nroutes, nlook, compiled, false);
+}
+
 static void test_lpm_v4(void **state)
 {
 	(void)state;
@@ -150,6 +156,8 @@ static void test_lpm_v6(void **state)
 	for (int round = 0; round < 6; round++)
 		lpm_vs_brute(6, 3000, 20000, round % 2);
 	lpm_vs_brute(6, 20, 5000, true);
+	/* one /16 with more than 4096 longer routes: its second level */
+	lpm_vs_brute_c(6, 9000, 12000, true, true);
 }
 
 static void test_lpm_edges(void **state)
@@ -426,11 +434,17 @@ static void test_fmt_bird(void **state)
 	/* BIRD 1 `show route`: next hop on the route line */
 	const char *f1 = "0.0.0.0/0          via 192.0.2.254 on eth0 [kernel1 2024-01-01] * (10)\n"
 	                 "198.18.0.0/15      via 192.0.2.7 on eth1 [bgp1 2024-01-01] * (100) [AS65077i]\n"
-	                 "                   via 192.0.2.8 on eth0 [bgp2 2024-01-01] (100) [AS65078i]\n";
+	                 "                   via 192.0.2.8 on eth0 [bgp2 2024-01-01] (100) [AS65078i]\n"
+	                 "198.51.100.0/24    via 192.0.2.7 on eth1 [bgp1 2024-01-01] (100) [AS65077i]\n"
+	                 "                   via 192.0.2.8 on eth0 [bgp2 2024-01-01] * (100) [AS65078i]\n";
 	t = load(f1, &st, &d);
 	assert_int_equal(st.fmt, ROUTE_FMT_BIRD);
 	assert_int_equal(st.malformed, 0);
-	assert_int_equal(st.routes, 2);
+	assert_int_equal(st.routes, 3);
+	r = look(t, "198.51.100.1"); /* the primary is the second route */
+	assert_int_equal(r->origin_as, 65078);
+	assert_addr(r->nexthop, "192.0.2.8");
+	assert_int_equal(r->ifindex, 2);
 	r = look(t, "198.19.1.1");
 	assert_int_equal(r->plen, 15);
 	assert_int_equal(r->origin_as, 65077);
@@ -618,6 +632,121 @@ static void test_bgp_nexthop_fields(void **state)
 	assert_memory_equal(back.bgp_nexthop, r.bgp_nexthop, 16);
 }
 
+/* --- the layer: start, reload, refusals, unchanged file, peer-as ------------ */
+
+static void write_file(const char *path, const char *text)
+{
+	char tmp[300];
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	FILE *f = fopen(tmp, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	assert_int_equal(rename(tmp, path), 0); /* a new file, as editors and cp+mv make */
+}
+
+static uint32_t dst_as_of(const struct rt_hooks *h, const char *dst)
+{
+	struct flowrec r;
+	memset(&r, 0, sizeof(r));
+	r.key.af = 4;
+	inet_pton(AF_INET, "192.168.0.1", r.key.src);
+	inet_pton(AF_INET, dst, r.key.dst);
+	h->annotate(h->arg, &r);
+	return r.dst_as;
+}
+
+static char *show(struct route_layer *rl)
+{
+	static char buf[4096];
+	FILE *f = fmemopen(buf, sizeof(buf), "w");
+	route_layer_show(rl, f, false);
+	fclose(f);
+	return buf;
+}
+
+static void test_layer(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/test_route_layer.XXXXXX", path[300], err[512];
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/routes", dir);
+	write_file(path, "10.0.0.0/8 192.0.2.1 65001 65101 2\n");
+	struct route_layer *rl = route_layer_new();
+	struct rt_hooks h;
+	route_layer_hooks(rl, &h);
+	assert_non_null(h.apply);
+	assert_non_null(h.annotate);
+	assert_non_null(h.show_route);
+	struct conf *none = conf_new(), *c = conf_new(), *peer = conf_new();
+	snprintf(c->host.routes, sizeof(c->host.routes), "%s", path);
+	snprintf(peer->host.routes, sizeof(peer->host.routes), "%s", path);
+	peer->export.vopts = CONF_VOPT_PEER_AS;
+
+	/* no table: records untouched */
+	assert_int_equal(h.apply(h.arg, NULL, none, err, sizeof(err)), 0);
+	struct flowrec r;
+	memset(&r, 0, sizeof(r));
+	r.key.af = 4;
+	r.dst_as = 7;
+	h.annotate(h.arg, &r);
+	assert_int_equal(r.dst_as, 7);
+	/* reload to a table */
+	assert_int_equal(h.apply(h.arg, none, c, err, sizeof(err)), 0);
+	assert_int_equal(dst_as_of(&h, "10.1.1.1"), 0); /* prepared, not yet running */
+	h.commit(h.arg, true);
+	assert_int_equal(dst_as_of(&h, "10.1.1.1"), 65001);
+	/* a changed file */
+	write_file(path, "10.0.0.0/8 192.0.2.1 65002 65102 2\n");
+	assert_int_equal(h.apply(h.arg, c, c, err, sizeof(err)), 0);
+	h.commit(h.arg, true);
+	assert_int_equal(dst_as_of(&h, "10.1.1.1"), 65002);
+	/* unchanged: kept; peer-as switches the AS fields */
+	assert_int_equal(h.apply(h.arg, c, peer, err, sizeof(err)), 0);
+	h.commit(h.arg, true);
+	assert_int_equal(dst_as_of(&h, "10.1.1.1"), 65102);
+	assert_non_null(strstr(show(rl), "Reloads with the file unchanged (table kept): 1"));
+	/* a later step of the reload fails: the prepared table is dropped */
+	write_file(path, "10.0.0.0/8 192.0.2.1 65003 65103 2\n");
+	assert_int_equal(h.apply(h.arg, peer, c, err, sizeof(err)), 0);
+	h.commit(h.arg, false);
+	assert_int_equal(dst_as_of(&h, "10.1.1.1"), 65102);
+	/* only malformed lines, then no file: refused, the table stays */
+	write_file(path, "bad\nworse line\n");
+	assert_int_equal(h.apply(h.arg, peer, c, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "2 malformed lines and not one route"));
+	unlink(path);
+	assert_int_equal(h.apply(h.arg, peer, c, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "No such file"));
+	assert_int_equal(dst_as_of(&h, "10.1.1.1"), 65102);
+	char *out = show(rl);
+	assert_non_null(strstr(out, "Loads: 2; reloads refused: 2"));
+	assert_non_null(strstr(out, "AS fields carry: peer AS"));
+	assert_non_null(strstr(out, "Routes: 1 IPv4, 0 IPv6"));
+	/* `no ipflow route-table`: records are left as they are again */
+	assert_int_equal(h.apply(h.arg, c, none, err, sizeof(err)), 0);
+	h.commit(h.arg, true);
+	memset(&r, 0, sizeof(r));
+	r.key.af = 4;
+	inet_pton(AF_INET, "10.1.1.1", r.key.dst);
+	r.dst_as = 9;
+	h.annotate(h.arg, &r);
+	assert_int_equal(r.dst_as, 9);
+	assert_non_null(strstr(show(rl), "Route table: none loaded"));
+	/* at start an unreadable file fails */
+	struct route_layer *rl2 = route_layer_new();
+	struct rt_hooks h2;
+	route_layer_hooks(rl2, &h2);
+	assert_int_equal(h2.apply(h2.arg, NULL, c, err, sizeof(err)), -1);
+	route_layer_free(rl2);
+	route_layer_free(rl);
+	route_layer_free(NULL);
+	conf_free(none);
+	conf_free(c);
+	conf_free(peer);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -631,6 +760,7 @@ int main(void)
 		cmocka_unit_test(test_load_file),
 		cmocka_unit_test(test_annotate),
 		cmocka_unit_test(test_bgp_nexthop_fields),
+		cmocka_unit_test(test_layer),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
