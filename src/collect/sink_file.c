@@ -472,9 +472,13 @@ static int dir_write(struct sink *sk, const struct crec *r)
 	d->base.st.records++;
 	uint64_t t = r->recv_us ? r->recv_us : d->now_us ? d->now_us : wall_us();
 	uint64_t start = t / 1000000u;
-	start -= start % (uint64_t)d->cfg.interval;
 	uint8_t af = r->exporter_af == 6 ? 6 : 4;
 	struct dslot *s = find_slot(d, af, r->exporter);
+	/* Most records fall in their file's interval: no division then. */
+	if (s->w && start >= s->start_s && start - s->start_s < (uint64_t)d->cfg.interval)
+		start = s->start_s;
+	else
+		start -= start % (uint64_t)d->cfg.interval;
 	s->use = ++d->use;
 	if ((s->w || s->failed) && start > s->start_s) {
 		finish_slot(d, s); /* rotation: a record of the next interval */
