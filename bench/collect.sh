@@ -20,6 +20,9 @@
 #   ipflow-collect -o jsonl:FILE         decode and write JSON lines (every field)
 #   ipflow-collect -o csv:FILE           decode and write CSV (normalised fields)
 # KINDS picks them (default "nfcapd nfcapd-lz4 null dir"; add csv jsonl).
+# BASE=OTHER_BUILD_DIR adds "base-null base-dir": another build's
+# ipflow-collect (an older commit, say) in the same run, its store read
+# by this build's `ipflow report`.
 # Each is run RUNS times per format; the median is printed: records per
 # second of wall time (while the sender ran) and per CPU second of the
 # receiver (perf stat task-clock, all threads), peak RSS (VmHWM), bytes per record
@@ -36,7 +39,8 @@
 set -u
 cd "$(dirname "$0")/.."
 BUILD=${1:-build-gcc}
-KINDS=${KINDS:-nfcapd nfcapd-lz4 null dir}
+BASE=${BASE:-}
+KINDS=${KINDS:-nfcapd nfcapd-lz4 null dir${BASE:+ base-null base-dir}}
 N=${2:-2000000}
 RUNS=${3:-3}
 BENCH=${BENCH_DIR:-/tmp/ipflow-bench-collect}
@@ -90,11 +94,12 @@ run_one() {
 			>"$W/rx.out" 2>&1 &
 		;;
 	*)
-		local sink=(-o null:)
+		local sink=(-o null:) bin=$BUILD/ipflow-collect
+		case $kind in base-*) bin=$BASE/ipflow-collect ;; esac
 		[ "$kind" = jsonl ] && sink=(-o "jsonl:$W/out.jsonl")
 		[ "$kind" = csv ] && sink=(-o "csv:$W/out.csv")
-		[ "$kind" = dir ] && sink=(-w "$W/store")
-		$TIMER taskset -c $RCORE "$BUILD/ipflow-collect" -q -l "udp:127.0.0.1:$p" \
+		[ "${kind#base-}" = dir ] && sink=(-w "$W/store")
+		$TIMER taskset -c $RCORE "$bin" -q -l "udp:127.0.0.1:$p" \
 			--rcvbuf 67108864 "${sink[@]}" --stats >"$W/rx.out" 2>&1 &
 		;;
 	esac
@@ -114,7 +119,7 @@ run_one() {
 	if [ "${kind%-lz4}" = nfcapd ]; then
 		recs=$(nfdump -R "$W/nfd" -I 2>/dev/null | sed -n 's/^Flows: *//p')
 		disk=$(du -sb "$W/nfd" | cut -f1)
-	elif [ "$kind" = dir ]; then
+	elif [ "${kind#base-}" = dir ]; then
 		recs=$("$BUILD/ipflow" report -w "$W/store" --format json 2>/dev/null |
 			python3 -c 'import json,sys; print(json.load(sys.stdin)["totals"]["flows"])')
 		disk=$(du -sb "$W/store" | cut -f1)
@@ -156,6 +161,8 @@ for v in 5 9 10; do
 		nfcapd-lz4) name="nfcapd -y (LZ4)" ;;
 		null) name="ipflow -o null:" ;;
 		dir) name="ipflow -w (zstd)" ;;
+		base-null) name="BASE -o null:" ;;
+		base-dir) name="BASE -w (zstd)" ;;
 		csv) name="ipflow -o csv:" ;;
 		jsonl) name="ipflow -o jsonl:" ;;
 		esac
