@@ -213,15 +213,15 @@ void store_rec_put(uint8_t *p, const struct crec *r)
 	row_put(p, r);
 }
 
-/* Shuffle n rows of STORE_REC_LEN bytes (rows) into STORE_REC_LEN byte
- * planes of n bytes (planes): byte j of row i goes to planes[j * n + i],
- * for the planes of the 8-byte groups g (planes 8g .. 8g + 7) whose bit g
- * is set in groups; the others are left unwritten.
+/* Shuffle n rows of STORE_REC_LEN bytes (rows) into byte planes of n
+ * bytes: byte j of row i goes to dst[j][i], for the planes of the 8-byte
+ * groups g (planes 8g .. 8g + 7) whose bit g is set in groups; the
+ * others are not written (their dst is not read).
  * Tiles of 8 rows x 8 bytes are transposed in registers (three rounds of
  * masked swaps on 64-bit words, little-endian hosts); the rest byte by
  * byte. Cost: about 2 operations per byte, against a load and a store
  * per byte for the plain loop. */
-static void shuffle_rows(uint8_t *planes, const uint8_t *rows, size_t n, uint32_t groups)
+static void shuffle_rows(uint8_t *const *dst, const uint8_t *rows, size_t n, uint32_t groups)
 {
 	size_t i = 0;
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
@@ -256,22 +256,22 @@ static void shuffle_rows(uint8_t *planes, const uint8_t *rows, size_t n, uint32_
 			SWAP(a2, a6, 32, 0x00000000FFFFFFFFull);
 			SWAP(a3, a7, 32, 0x00000000FFFFFFFFull);
 #undef SWAP
-			uint8_t *o = planes + j * n + i;
-			memcpy(o + 0 * n, &a0, 8);
-			memcpy(o + 1 * n, &a1, 8);
-			memcpy(o + 2 * n, &a2, 8);
-			memcpy(o + 3 * n, &a3, 8);
-			memcpy(o + 4 * n, &a4, 8);
-			memcpy(o + 5 * n, &a5, 8);
-			memcpy(o + 6 * n, &a6, 8);
-			memcpy(o + 7 * n, &a7, 8);
+			uint8_t *const *o = dst + j;
+			memcpy(o[0] + i, &a0, 8);
+			memcpy(o[1] + i, &a1, 8);
+			memcpy(o[2] + i, &a2, 8);
+			memcpy(o[3] + i, &a3, 8);
+			memcpy(o[4] + i, &a4, 8);
+			memcpy(o[5] + i, &a5, 8);
+			memcpy(o[6] + i, &a6, 8);
+			memcpy(o[7] + i, &a7, 8);
 		}
 	}
 #endif
 	for (; i < n; i++)
 		for (size_t j = 0; j < STORE_REC_LEN; j++)
 			if (groups >> (j / 8) & 1)
-				planes[j * n + i] = rows[i * STORE_REC_LEN + j];
+				dst[j][i] = rows[i * STORE_REC_LEN + j];
 }
 
 /* ------------------------------------------------------------ blocks */
@@ -297,12 +297,14 @@ struct blk_hdr {
 #define PLANE_PRE (PLANE_MAP_LEN(STORE_REC_LEN) + STORE_REC_LEN) /* room for map and values */
 
 /* Turn n rows (rows[0 .. n * STORE_REC_LEN)) into a version 2 payload
- * in planes[-PLANE_PRE .. STORE_REC_LEN * n): which planes vary comes
- * from ORing every row's XOR with the first (sequential 8-byte reads);
- * only the 8-byte groups that hold a varying plane are shuffled; the
- * varying planes move down (in order, onto planes already read), the
- * map and the values of the others (the first row's bytes) go in front
- * of them. *start gets the payload's first byte; returns its length. */
+ * in planes[-PLANE_PRE .. STORE_REC_LEN * n), with planes[STORE_REC_LEN
+ * * n .. + n) as scratch: which planes vary comes from ORing every row's
+ * XOR with the first (sequential 8-byte reads); only the 8-byte groups
+ * that hold a varying plane are shuffled, each varying plane straight
+ * into its place in the payload (the constant planes of those groups
+ * into the scratch); the map and the constant planes' values (the first
+ * row's bytes) go in front. *start gets the payload's first byte;
+ * returns its length. */
 static size_t block_pack(uint8_t *planes, const uint8_t *rows, size_t n, uint8_t **start)
 {
 	_Static_assert(STORE_REC_LEN % 8 == 0, "rows are whole 8-byte words");
@@ -320,28 +322,27 @@ static size_t block_pack(uint8_t *planes, const uint8_t *rows, size_t n, uint8_t
 	uint32_t groups = 0;
 	for (unsigned w = 0; w < W; w++)
 		groups |= (uint32_t)(d[w] != 0) << w;
-	shuffle_rows(planes, rows, n, groups);
 
 	uint8_t map[PLANE_MAP_LEN(STORE_REC_LEN)] = { 0 };
 	uint8_t val[STORE_REC_LEN];
-	size_t nval = 0;
-	uint8_t *dst = planes;
+	uint8_t *dst[STORE_REC_LEN];
+	uint8_t *scratch = planes + (size_t)STORE_REC_LEN * n;
+	size_t nval = 0, nvar = 0;
 	for (size_t j = 0; j < STORE_REC_LEN; j++) {
-		const uint8_t *p = planes + j * n;
 		if (vary[j]) {
 			map[j / 8] |= (uint8_t)(0x80u >> (j % 8));
-			if (dst != p)
-				memmove(dst, p, n);
-			dst += n;
+			dst[j] = planes + nvar++ * n;
 		} else {
 			val[nval++] = rows[j];
+			dst[j] = scratch;
 		}
 	}
+	shuffle_rows(dst, rows, n, groups);
 	uint8_t *s = planes - sizeof(map) - nval;
 	memcpy(s, map, sizeof(map));
 	memcpy(s + sizeof(map), val, nval);
 	*start = s;
-	return (size_t)(dst - s);
+	return sizeof(map) + nval + nvar * n;
 }
 
 /* Expand a version 2 payload (raw[0..len)) of n records of rec_len bytes
@@ -376,7 +377,7 @@ static int planes_unpack(const uint8_t *raw, size_t len, size_t n, size_t rec_le
 struct store_codec {
 	ZSTD_CCtx *cctx;
 	uint32_t block_recs;
-	uint8_t *buf;    /* PLANE_PRE bytes, then the block being compressed, shuffled */
+	uint8_t *buf;    /* PLANE_PRE bytes, the block being compressed (shuffled), a scratch plane */
 	uint8_t *out;    /* block header + compressed payload */
 	size_t out_cap;
 };
@@ -397,7 +398,7 @@ struct store_codec *store_codec_new(int level, uint32_t block_recs)
 	c->cctx = ZSTD_createCCtx();
 	c->out_cap = STORE_BLK_HDR_LEN + ZSTD_compressBound(PLANE_PRE + raw);
 	c->out = malloc(c->out_cap);
-	c->buf = malloc(PLANE_PRE + raw);
+	c->buf = malloc(PLANE_PRE + raw + block_recs); /* map and values, planes, scratch plane */
 	if (!c->cctx || !c->out || !c->buf ||
 	    ZSTD_isError(ZSTD_CCtx_setParameter(c->cctx, ZSTD_c_compressionLevel, level)) ||
 	    ZSTD_isError(ZSTD_CCtx_setParameter(c->cctx, ZSTD_c_contentSizeFlag, 1)) ||
