@@ -414,13 +414,19 @@ static void drop_slot(struct dir_sink *d, size_t i)
 
 /* The slot of exporter (af, addr), made if need be (evicting the least
  * recently used when max_open are in use). */
+/* Same exporter address (constant lengths: the compare is inlined). */
+static inline int same_addr(const uint8_t *a, const uint8_t *b, uint8_t af)
+{
+	return af == 6 ? memcmp(a, b, 16) == 0 : memcmp(a, b, 4) == 0;
+}
+
 static struct dslot *find_slot(struct dir_sink *d, uint8_t af, const uint8_t *addr)
 {
 	size_t alen = af == 6 ? 16 : 4;
-	if (d->last < d->nslot && d->slot[d->last].af == af && memcmp(d->slot[d->last].addr, addr, alen) == 0)
+	if (d->last < d->nslot && d->slot[d->last].af == af && same_addr(d->slot[d->last].addr, addr, af))
 		return &d->slot[d->last];
 	for (size_t i = 0; i < d->nslot; i++) {
-		if (d->slot[i].af == af && memcmp(d->slot[i].addr, addr, alen) == 0) {
+		if (d->slot[i].af == af && same_addr(d->slot[i].addr, addr, af)) {
 			d->last = i;
 			return &d->slot[i];
 		}
