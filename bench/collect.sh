@@ -20,9 +20,12 @@
 #   ipflow-collect -o jsonl:FILE         decode and write JSON lines (every field)
 #   ipflow-collect -o csv:FILE           decode and write CSV (normalised fields)
 # KINDS picks them (default "nfcapd nfcapd-lz4 null dir"; add csv jsonl).
+# BASE=OTHER_BUILD_DIR adds "base-null base-dir": another build's
+# ipflow-collect (an older commit, say) in the same run, its store read
+# by this build's `ipflow report`.
 # Each is run RUNS times per format; the median is printed: records per
 # second of wall time (while the sender ran) and per CPU second of the
-# receiver (user + system, from /usr/bin/time), peak RSS, bytes per record
+# receiver (perf stat task-clock, all threads), peak RSS (VmHWM), bytes per record
 # on disk, and whether every record arrived and was stored — counted from
 # what is on disk where there is a store (nfdump -I over nfcapd's files,
 # `ipflow report -w DIR --format json` over ipflow's), else from
@@ -30,18 +33,19 @@
 # against nfcapd's compressed store (-y, LZ4) in the same run, and in the
 # last column against nfcapd's default (uncompressed).
 #
-# Needs: nfcapd/nfdump, /usr/bin/time, taskset, cc (Debian: nfdump, time,
+# Needs: nfcapd/nfdump, perf, taskset, cc (Debian: nfdump, linux-perf,
 # util-linux, build-essential). The inputs are cached in
 # ${BENCH_DIR:-/tmp/ipflow-bench-collect}.
 set -u
 cd "$(dirname "$0")/.."
 BUILD=${1:-build-gcc}
-KINDS=${KINDS:-nfcapd nfcapd-lz4 null dir}
+BASE=${BASE:-}
+KINDS=${KINDS:-nfcapd nfcapd-lz4 null dir${BASE:+ base-null base-dir}}
 N=${2:-2000000}
 RUNS=${3:-3}
 BENCH=${BENCH_DIR:-/tmp/ipflow-bench-collect}
 mkdir -p "$BENCH"
-for b in nfcapd nfdump /usr/bin/time taskset cc "$BUILD/ipflow-collect" "$BUILD/ipflowd" "$BUILD/ipflow-gen"; do
+for b in nfcapd nfdump perf taskset cc "$BUILD/ipflow-collect" "$BUILD/ipflowd" "$BUILD/ipflow-gen"; do
 	command -v "$b" >/dev/null || { echo "collect.sh: $b missing" >&2; exit 1; }
 done
 W=$(mktemp -d /tmp/ipflow-bench-collect-run.XXXXXX)
@@ -68,10 +72,10 @@ done
 
 port() { python3 -c 'import socket;s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM);s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
 
-# time_field FILE: "user sys maxrss_kb"
-time_fields() {
-	awk -F': ' '/User time/ {u=$2} /System time/ {s=$2} /Maximum resident/ {r=$2} END {print u, s, r}' "$1"
-}
+# The receiver's CPU time: perf stat's task-clock (the scheduler's own
+# count, in ns, of every thread, shutdown included), not the 10 ms ticks
+# of getrusage, which miss most of a receiver that sleeps between bursts.
+TIMER="perf stat -x, -o $W/perf -e task-clock --"
 
 # run_one KIND FORMAT: one receiver run; prints "records wall_s cpu_s rss_kb lost"
 run_one() {
@@ -86,15 +90,16 @@ run_one() {
 		local z=
 		[ "$kind" = nfcapd-lz4 ] && z=-y
 		mkdir -p "$W/nfd"
-		/usr/bin/time -v -o "$W/time" taskset -c $RCORE nfcapd $z -w "$W/nfd" -p "$p" -b 127.0.0.1 -B 67108864 \
+		$TIMER taskset -c $RCORE nfcapd $z -w "$W/nfd" -p "$p" -b 127.0.0.1 -B 67108864 \
 			>"$W/rx.out" 2>&1 &
 		;;
 	*)
-		local sink=(-o null:)
+		local sink=(-o null:) bin=$BUILD/ipflow-collect
+		case $kind in base-*) bin=$BASE/ipflow-collect ;; esac
 		[ "$kind" = jsonl ] && sink=(-o "jsonl:$W/out.jsonl")
 		[ "$kind" = csv ] && sink=(-o "csv:$W/out.csv")
-		[ "$kind" = dir ] && sink=(-w "$W/store")
-		/usr/bin/time -v -o "$W/time" taskset -c $RCORE "$BUILD/ipflow-collect" -q -l "udp:127.0.0.1:$p" \
+		[ "${kind#base-}" = dir ] && sink=(-w "$W/store")
+		$TIMER taskset -c $RCORE "$bin" -q -l "udp:127.0.0.1:$p" \
 			--rcvbuf 67108864 "${sink[@]}" --stats >"$W/rx.out" 2>&1 &
 		;;
 	esac
@@ -104,14 +109,17 @@ run_one() {
 	rpid=$(pgrep -P "$tpid" | head -n 1)
 	line=$(taskset -c $SCORE "$W/send" "$file" "$p" 4194304) || return 1
 	secs=${line##* }
+	local rss
+	rss=$(awk '/^VmHWM:/ {print $2}' "/proc/$rpid/status")
 	kill -TERM "$rpid"
 	wait "$tpid"
-	read -r u s rss < <(time_fields "$W/time")
+	local cpu
+	cpu=$(awk -F, '$3 == "task-clock" || $3 ~ /^task-clock/ {print $1 / 1000}' "$W/perf")
 	local disk=0
 	if [ "${kind%-lz4}" = nfcapd ]; then
 		recs=$(nfdump -R "$W/nfd" -I 2>/dev/null | sed -n 's/^Flows: *//p')
 		disk=$(du -sb "$W/nfd" | cut -f1)
-	elif [ "$kind" = dir ]; then
+	elif [ "${kind#base-}" = dir ]; then
 		recs=$("$BUILD/ipflow" report -w "$W/store" --format json 2>/dev/null |
 			python3 -c 'import json,sys; print(json.load(sys.stdin)["totals"]["flows"])')
 		disk=$(du -sb "$W/store" | cut -f1)
@@ -124,7 +132,7 @@ run_one() {
 	[ -f "$W/out.jsonl" ] && disk=$(stat -c %s "$W/out.jsonl")
 	[ -f "$W/out.csv" ] && disk=$(stat -c %s "$W/out.csv")
 	rm -rf "$W/out.jsonl" "$W/out.csv" "$W/nfd" "$W/store"
-	echo "${recs:-0} $secs $(awk -v a="$u" -v b="$s" 'BEGIN{print a+b}') $rss $want $disk"
+	echo "${recs:-0} $secs ${cpu:-0} ${rss:-0} $want $disk"
 }
 
 median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
@@ -153,6 +161,8 @@ for v in 5 9 10; do
 		nfcapd-lz4) name="nfcapd -y (LZ4)" ;;
 		null) name="ipflow -o null:" ;;
 		dir) name="ipflow -w (zstd)" ;;
+		base-null) name="BASE -o null:" ;;
+		base-dir) name="BASE -w (zstd)" ;;
 		csv) name="ipflow -o csv:" ;;
 		jsonl) name="ipflow -o jsonl:" ;;
 		esac

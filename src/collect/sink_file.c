@@ -414,13 +414,19 @@ static void drop_slot(struct dir_sink *d, size_t i)
 
 /* The slot of exporter (af, addr), made if need be (evicting the least
  * recently used when max_open are in use). */
+/* Same exporter address (constant lengths: the compare is inlined). */
+static inline int same_addr(const uint8_t *a, const uint8_t *b, uint8_t af)
+{
+	return af == 6 ? memcmp(a, b, 16) == 0 : memcmp(a, b, 4) == 0;
+}
+
 static struct dslot *find_slot(struct dir_sink *d, uint8_t af, const uint8_t *addr)
 {
 	size_t alen = af == 6 ? 16 : 4;
-	if (d->last < d->nslot && d->slot[d->last].af == af && memcmp(d->slot[d->last].addr, addr, alen) == 0)
+	if (d->last < d->nslot && d->slot[d->last].af == af && same_addr(d->slot[d->last].addr, addr, af))
 		return &d->slot[d->last];
 	for (size_t i = 0; i < d->nslot; i++) {
-		if (d->slot[i].af == af && memcmp(d->slot[i].addr, addr, alen) == 0) {
+		if (d->slot[i].af == af && same_addr(d->slot[i].addr, addr, af)) {
 			d->last = i;
 			return &d->slot[i];
 		}
@@ -472,9 +478,13 @@ static int dir_write(struct sink *sk, const struct crec *r)
 	d->base.st.records++;
 	uint64_t t = r->recv_us ? r->recv_us : d->now_us ? d->now_us : wall_us();
 	uint64_t start = t / 1000000u;
-	start -= start % (uint64_t)d->cfg.interval;
 	uint8_t af = r->exporter_af == 6 ? 6 : 4;
 	struct dslot *s = find_slot(d, af, r->exporter);
+	/* Most records fall in their file's interval: no division then. */
+	if (s->w && start >= s->start_s && start - s->start_s < (uint64_t)d->cfg.interval)
+		start = s->start_s;
+	else
+		start -= start % (uint64_t)d->cfg.interval;
 	s->use = ++d->use;
 	if ((s->w || s->failed) && start > s->start_s) {
 		finish_slot(d, s); /* rotation: a record of the next interval */

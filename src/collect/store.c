@@ -213,13 +213,15 @@ void store_rec_put(uint8_t *p, const struct crec *r)
 	row_put(p, r);
 }
 
-/* Shuffle n rows of STORE_REC_LEN bytes (rows) into STORE_REC_LEN byte
- * planes of n bytes (planes): byte j of row i goes to planes[j * n + i].
+/* Shuffle n rows of STORE_REC_LEN bytes (rows) into byte planes of n
+ * bytes: byte j of row i goes to dst[j][i], for the planes of the 8-byte
+ * groups g (planes 8g .. 8g + 7) whose bit g is set in groups; the
+ * others are not written (their dst is not read).
  * Tiles of 8 rows x 8 bytes are transposed in registers (three rounds of
  * masked swaps on 64-bit words, little-endian hosts); the rest byte by
  * byte. Cost: about 2 operations per byte, against a load and a store
  * per byte for the plain loop. */
-static void shuffle_rows(uint8_t *planes, const uint8_t *rows, size_t n)
+static void shuffle_rows(uint8_t *const *dst, const uint8_t *rows, size_t n, uint32_t groups)
 {
 	size_t i = 0;
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
@@ -227,6 +229,8 @@ static void shuffle_rows(uint8_t *planes, const uint8_t *rows, size_t n)
 	for (; i + 8 <= n; i += 8) {
 		const uint8_t *r = rows + i * STORE_REC_LEN;
 		for (size_t j = 0; j < STORE_REC_LEN; j += 8) {
+			if (!(groups >> (j / 8) & 1))
+				continue;
 			/* aK byte c (memory order) is row i+K, byte j+c; the swaps
 			 * leave aC byte K holding that byte. */
 			uint64_t a0, a1, a2, a3, a4, a5, a6, a7, t;
@@ -252,21 +256,22 @@ static void shuffle_rows(uint8_t *planes, const uint8_t *rows, size_t n)
 			SWAP(a2, a6, 32, 0x00000000FFFFFFFFull);
 			SWAP(a3, a7, 32, 0x00000000FFFFFFFFull);
 #undef SWAP
-			uint8_t *o = planes + j * n + i;
-			memcpy(o + 0 * n, &a0, 8);
-			memcpy(o + 1 * n, &a1, 8);
-			memcpy(o + 2 * n, &a2, 8);
-			memcpy(o + 3 * n, &a3, 8);
-			memcpy(o + 4 * n, &a4, 8);
-			memcpy(o + 5 * n, &a5, 8);
-			memcpy(o + 6 * n, &a6, 8);
-			memcpy(o + 7 * n, &a7, 8);
+			uint8_t *const *o = dst + j;
+			memcpy(o[0] + i, &a0, 8);
+			memcpy(o[1] + i, &a1, 8);
+			memcpy(o[2] + i, &a2, 8);
+			memcpy(o[3] + i, &a3, 8);
+			memcpy(o[4] + i, &a4, 8);
+			memcpy(o[5] + i, &a5, 8);
+			memcpy(o[6] + i, &a6, 8);
+			memcpy(o[7] + i, &a7, 8);
 		}
 	}
 #endif
 	for (; i < n; i++)
 		for (size_t j = 0; j < STORE_REC_LEN; j++)
-			planes[j * n + i] = rows[i * STORE_REC_LEN + j];
+			if (groups >> (j / 8) & 1)
+				dst[j][i] = rows[i * STORE_REC_LEN + j];
 }
 
 /* ------------------------------------------------------------ blocks */
@@ -291,34 +296,53 @@ struct blk_hdr {
 #define PLANE_MAP_LEN(rec_len) (((size_t)(rec_len) + 7) / 8)
 #define PLANE_PRE (PLANE_MAP_LEN(STORE_REC_LEN) + STORE_REC_LEN) /* room for map and values */
 
-/* Turn the n-record planes at planes[0..STORE_REC_LEN * n) into a
- * version 2 payload ending where they did: planes that vary move down
- * (in order, so onto planes already read), map and values go in front of
- * them (planes - PLANE_PRE must be writable). *start gets its first byte;
- * returns its length. Cost: one pass comparing each plane with itself
- * shifted by one byte, and a move of the varying ones. */
-static size_t planes_pack(uint8_t *planes, size_t n, uint8_t **start)
+/* Turn n rows (rows[0 .. n * STORE_REC_LEN)) into a version 2 payload
+ * in planes[-PLANE_PRE .. STORE_REC_LEN * n), with planes[STORE_REC_LEN
+ * * n .. + n) as scratch: which planes vary comes from ORing every row's
+ * XOR with the first (sequential 8-byte reads); only the 8-byte groups
+ * that hold a varying plane are shuffled, each varying plane straight
+ * into its place in the payload (the constant planes of those groups
+ * into the scratch); the map and the constant planes' values (the first
+ * row's bytes) go in front. *start gets the payload's first byte;
+ * returns its length. */
+static size_t block_pack(uint8_t *planes, const uint8_t *rows, size_t n, uint8_t **start)
 {
+	_Static_assert(STORE_REC_LEN % 8 == 0, "rows are whole 8-byte words");
+	enum { W = STORE_REC_LEN / 8 };
+	uint64_t d[W] = { 0 }, r0[W];
+	memcpy(r0, rows, STORE_REC_LEN);
+	for (size_t i = 1; i < n; i++) {
+		uint64_t x[W];
+		memcpy(x, rows + i * STORE_REC_LEN, STORE_REC_LEN);
+		for (unsigned w = 0; w < W; w++)
+			d[w] |= x[w] ^ r0[w];
+	}
+	uint8_t vary[STORE_REC_LEN]; /* byte j nonzero: plane j varies (any byte order) */
+	memcpy(vary, d, STORE_REC_LEN);
+	uint32_t groups = 0;
+	for (unsigned w = 0; w < W; w++)
+		groups |= (uint32_t)(d[w] != 0) << w;
+
 	uint8_t map[PLANE_MAP_LEN(STORE_REC_LEN)] = { 0 };
 	uint8_t val[STORE_REC_LEN];
-	size_t nval = 0;
-	uint8_t *dst = planes;
+	uint8_t *dst[STORE_REC_LEN];
+	uint8_t *scratch = planes + (size_t)STORE_REC_LEN * n;
+	size_t nval = 0, nvar = 0;
 	for (size_t j = 0; j < STORE_REC_LEN; j++) {
-		const uint8_t *p = planes + j * n;
-		if (n > 1 && memcmp(p, p + 1, n - 1) != 0) {
+		if (vary[j]) {
 			map[j / 8] |= (uint8_t)(0x80u >> (j % 8));
-			if (dst != p)
-				memmove(dst, p, n);
-			dst += n;
+			dst[j] = planes + nvar++ * n;
 		} else {
-			val[nval++] = p[0];
+			val[nval++] = rows[j];
+			dst[j] = scratch;
 		}
 	}
+	shuffle_rows(dst, rows, n, groups);
 	uint8_t *s = planes - sizeof(map) - nval;
 	memcpy(s, map, sizeof(map));
 	memcpy(s + sizeof(map), val, nval);
 	*start = s;
-	return (size_t)(dst - s);
+	return sizeof(map) + nval + nvar * n;
 }
 
 /* Expand a version 2 payload (raw[0..len)) of n records of rec_len bytes
@@ -353,7 +377,7 @@ static int planes_unpack(const uint8_t *raw, size_t len, size_t n, size_t rec_le
 struct store_codec {
 	ZSTD_CCtx *cctx;
 	uint32_t block_recs;
-	uint8_t *buf;    /* PLANE_PRE bytes, then the block being compressed, shuffled */
+	uint8_t *buf;    /* PLANE_PRE bytes, the block being compressed (shuffled), a scratch plane */
 	uint8_t *out;    /* block header + compressed payload */
 	size_t out_cap;
 };
@@ -374,7 +398,7 @@ struct store_codec *store_codec_new(int level, uint32_t block_recs)
 	c->cctx = ZSTD_createCCtx();
 	c->out_cap = STORE_BLK_HDR_LEN + ZSTD_compressBound(PLANE_PRE + raw);
 	c->out = malloc(c->out_cap);
-	c->buf = malloc(PLANE_PRE + raw);
+	c->buf = malloc(PLANE_PRE + raw + block_recs); /* map and values, planes, scratch plane */
 	if (!c->cctx || !c->out || !c->buf ||
 	    ZSTD_isError(ZSTD_CCtx_setParameter(c->cctx, ZSTD_c_compressionLevel, level)) ||
 	    ZSTD_isError(ZSTD_CCtx_setParameter(c->cctx, ZSTD_c_contentSizeFlag, 1)) ||
@@ -500,8 +524,7 @@ static int write_block(struct store_writer *w, char *err, size_t errlen)
 	struct store_codec *c = w->c;
 	uint8_t *b = c->out;
 	uint8_t *in;
-	shuffle_rows(c->buf + PLANE_PRE, w->rows, w->n);
-	size_t raw = planes_pack(c->buf + PLANE_PRE, w->n, &in);
+	size_t raw = block_pack(c->buf + PLANE_PRE, w->rows, w->n, &in);
 	size_t clen = ZSTD_compress2(c->cctx, b + STORE_BLK_HDR_LEN, c->out_cap - STORE_BLK_HDR_LEN, in, raw);
 	if (ZSTD_isError(clen)) {
 		snprintf(err, errlen, "%s: zstd: %s", w->path, ZSTD_getErrorName(clen));
