@@ -265,6 +265,10 @@ int export_set_reconfigure(struct export_set *s, const struct exporter_cfg *cfg,
 	for (size_t i = 0; i < s->n; i++) {
 		struct dest *d = &s->d[i];
 		exporter_flush(d->ex, now_us);
+		/* the same stream (version and domain) on the same transport: its
+		 * sequence numbers go on, or a collector would see them jump back */
+		if (c.version == s->cfg.version && c.domain == s->cfg.domain)
+			exporter_set_seq(nx[i], exporter_seq_next(d->ex));
 		stats_add(&d->carried, exporter_stats(d->ex), 1);
 		exporter_free(d->ex);
 		d->ex = nx[i];
