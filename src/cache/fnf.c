@@ -4,6 +4,7 @@
 #include "cache/fnf.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -45,6 +46,32 @@ struct kop {
 	uint16_t off;
 };
 
+/* How the per-packet path reads a packet value (fnf_new compiles each
+ * field into one): a guarded load of a struct cache_pkt member of its
+ * natural width, or, for the values that need more than that (buckets,
+ * shifts, two conditions, saturation), the generic num_of()/bytes_of().
+ * The guard is the condition under which the value is the member's and
+ * not 0: the byte at goff equals gval (gneg: differs), or none. */
+enum {
+	V_GEN = 0,   /* num_of / bytes_of (key: put_sat / put_bytes) */
+	V_U8, V_U16, V_U32, /* numbers: a member of that width (key: stored as len == width) */
+	V_B4, V_B6, V_B16, V_BN, /* bytes: len bytes of a member (key only) */
+	V_ZERO,      /* bytes: always zero (key only) */
+};
+#define GUARD_NONE 0xffffu
+
+struct vop {
+	uint8_t kind;   /* V_* */
+	uint8_t len;    /* key: encoded length */
+	uint16_t off;   /* key: offset in the key; collect: byte offset in the accumulators */
+	uint16_t poff;  /* the member's offset in struct cache_pkt */
+	uint16_t goff;  /* guard byte's offset in struct cache_pkt, or GUARD_NONE */
+	uint8_t gval;
+	uint8_t gneg;
+	uint8_t src;    /* enum fnf_src (V_GEN) */
+	uint8_t op;     /* collect: enum fnf_op */
+};
+
 struct aop {
 	uint8_t src;
 	uint8_t op;     /* FNF_SUM .. FNF_OR (FNF_FIRST: set at the start only) */
@@ -58,6 +85,10 @@ struct fnf_cache {
 	struct aop sop[FNF_FIELDS_MAX];   /* collect fields with an accumulator: set at a record's start */
 	struct aop uop[FNF_FIELDS_MAX];   /* numeric ones that change per packet (not FNF_FIRST) */
 	uint8_t nkop, nsop, nuop;
+	struct vop kv[FNF_FIELDS_MAX];    /* kop compiled for the packet path */
+	struct vop uv[FNF_FIELDS_MAX];    /* uop compiled */
+	bool generic;                     /* fnf_set_generic: the reference path */
+	uint64_t sweep_at;                /* no record is due before this (cache time) */
 	uint8_t key_words;                /* keyr / 8: keys are compared and hashed zero-padded */
 	struct fnf_cfg cfg;
 	uint64_t active_us;
@@ -302,6 +333,120 @@ static inline void put_bytes(uint8_t *p, const uint8_t *src, unsigned n)
 	}
 }
 
+/* --- the compiled packet path ---------------------------------------------- */
+
+#define PO(m) ((uint16_t)offsetof(struct cache_pkt, m))
+
+/* The plain member and guard of source s, if it has one: width 1, 2 or 4
+ * (numbers) or the member's byte size (bytes); 0 when s needs num_of or
+ * bytes_of. flags: FNF_D_BUCKET_*. */
+static unsigned plain_of(enum fnf_src s, unsigned flags, uint16_t *poff, uint16_t *goff, uint8_t *gval,
+                         uint8_t *gneg)
+{
+	*goff = GUARD_NONE;
+	*gval = 0;
+	*gneg = 0;
+#define G(m, v, neg) (*goff = PO(m), *gval = (uint8_t)(v), *gneg = (neg))
+	switch (s) {
+	case FNF_S_SRC4: G(pi.af, 4, 0); *poff = PO(pi.src); return 4;
+	case FNF_S_DST4: G(pi.af, 4, 0); *poff = PO(pi.dst); return 4;
+	case FNF_S_SRC6: G(pi.af, 6, 0); *poff = PO(pi.src); return 16;
+	case FNF_S_DST6: G(pi.af, 6, 0); *poff = PO(pi.dst); return 16;
+	case FNF_S_MAC_SRC_IN: G(dir, 0, 0); *poff = PO(pi.src_mac); return 6;
+	case FNF_S_MAC_SRC_OUT: G(dir, 0, 1); *poff = PO(pi.src_mac); return 6;
+	case FNF_S_MAC_DST_IN: G(dir, 0, 0); *poff = PO(pi.dst_mac); return 6;
+	case FNF_S_MAC_DST_OUT: G(dir, 0, 1); *poff = PO(pi.dst_mac); return 6;
+	case FNF_S_VLAN_IN: G(dir, 0, 0); *poff = PO(pi.vlan); return 2;
+	case FNF_S_VLAN_OUT: G(dir, 0, 1); *poff = PO(pi.vlan); return 2;
+	case FNF_S_PCP: *poff = PO(pi.vlan_pcp); return 1;
+	case FNF_S_TOS: *poff = PO(pi.tos); return 1;
+	case FNF_S_PROTO: *poff = PO(pi.proto); return 1;
+	case FNF_S_IPLEN:
+		if (flags & FNF_D_BUCKET_LEN)
+			return 0;
+		*poff = PO(pi.ip_len);
+		return 4;
+	case FNF_S_IPLEN_EXACT: *poff = PO(pi.ip_len); return 4;
+	case FNF_S_TTL:
+		if (flags & FNF_D_BUCKET_TTL)
+			return 0;
+		*poff = PO(pi.ttl);
+		return 1;
+	case FNF_S_TTL_EXACT: *poff = PO(pi.ttl); return 1;
+	case FNF_S_VERSION: *poff = PO(pi.af); return 1;
+	case FNF_S_FLOW_LABEL: G(pi.af, 6, 0); *poff = PO(pi.flow_label); return 4;
+	case FNF_S_NEXT_HDR: G(pi.af, 6, 0); *poff = PO(pi.ip6_nh); return 1;
+	case FNF_S_SPORT: *poff = PO(pi.sport); return 2;
+	case FNF_S_DPORT: *poff = PO(pi.dport); return 2;
+	case FNF_S_TCP_SPORT: G(pi.proto, 6, 0); *poff = PO(pi.sport); return 2;
+	case FNF_S_TCP_DPORT: G(pi.proto, 6, 0); *poff = PO(pi.dport); return 2;
+	case FNF_S_TCP_FLAGS: G(pi.proto, 6, 0); *poff = PO(pi.tcp_flags); return 1;
+	case FNF_S_UDP_SPORT: G(pi.proto, 17, 0); *poff = PO(pi.sport); return 2;
+	case FNF_S_UDP_DPORT: G(pi.proto, 17, 0); *poff = PO(pi.dport); return 2;
+	case FNF_S_IGMP_TYPE: G(pi.proto, 2, 0); *poff = PO(pi.igmp_type); return 1;
+	case FNF_S_IF_IN: G(dir, 0, 0); *poff = PO(ifindex); return 4;
+	case FNF_S_IF_OUT: G(dir, 0, 1); *poff = PO(ifindex); return 4;
+	case FNF_S_DIR: *poff = PO(dir); return 1;
+	default: return 0;
+	}
+#undef G
+}
+
+/* Compile one field: a key field (len its encoded length) or a per-packet
+ * collect field (op). */
+static struct vop compile_val(enum fnf_src s, unsigned len, bool key, enum fnf_op op, uint16_t off,
+                              unsigned flags)
+{
+	struct vop v = { .kind = V_GEN, .len = (uint8_t)len, .off = off, .goff = GUARD_NONE,
+	                 .src = (uint8_t)s, .op = (uint8_t)op };
+	unsigned bs = bytes_size(s);
+	if (key && s == FNF_S_ZERO) {
+		v.kind = V_ZERO;
+		return v;
+	}
+	uint16_t poff, goff;
+	uint8_t gval, gneg;
+	unsigned w = plain_of(s, flags, &poff, &goff, &gval, &gneg);
+	if (!w)
+		return v;
+	if (bs) {
+		if (!key)
+			return v; /* bytes are collected once, at a record's start */
+		v.kind = len == 4 ? V_B4 : len == 6 ? V_B6 : len == 16 ? V_B16 : V_BN;
+	} else {
+		/* a key stores the member as it is only when it has the field's
+		 * width (no saturation, no widening); a collect is 8 bytes */
+		if (key && len != w)
+			return v;
+		v.kind = w == 1 ? V_U8 : w == 2 ? V_U16 : V_U32;
+	}
+	v.poff = poff;
+	v.goff = goff;
+	v.gval = gval;
+	v.gneg = gneg;
+	return v;
+}
+
+static inline __attribute__((always_inline)) bool guard_ok(const struct vop *o, const uint8_t *pb)
+{
+	return o->goff == GUARD_NONE || ((pb[o->goff] == o->gval) != o->gneg);
+}
+
+/* A number of a compiled field (V_U8/16/32; V_GEN through num_of). */
+static inline __attribute__((always_inline)) uint64_t val_of(const struct vop *o, const struct cache_pkt *p,
+                                                             unsigned flags, uint8_t sampler)
+{
+	const uint8_t *pb = (const uint8_t *)p;
+	uint64_t v;
+	switch (o->kind) {
+	case V_U8: v = pb[o->poff]; break;
+	case V_U16: { uint16_t x; memcpy(&x, pb + o->poff, 2); v = x; break; }
+	case V_U32: { uint32_t x; memcpy(&x, pb + o->poff, 4); v = x; break; }
+	default: return num_of(p, (enum fnf_src)o->src, flags, sampler);
+	}
+	return guard_ok(o, pb) ? v : 0;
+}
+
 /* --- intrusive lists over pool indices ----------------------------------- */
 
 static inline struct fent *E(const struct fnf_cache *c, uint32_t i)
@@ -397,6 +542,12 @@ struct fnf_cache *fnf_new(const struct fnf_def *d, const struct fnf_cfg *cfg, fn
 		if (!bs && f->op != FNF_FIRST)
 			c->uop[c->nuop++] = (struct aop){ f->src, f->op, 0, f->off };
 	}
+	for (unsigned i = 0; i < c->nkop; i++)
+		c->kv[i] = compile_val((enum fnf_src)c->kop[i].src, c->kop[i].len, true, FNF_KEY, c->kop[i].off,
+		                       d->flags);
+	for (unsigned i = 0; i < c->nuop; i++)
+		c->uv[i] = compile_val((enum fnf_src)c->uop[i].src, 8, false, (enum fnf_op)c->uop[i].op,
+		                       c->uop[i].off, d->flags);
 	c->stride = sizeof(struct fent) + c->keyr + d->acc_len;
 	uint32_t nb = 1;
 	while (nb < cfg->entries)
@@ -436,6 +587,12 @@ void fnf_set_timeouts(struct fnf_cache *c, uint32_t active_s, uint32_t inactive_
 	c->cfg.inactive_s = inactive_s;
 	c->active_us = (uint64_t)active_s * 1000000u;
 	c->inactive_us = (uint64_t)inactive_s * 1000000u;
+	c->sweep_at = 0; /* deadlines moved: the next sweep looks */
+}
+
+void fnf_set_generic(struct fnf_cache *c, bool on)
+{
+	c->generic = on;
 }
 
 const struct fnf_def *fnf_def_of(const struct fnf_cache *c)
@@ -594,6 +751,18 @@ static void rec_start(const struct fnf_cache *c, struct fent *e, uint64_t *a, co
 	}
 }
 
+static inline __attribute__((always_inline)) void acc_op(uint64_t *x, uint8_t op, uint64_t v)
+{
+	switch (op) {
+	case FNF_SUM: *x += v; break;
+	case FNF_MIN: if (v < *x) *x = v; break;
+	case FNF_MAX: if (v > *x) *x = v; break;
+	case FNF_LAST: *x = v; break;
+	case FNF_OR: *x |= v; break;
+	default: break;
+	}
+}
+
 /* Count one packet into the record. */
 static inline __attribute__((always_inline)) void rec_add(const struct fnf_cache *c, struct fent *e, uint64_t *a, const struct cache_pkt *p,
                     uint8_t sampler, uint64_t t)
@@ -601,22 +770,63 @@ static inline __attribute__((always_inline)) void rec_add(const struct fnf_cache
 	e->packets++;
 	e->bytes += p->pi.ip_len;
 	e->last_us = t;
+	if (c->generic) {
+		for (unsigned i = 0; i < c->nuop; i++) {
+			const struct aop *o = &c->uop[i];
+			acc_op(&a[o->off / 8], o->op, num_of(p, (enum fnf_src)o->src, c->d.flags, sampler));
+		}
+		return;
+	}
 	for (unsigned i = 0; i < c->nuop; i++) {
-		const struct aop *o = &c->uop[i];
-		uint64_t v = num_of(p, (enum fnf_src)o->src, c->d.flags, sampler);
-		uint64_t *x = &a[o->off / 8];
-		switch (o->op) {
-		case FNF_SUM: *x += v; break;
-		case FNF_MIN: if (v < *x) *x = v; break;
-		case FNF_MAX: if (v > *x) *x = v; break;
-		case FNF_LAST: *x = v; break;
-		case FNF_OR: *x |= v; break;
-		default: break;
+		const struct vop *o = &c->uv[i];
+		acc_op(&a[o->off / 8], o->op, val_of(o, p, c->d.flags, sampler));
+	}
+}
+
+/* The packet's key into k (keyr bytes: the pad after key_len is zero),
+ * by the compiled fields: a guarded load and store each. */
+static inline __attribute__((always_inline)) void key_pack_fast(const struct fnf_cache *c, uint8_t *k,
+                                                                const struct cache_pkt *p, uint8_t sampler)
+{
+	const uint8_t *pb = (const uint8_t *)p;
+	memset(k + c->keyr - 8, 0, 8);
+	for (unsigned i = 0; i < c->nkop; i++) {
+		const struct vop *o = &c->kv[i];
+		uint8_t *d = k + o->off;
+		bool ok = guard_ok(o, pb);
+		const uint8_t *m = ok ? pb + o->poff : zero16;
+		switch (o->kind) {
+		case V_U8:
+			*d = ok ? pb[o->poff] : 0;
+			break;
+		case V_U16: {
+			uint16_t x;
+			memcpy(&x, pb + o->poff, 2);
+			poke_u16(d, ok ? x : 0);
+			break;
+		}
+		case V_U32: {
+			uint32_t x;
+			memcpy(&x, pb + o->poff, 4);
+			poke_u32(d, ok ? x : 0);
+			break;
+		}
+		case V_B4: memcpy(d, m, 4); break;
+		case V_B6: memcpy(d, m, 6); break;
+		case V_B16: memcpy(d, m, 16); break;
+		case V_BN: memcpy(d, m, o->len); break;
+		case V_ZERO: memset(d, 0, o->len); break;
+		default:
+			if (bytes_size((enum fnf_src)o->src))
+				put_bytes(d, bytes_of(p, (enum fnf_src)o->src), o->len);
+			else
+				put_sat(d, o->len, num_of(p, (enum fnf_src)o->src, c->d.flags, sampler));
+			break;
 		}
 	}
 }
 
-/* The packet's key into k (keyr bytes: the pad after key_len is zero). */
+/* The reference path: each field through bytes_of / num_of. */
 static void key_pack(const struct fnf_cache *c, uint8_t *k, const struct cache_pkt *p, uint8_t sampler)
 {
 	memset(k + c->keyr - 8, 0, 8);
@@ -651,7 +861,22 @@ static inline bool key_eq(const struct fnf_cache *c, const uint8_t *a, const uin
 
 /* --- expiry ---------------------------------------------------------------- */
 
-static void sweep(struct fnf_cache *c)
+/* Records leave the list heads in deadline order, and a list's head only
+ * gets a later deadline (a later entry, or a refreshed one, takes its
+ * place) unless the list was empty or the timeouts change: so nothing is
+ * due before sweep_at, the earliest head deadline when the last sweep
+ * ended, lowered when an empty list gains an entry (and reset by
+ * fnf_set_timeouts). A packet then costs one comparison, not a look at
+ * both lists. */
+static void sweep_lists(struct fnf_cache *c);
+
+static inline __attribute__((always_inline)) void sweep(struct fnf_cache *c)
+{
+	if (c->st.now_us >= c->sweep_at)
+		sweep_lists(c);
+}
+
+static void sweep_lists(struct fnf_cache *c)
 {
 	uint64_t now = c->st.now_us;
 	bool any = false;
@@ -675,6 +900,7 @@ static void sweep(struct fnf_cache *c)
 	}
 	if (any)
 		c->st.ager_polls++;
+	c->sweep_at = fnf_next_deadline(c);
 }
 
 static void clock_advance(struct fnf_cache *c, uint64_t t)
@@ -785,6 +1011,8 @@ static void packet_keyed(struct fnf_cache *c, const struct cache_pkt *p, const u
 	if (e->packets == 0) {
 		rec_start(c, e, acc_at(c, i), p, sampler, t);
 		act_append(c, &c->act, i);
+		if (c->act.head == i && t + c->active_us < c->sweep_at)
+			c->sweep_at = t + c->active_us;
 		c->st.flows_added++;
 	}
 	rec_add(c, e, acc_at(c, i), p, sampler, t);
@@ -794,6 +1022,8 @@ static void packet_keyed(struct fnf_cache *c, const struct cache_pkt *p, const u
 				lru_remove(c, &c->lru, i);
 			lru_append(c, &c->lru, i);
 		}
+		if (c->lru.head == i && t + c->inactive_us < c->sweep_at)
+			c->sweep_at = t + c->inactive_us;
 		if ((c->d.flags & FNF_D_TCP_END) && expiry_tcp_end(p->pi.proto, p->pi.tcp_flags))
 			entry_end(c, i, FLOW_END_EOF);
 	}
@@ -808,7 +1038,10 @@ void fnf_packets(struct fnf_cache *c, const struct cache_pkt *const *v, size_t n
 	/* Stage 1: keys and hashes; prefetch the bucket heads. */
 	for (size_t j = 0; j < n; j++) {
 		uint8_t *k = c->scratch + j * ks;
-		key_pack(c, k, v[j], sampler);
+		if (c->generic)
+			key_pack(c, k, v[j], sampler);
+		else
+			key_pack_fast(c, k, v[j], sampler);
 		if (c->cfg.type != CACHE_IMMEDIATE) {
 			h[j] = key_hash(c, k);
 			__builtin_prefetch(&c->bucket[h[j] & c->nbucket_mask]);

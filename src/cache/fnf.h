@@ -183,6 +183,10 @@ uint64_t fnf_next_deadline(const struct fnf_cache *c);
 /* New timeouts for the running cache (reload). */
 void fnf_set_timeouts(struct fnf_cache *c, uint32_t active_s, uint32_t inactive_s);
 
+/* Tests: meter by the reference path (every field through the generic
+ * per-source switch) instead of the compiled one; records are the same. */
+void fnf_set_generic(struct fnf_cache *c, bool on);
+
 const struct fnf_def *fnf_def_of(const struct fnf_cache *c);
 const struct fnf_cfg *fnf_config(const struct fnf_cache *c);
 const struct fnf_stats *fnf_stats(const struct fnf_cache *c);
