@@ -72,6 +72,9 @@ struct vop {
 	uint8_t op;     /* collect: enum fnf_op */
 };
 
+#define GATHER_WORDS 8
+#define GATHER_GUARDS 3
+
 struct aop {
 	uint8_t src;
 	uint8_t op;     /* FNF_SUM .. FNF_OR (FNF_FIRST: set at the start only) */
@@ -101,7 +104,25 @@ struct fnf_cache {
 	size_t pool_bytes;
 	size_t bucket_bytes;
 	size_t stride;          /* bytes per entry */
-	uint16_t keyr;          /* key bytes rounded up to 8 */
+	uint16_t keyr;          /* key bytes rounded up to 8 (gathered: 8 per word) */
+	uint16_t kroom;         /* key room in an entry: the larger of the two forms */
+	/* Gathered keys (fnf_new picks them when every key field is a plain
+	 * member, no two share a byte, and at most GATHER_GUARDS conditions
+	 * and GATHER_WORDS words are involved): the key an entry stores is
+	 * not the wire form but GATHER_WORDS-or-fewer 8-byte words of struct
+	 * cache_pkt, each masked to the bytes of its fields, the mask chosen
+	 * by which field conditions hold (a failed one zeroes its field). It
+	 * is one-to-one with the wire key (fields do not share bytes; a
+	 * member and its wire form are one-to-one; a failed condition is 0
+	 * in both), so records are the same; the wire form is made when a
+	 * record is emitted (wire_key). Per packet: a compare per condition
+	 * and a load, AND and store per word. */
+	bool gather;
+	uint8_t nword, nguard;
+	uint16_t woff[GATHER_WORDS];              /* each word's offset in struct cache_pkt */
+	uint64_t wmask[GATHER_WORDS][1u << GATHER_GUARDS]; /* by condition state */
+	uint64_t wown[GATHER_WORDS];              /* the bytes each word holds, all conditions true */
+	struct { uint16_t goff; uint8_t gval, gneg; } guard[GATHER_GUARDS];
 	uint32_t nbucket_mask;
 	uint32_t free_head;
 	uint32_t emergency_at;
@@ -447,6 +468,143 @@ static inline __attribute__((always_inline)) uint64_t val_of(const struct vop *o
 	return guard_ok(o, pb) ? v : 0;
 }
 
+/* --- gathered keys (see struct fnf_cache) ---------------------------------- */
+
+/* The member bytes key field o reads: its width for numbers, its length
+ * for bytes. */
+static unsigned gather_width(const struct vop *o)
+{
+	switch (o->kind) {
+	case V_U8: return 1;
+	case V_U16: return 2;
+	case V_U32: return 4;
+	case V_B4: case V_B6: case V_B16: case V_BN: return o->len;
+	default: return 0;
+	}
+}
+
+static void gather_plan(struct fnf_cache *c)
+{
+	enum { S = sizeof(struct cache_pkt) };
+	int8_t owner[S];  /* key field whose byte it is, -1 none */
+	int8_t word[S];   /* word holding it */
+	int8_t gidx[FNF_FIELDS_MAX];
+	c->gather = false;
+	c->nword = c->nguard = 0;
+	memset(owner, -1, sizeof(owner));
+	memset(word, -1, sizeof(word));
+	if (S < 8)
+		return;
+	for (unsigned i = 0; i < c->nkop; i++) {
+		const struct vop *o = &c->kv[i];
+		unsigned w = gather_width(o);
+		if (!w || o->poff + w > S)
+			return;
+		for (unsigned b = o->poff; b < o->poff + w; b++) {
+			if (owner[b] >= 0)
+				return; /* two fields share a member byte */
+			owner[b] = (int8_t)i;
+		}
+		gidx[i] = -1;
+		if (o->goff == GUARD_NONE)
+			continue;
+		unsigned g;
+		for (g = 0; g < c->nguard; g++)
+			if (c->guard[g].goff == o->goff && c->guard[g].gval == o->gval && c->guard[g].gneg == o->gneg)
+				break;
+		if (g == c->nguard) {
+			if (c->nguard == GATHER_GUARDS)
+				return;
+			c->guard[g].goff = o->goff;
+			c->guard[g].gval = o->gval;
+			c->guard[g].gneg = o->gneg;
+			c->nguard++;
+		}
+		gidx[i] = (int8_t)g;
+	}
+	unsigned nw = 0;
+	for (unsigned b = 0; b < S; b++) {
+		if (owner[b] < 0 || word[b] >= 0)
+			continue;
+		if (nw == GATHER_WORDS)
+			return;
+		unsigned wo = b + 8 <= S ? b : S - 8;
+		c->woff[nw] = (uint16_t)wo;
+		for (unsigned x = wo; x < wo + 8; x++)
+			if (owner[x] >= 0 && word[x] < 0)
+				word[x] = (int8_t)nw;
+		nw++;
+	}
+	for (unsigned j = 0; j < nw; j++) {
+		for (unsigned st = 0; st < (1u << GATHER_GUARDS); st++) {
+			uint8_t m[8] = { 0 };
+			for (unsigned x = 0; x < 8; x++) {
+				unsigned b = c->woff[j] + x;
+				if (word[b] != (int8_t)j)
+					continue;
+				int g = gidx[owner[b]];
+				if (g < 0 || (st >> g & 1))
+					m[x] = 0xff;
+			}
+			memcpy(&c->wmask[j][st], m, 8);
+		}
+		c->wown[j] = c->wmask[j][(1u << GATHER_GUARDS) - 1];
+	}
+	c->nword = (uint8_t)nw;
+	c->gather = true;
+}
+
+static inline __attribute__((always_inline)) void key_gather(const struct fnf_cache *c, uint8_t *k,
+                                                             const struct cache_pkt *p)
+{
+	const uint8_t *pb = (const uint8_t *)p;
+	unsigned st = 0;
+	for (unsigned g = 0; g < c->nguard; g++)
+		st |= (unsigned)((pb[c->guard[g].goff] == c->guard[g].gval) != c->guard[g].gneg) << g;
+	for (unsigned j = 0; j < c->nword; j++) {
+		uint64_t x;
+		memcpy(&x, pb + c->woff[j], 8);
+		x &= c->wmask[j][st];
+		memcpy(k + 8 * j, &x, 8);
+	}
+}
+
+/* The wire form of a stored key: k itself, or (gathered) made in buf
+ * (FNF_KEY_MAX bytes): the words put back where they came from in a
+ * zeroed struct cache_pkt, each field then stored from its member as
+ * the compiled path stores it (its condition was applied when the key
+ * was gathered). */
+static const uint8_t *wire_key(const struct fnf_cache *c, const uint8_t *k, uint8_t *buf)
+{
+	if (!c->gather)
+		return k;
+	union {
+		struct cache_pkt p;
+		uint8_t b[sizeof(struct cache_pkt)];
+	} u;
+	memset(&u, 0, sizeof(u));
+	for (unsigned j = 0; j < c->nword; j++) {
+		uint64_t x, y;
+		memcpy(&x, u.b + c->woff[j], 8);
+		memcpy(&y, k + 8 * j, 8);
+		x = (x & ~c->wown[j]) | (y & c->wown[j]);
+		memcpy(u.b + c->woff[j], &x, 8);
+	}
+	memset(buf, 0, c->d.key_len);
+	for (unsigned i = 0; i < c->nkop; i++) {
+		const struct vop *o = &c->kv[i];
+		uint8_t *d = buf + o->off;
+		const uint8_t *m = u.b + o->poff;
+		switch (o->kind) {
+		case V_U8: *d = *m; break;
+		case V_U16: { uint16_t x; memcpy(&x, m, 2); poke_u16(d, x); break; }
+		case V_U32: { uint32_t x; memcpy(&x, m, 4); poke_u32(d, x); break; }
+		default: memcpy(d, m, o->len); break;
+		}
+	}
+	return buf;
+}
+
 /* --- intrusive lists over pool indices ----------------------------------- */
 
 static inline struct fent *E(const struct fnf_cache *c, uint32_t i)
@@ -461,7 +619,7 @@ static inline uint8_t *key_at(const struct fnf_cache *c, uint32_t i)
 
 static inline uint64_t *acc_at(const struct fnf_cache *c, uint32_t i)
 {
-	return (uint64_t *)(void *)(key_at(c, i) + c->keyr);
+	return (uint64_t *)(void *)(key_at(c, i) + c->kroom);
 }
 
 #define DLIST_FNS(name, prev, next)                                                    \
@@ -548,7 +706,15 @@ struct fnf_cache *fnf_new(const struct fnf_def *d, const struct fnf_cfg *cfg, fn
 	for (unsigned i = 0; i < c->nuop; i++)
 		c->uv[i] = compile_val((enum fnf_src)c->uop[i].src, 8, false, (enum fnf_op)c->uop[i].op,
 		                       c->uop[i].off, d->flags);
-	c->stride = sizeof(struct fent) + c->keyr + d->acc_len;
+	c->kroom = c->keyr;
+	gather_plan(c);
+	if (c->gather) {
+		if (c->nword * 8u > c->kroom)
+			c->kroom = (uint16_t)(c->nword * 8u);
+		c->keyr = (uint16_t)(c->nword * 8u);
+		c->key_words = c->nword;
+	}
+	c->stride = sizeof(struct fent) + c->kroom + d->acc_len;
 	uint32_t nb = 1;
 	while (nb < cfg->entries)
 		nb <<= 1;
@@ -559,7 +725,7 @@ struct fnf_cache *fnf_new(const struct fnf_def *d, const struct fnf_cfg *cfg, fn
 	c->bucket_bytes = cfg->type == CACHE_IMMEDIATE ? sizeof(uint32_t) : (size_t)nb * sizeof(uint32_t);
 	c->pool = map_zeroed(c->pool_bytes);
 	c->bucket = map_zeroed(c->bucket_bytes);
-	c->scratch = calloc(CACHE_BATCH_MAX, c->keyr ? c->keyr : 8);
+	c->scratch = calloc(CACHE_BATCH_MAX, c->kroom ? c->kroom : 8);
 	if (!c->pool || !c->bucket || !c->scratch) {
 		fnf_free(c);
 		errno = ENOMEM;
@@ -593,6 +759,12 @@ void fnf_set_timeouts(struct fnf_cache *c, uint32_t active_s, uint32_t inactive_
 void fnf_set_generic(struct fnf_cache *c, bool on)
 {
 	c->generic = on;
+	if (on && c->gather) {
+		/* back to wire-form keys (room for them was kept) */
+		c->gather = false;
+		c->keyr = (uint16_t)((c->d.key_len + 7u) / 8u * 8u);
+		c->key_words = (uint8_t)(c->keyr / 8u);
+	}
 }
 
 const struct fnf_def *fnf_def_of(const struct fnf_cache *c)
@@ -710,7 +882,8 @@ static void emit_entry(struct fnf_cache *c, const struct fent *e, const uint8_t 
 {
 	struct genrec_val vals[FNF_FIELDS_MAX];
 	struct genrec r;
-	make_genrec(c, e, k, a, vals, &r);
+	uint8_t wk[FNF_KEY_MAX];
+	make_genrec(c, e, wire_key(c, k, wk), a, vals, &r);
 	r.end = (uint8_t)why;
 	c->st.records[why]++;
 	c->emit(c->emit_arg, &r);
@@ -953,7 +1126,8 @@ void fnf_foreach(const struct fnf_cache *c, size_t max, void (*fn)(void *arg, co
 	for (uint32_t i = c->act.head; i && (!max || n < max); i = E(c, i)->anext, n++) {
 		struct genrec_val vals[FNF_FIELDS_MAX];
 		struct genrec r;
-		make_genrec(c, E(c, i), key_at(c, i), acc_at(c, i), vals, &r);
+		uint8_t wk[FNF_KEY_MAX];
+		make_genrec(c, E(c, i), wire_key(c, key_at(c, i), wk), acc_at(c, i), vals, &r);
 		r.end = FLOW_END_MAX;
 		fn(arg, &r);
 	}
@@ -1038,7 +1212,9 @@ void fnf_packets(struct fnf_cache *c, const struct cache_pkt *const *v, size_t n
 	/* Stage 1: keys and hashes; prefetch the bucket heads. */
 	for (size_t j = 0; j < n; j++) {
 		uint8_t *k = c->scratch + j * ks;
-		if (c->generic)
+		if (c->gather)
+			key_gather(c, k, v[j]);
+		else if (c->generic)
 			key_pack(c, k, v[j], sampler);
 		else
 			key_pack_fast(c, k, v[j], sampler);
