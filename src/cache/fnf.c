@@ -767,6 +767,11 @@ void fnf_set_generic(struct fnf_cache *c, bool on)
 	}
 }
 
+bool fnf_gathered(const struct fnf_cache *c)
+{
+	return c->gather;
+}
+
 const struct fnf_def *fnf_def_of(const struct fnf_cache *c)
 {
 	return &c->d;

@@ -186,6 +186,8 @@ void fnf_set_timeouts(struct fnf_cache *c, uint32_t active_s, uint32_t inactive_
 /* Tests: meter by the reference path (every field through the generic
  * per-source switch) instead of the compiled one; records are the same. */
 void fnf_set_generic(struct fnf_cache *c, bool on);
+/* Does the cache keep gathered keys (see fnf.c)? For tests. */
+bool fnf_gathered(const struct fnf_cache *c);
 
 const struct fnf_def *fnf_def_of(const struct fnf_cache *c);
 const struct fnf_cfg *fnf_config(const struct fnf_cache *c);
