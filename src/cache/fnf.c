@@ -1037,6 +1037,18 @@ static inline bool key_eq(const struct fnf_cache *c, const uint8_t *a, const uin
 	return diff == 0;
 }
 
+static inline bool key_eq_n(const uint8_t *a, const uint8_t *b, unsigned words)
+{
+	uint64_t diff = 0;
+	for (unsigned i = 0; i < words; i++) {
+		uint64_t x, y;
+		memcpy(&x, a + 8 * i, 8);
+		memcpy(&y, b + 8 * i, 8);
+		diff |= x ^ y;
+	}
+	return diff == 0;
+}
+
 /* --- expiry ---------------------------------------------------------------- */
 
 /* Records leave the list heads in deadline order, and a list's head only
@@ -1161,13 +1173,44 @@ static void packet_keyed(struct fnf_cache *c, const struct cache_pkt *p, const u
 
 	sweep(c);
 
+	/* the pool and its geometry in locals: stores into entries could
+	 * otherwise alias the cache's own fields and reload them */
+	uint8_t *const pool = c->pool;
+	const size_t stride = c->stride;
+	const unsigned kw = c->key_words;
+#define EP(x) ((struct fent *)(void *)(pool + (size_t)(x) * stride))
 	uint32_t *head = &c->bucket[h32 & c->nbucket_mask];
 	uint32_t i;
-	for (i = *head; i; i = E(c, i)->hnext) {
-		struct fent *e = E(c, i);
-		if (e->hash == h32 && key_eq(c, key_at(c, i), k))
+	for (i = *head; i; i = EP(i)->hnext) {
+		struct fent *e = EP(i);
+		if (e->hash == h32 && key_eq_n((const uint8_t *)(e + 1), k, kw))
 			break;
 	}
+	if (i && c->cfg.type == CACHE_NORMAL && EP(i)->packets) {
+		/* the common case: a packet of an open record of the normal
+		 * cache. Every entry of the normal cache is on the last-seen
+		 * list; moved to its tail here (a head that moves on only gets
+		 * a later deadline: sweep_at stays right). */
+		struct fent *e = EP(i);
+		rec_add(c, e, (uint64_t *)(void *)((uint8_t *)(e + 1) + c->kroom), p, sampler, t);
+		uint32_t tail = c->lru.tail;
+		if (tail != i) {
+			uint32_t pr = e->lprev, nx = e->lnext; /* nx != NIL: i is not the tail */
+			if (pr)
+				EP(pr)->lnext = nx;
+			else
+				c->lru.head = nx;
+			EP(nx)->lprev = pr;
+			e->lprev = tail; /* tail != NIL: the list holds i and tail */
+			e->lnext = NIL;
+			EP(tail)->lnext = i;
+			c->lru.tail = i;
+		}
+		if ((c->d.flags & FNF_D_TCP_END) && expiry_tcp_end(p->pi.proto, p->pi.tcp_flags))
+			entry_end(c, i, FLOW_END_EOF);
+		return;
+	}
+#undef EP
 	if (!i) {
 		if (c->cfg.type == CACHE_NORMAL)
 			while (c->st.in_use >= c->emergency_at && c->lru.head)
