@@ -103,6 +103,7 @@ struct fnf_cache {
 	uint32_t *bucket;
 	size_t pool_bytes;
 	size_t bucket_bytes;
+	size_t pool_map, bucket_map; /* lengths mapped */
 	size_t stride;          /* bytes per entry */
 	uint16_t keyr;          /* key bytes rounded up to 8 (gathered: 8 per word) */
 	uint16_t kroom;         /* key room in an entry: the larger of the two forms */
@@ -653,18 +654,35 @@ DLIST_FNS(act, aprev, anext)
 
 /* --- construction -------------------------------------------------------- */
 
-/* Zeroed memory backed as it is first touched, on huge pages where
- * allowed (as cache.c). */
-static void *map_zeroed(size_t len)
+/* Zeroed memory backed as it is first touched. A table of 1 MiB or more
+ * is mapped on a 2 MiB boundary and rounded up to whole 2 MiB pages, on
+ * huge pages where allowed: the hash table and the pool are read at
+ * random, one TLB entry per 2 MiB instead of per 4 KiB. *maplen: the
+ * length mapped (for munmap). */
+#define HUGE_SZ ((size_t)2 << 20)
+static void *map_zeroed(size_t len, size_t *maplen)
 {
-	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	*maplen = len;
+	if (len < HUGE_SZ / 2) {
+		void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		return p == MAP_FAILED ? NULL : p;
+	}
+	size_t want = (len + HUGE_SZ - 1) / HUGE_SZ * HUGE_SZ;
+	uint8_t *p = mmap(NULL, want + HUGE_SZ, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (p == MAP_FAILED)
 		return NULL;
+	uintptr_t a = ((uintptr_t)p + HUGE_SZ - 1) & ~(uintptr_t)(HUGE_SZ - 1);
+	uint8_t *q = (uint8_t *)a;
+	if (q > p)
+		munmap(p, (size_t)(q - p));
+	size_t tail = (size_t)(p + want + HUGE_SZ - (q + want));
+	if (tail)
+		munmap(q + want, tail);
 #ifdef MADV_HUGEPAGE
-	if (len >= (2u << 20))
-		madvise(p, len, MADV_HUGEPAGE);
+	madvise(q, want, MADV_HUGEPAGE);
 #endif
-	return p;
+	*maplen = want;
+	return q;
 }
 
 struct fnf_cache *fnf_new(const struct fnf_def *d, const struct fnf_cfg *cfg, fnf_emit_fn emit, void *arg)
@@ -723,8 +741,8 @@ struct fnf_cache *fnf_new(const struct fnf_def *d, const struct fnf_cfg *cfg, fn
 	size_t entries = cfg->type == CACHE_IMMEDIATE ? 1 : cfg->entries;
 	c->pool_bytes = (entries + 1) * c->stride;
 	c->bucket_bytes = cfg->type == CACHE_IMMEDIATE ? sizeof(uint32_t) : (size_t)nb * sizeof(uint32_t);
-	c->pool = map_zeroed(c->pool_bytes);
-	c->bucket = map_zeroed(c->bucket_bytes);
+	c->pool = map_zeroed(c->pool_bytes, &c->pool_map);
+	c->bucket = map_zeroed(c->bucket_bytes, &c->bucket_map);
 	c->scratch = calloc(CACHE_BATCH_MAX, c->kroom ? c->kroom : 8);
 	if (!c->pool || !c->bucket || !c->scratch) {
 		fnf_free(c);
@@ -740,9 +758,9 @@ void fnf_free(struct fnf_cache *c)
 	if (!c)
 		return;
 	if (c->pool)
-		munmap(c->pool, c->pool_bytes);
+		munmap(c->pool, c->pool_map);
 	if (c->bucket)
-		munmap(c->bucket, c->bucket_bytes);
+		munmap(c->bucket, c->bucket_map);
 	free(c->scratch);
 	free(c);
 }
@@ -1251,6 +1269,20 @@ static void packet_keyed(struct fnf_cache *c, const struct cache_pkt *p, const u
 	}
 }
 
+#define LRU_AHEAD 4
+
+static inline void lru_prefetch(const struct fnf_cache *c, uint32_t h)
+{
+	for (uint32_t e = c->bucket[h & c->nbucket_mask]; e; e = E(c, e)->hnext) {
+		const struct fent *fe = E(c, e);
+		if (fe->hash != h)
+			continue;
+		__builtin_prefetch(&E(c, fe->lprev)->lnext, 1);
+		__builtin_prefetch(&E(c, fe->lnext)->lprev, 1);
+		break;
+	}
+}
+
 void fnf_packets(struct fnf_cache *c, const struct cache_pkt *const *v, size_t n, uint8_t sampler)
 {
 	uint32_t h[CACHE_BATCH_MAX];
@@ -1282,20 +1314,17 @@ void fnf_packets(struct fnf_cache *c, const struct cache_pkt *const *v, size_t n
 				__builtin_prefetch((const char *)E(c, e) + 64);
 			}
 		}
-		/* Stage 3: each packet's entry as the cache stands (by its hash
-		 * tag): prefetch its last-seen neighbours, which the move to the
-		 * list tail writes. */
-		for (size_t j = 0; c->cfg.type == CACHE_NORMAL && j < n; j++)
-			for (uint32_t e = c->bucket[h[j] & c->nbucket_mask]; e; e = E(c, e)->hnext) {
-				const struct fent *fe = E(c, e);
-				if (fe->hash != h[j])
-					continue;
-				__builtin_prefetch(&E(c, fe->lprev)->lnext, 1);
-				__builtin_prefetch(&E(c, fe->lnext)->lprev, 1);
-				break;
-			}
 	}
-	/* Stage 4: meter in order. */
-	for (size_t j = 0; j < n; j++)
+	/* Stage 3: meter in order. LRU_AHEAD packets ahead (their entries,
+	 * asked for in stage 2, have had time to arrive) find the entry as
+	 * the cache stands, by its hash tag, and prefetch its last-seen
+	 * neighbours, which the move to the list tail writes. */
+	const bool ahead = c->cfg.type == CACHE_NORMAL;
+	for (size_t j = 0; ahead && j < LRU_AHEAD && j < n; j++)
+		lru_prefetch(c, h[j]);
+	for (size_t j = 0; j < n; j++) {
+		if (ahead && j + LRU_AHEAD < n)
+			lru_prefetch(c, h[j + LRU_AHEAD]);
 		packet_keyed(c, v[j], c->scratch + j * ks, h[j], sampler);
+	}
 }
