@@ -1043,18 +1043,6 @@ static uint32_t key_hash(const struct fnf_cache *c, const uint8_t *k)
 
 /* Keys are keyr bytes, zero-padded and 8-byte aligned: compared a word at
  * a time (memcpy loads: no aliasing assumptions). */
-static inline bool key_eq(const struct fnf_cache *c, const uint8_t *a, const uint8_t *b)
-{
-	uint64_t diff = 0;
-	for (unsigned i = 0; i < c->key_words; i++) {
-		uint64_t x, y;
-		memcpy(&x, a + 8 * i, 8);
-		memcpy(&y, b + 8 * i, 8);
-		diff |= x ^ y;
-	}
-	return diff == 0;
-}
-
 static inline bool key_eq_n(const uint8_t *a, const uint8_t *b, unsigned words)
 {
 	uint64_t diff = 0;
