@@ -16,18 +16,24 @@
 
 #define NIL 0u /* entry 0 of the pool is never used */
 
-/* Head of every pool entry; the packed key (keyr bytes) and the
- * accumulators (acc_len bytes) follow it. 56 bytes, a multiple of 8, so
- * the accumulators are 8-byte aligned. */
+/* Head of every pool entry: what a packet of an open record reads and
+ * writes, first (with a short key and the per-packet accumulators after
+ * it, one cache line). The packed key (keyr bytes), the accumulators
+ * (acc_len bytes) and the tail (struct ftail) follow it. 40 bytes, a
+ * multiple of 8, so the accumulators are 8-byte aligned. */
 struct fent {
-	uint64_t first_us;
-	uint64_t last_us;
-	uint64_t packets;
-	uint64_t bytes;
 	uint32_t hash;   /* folded key hash */
 	uint32_t hnext;  /* hash chain, or free-list link */
 	uint32_t lprev;  /* last-seen list (oldest first): idle and emergency expiry */
 	uint32_t lnext;
+	uint64_t packets;
+	uint64_t bytes;
+	uint64_t last_us;
+};
+
+/* What a record's start and its expiry use. */
+struct ftail {
+	uint64_t first_us;
 	uint32_t aprev;  /* open-record list (oldest first): active expiry */
 	uint32_t anext;
 };
@@ -105,6 +111,7 @@ struct fnf_cache {
 	size_t bucket_bytes;
 	size_t pool_map, bucket_map; /* lengths mapped */
 	size_t stride;          /* bytes per entry */
+	size_t toff;            /* offset of an entry's struct ftail */
 	uint16_t keyr;          /* key bytes rounded up to 8 (gathered: 8 per word) */
 	uint16_t kroom;         /* key room in an entry: the larger of the two forms */
 	/* Gathered keys (fnf_new picks them when every key field is a plain
@@ -623,34 +630,38 @@ static inline uint64_t *acc_at(const struct fnf_cache *c, uint32_t i)
 	return (uint64_t *)(void *)(key_at(c, i) + c->kroom);
 }
 
-#define DLIST_FNS(name, prev, next)                                                    \
+static inline struct ftail *TL(const struct fnf_cache *c, uint32_t i)
+{
+	return (struct ftail *)(void *)(c->pool + (size_t)i * c->stride + c->toff);
+}
+
+#define DLIST_FNS(name, A, prev, next)                                                 \
 	static void name##_append(struct fnf_cache *c, struct dlist *l, uint32_t i)    \
 	{                                                                              \
-		struct fent *e = E(c, i);                                              \
-		e->prev = l->tail;                                                     \
-		e->next = NIL;                                                         \
+		A(c, i)->prev = l->tail;                                               \
+		A(c, i)->next = NIL;                                                   \
 		if (l->tail)                                                           \
-			E(c, l->tail)->next = i;                                       \
+			A(c, l->tail)->next = i;                                       \
 		else                                                                   \
 			l->head = i;                                                   \
 		l->tail = i;                                                           \
 	}                                                                              \
 	static void name##_remove(struct fnf_cache *c, struct dlist *l, uint32_t i)    \
 	{                                                                              \
-		struct fent *e = E(c, i);                                              \
-		if (e->prev)                                                           \
-			E(c, e->prev)->next = e->next;                                 \
+		uint32_t p_ = A(c, i)->prev, n_ = A(c, i)->next;                       \
+		if (p_)                                                                \
+			A(c, p_)->next = n_;                                           \
 		else                                                                   \
-			l->head = e->next;                                             \
-		if (e->next)                                                           \
-			E(c, e->next)->prev = e->prev;                                 \
+			l->head = n_;                                                  \
+		if (n_)                                                                \
+			A(c, n_)->prev = p_;                                           \
 		else                                                                   \
-			l->tail = e->prev;                                             \
-		e->prev = e->next = NIL;                                               \
+			l->tail = p_;                                                  \
+		A(c, i)->prev = A(c, i)->next = NIL;                                   \
 	}
 
-DLIST_FNS(lru, lprev, lnext)
-DLIST_FNS(act, aprev, anext)
+DLIST_FNS(lru, E, lprev, lnext)
+DLIST_FNS(act, TL, aprev, anext)
 
 /* --- construction -------------------------------------------------------- */
 
@@ -732,7 +743,8 @@ struct fnf_cache *fnf_new(const struct fnf_def *d, const struct fnf_cfg *cfg, fn
 		c->keyr = (uint16_t)(c->nword * 8u);
 		c->key_words = c->nword;
 	}
-	c->stride = sizeof(struct fent) + c->kroom + d->acc_len;
+	c->toff = sizeof(struct fent) + c->kroom + d->acc_len;
+	c->stride = c->toff + sizeof(struct ftail);
 	uint32_t nb = 1;
 	while (nb < cfg->entries)
 		nb <<= 1;
@@ -865,8 +877,8 @@ static void entry_release(struct fnf_cache *c, uint32_t i)
 
 /* The record of entry e (key k, accumulators a) as a genrec; vals has
  * room for d->n values. */
-static void make_genrec(const struct fnf_cache *c, const struct fent *e, const uint8_t *k, const uint64_t *a,
-                        struct genrec_val *vals, struct genrec *r)
+static void make_genrec(const struct fnf_cache *c, const struct fent *e, uint64_t first_us, const uint8_t *k,
+                        const uint64_t *a, struct genrec_val *vals, struct genrec *r)
 {
 	const struct fnf_def *d = &c->d;
 	for (unsigned i = 0; i < d->n; i++) {
@@ -882,7 +894,7 @@ static void make_genrec(const struct fnf_cache *c, const struct fent *e, const u
 		case FNF_S_PACKETS: v->u = e->packets; break;
 		case FNF_S_BYTES: v->u = e->bytes; break;
 		case FNF_S_FLOWS: v->u = 1; break;
-		case FNF_S_FIRST: v->u = e->first_us; break;
+		case FNF_S_FIRST: v->u = first_us; break;
 		case FNF_S_LAST: v->u = e->last_us; break;
 		default:
 			if (bytes_size((enum fnf_src)f->src))
@@ -894,19 +906,18 @@ static void make_genrec(const struct fnf_cache *c, const struct fent *e, const u
 	}
 	r->lay = &d->lay;
 	r->v = vals;
-	r->first_us = e->first_us;
+	r->first_us = first_us;
 	r->last_us = e->last_us;
 	r->packets = e->packets;
 	r->bytes = e->bytes;
 }
 
-static void emit_entry(struct fnf_cache *c, const struct fent *e, const uint8_t *k, const uint64_t *a,
-                       enum flow_end why)
+static void emit_entry(struct fnf_cache *c, uint32_t i, enum flow_end why)
 {
 	struct genrec_val vals[FNF_FIELDS_MAX];
 	struct genrec r;
 	uint8_t wk[FNF_KEY_MAX];
-	make_genrec(c, e, wire_key(c, k, wk), a, vals, &r);
+	make_genrec(c, E(c, i), TL(c, i)->first_us, wire_key(c, key_at(c, i), wk), acc_at(c, i), vals, &r);
 	r.end = (uint8_t)why;
 	c->st.records[why]++;
 	c->emit(c->emit_arg, &r);
@@ -917,7 +928,7 @@ static void entry_export(struct fnf_cache *c, uint32_t i, enum flow_end why)
 {
 	struct fent *e = E(c, i);
 	act_remove(c, &c->act, i);
-	emit_entry(c, e, key_at(c, i), acc_at(c, i), why);
+	emit_entry(c, i, why);
 	e->packets = 0;
 	e->bytes = 0;
 }
@@ -932,12 +943,14 @@ static void entry_end(struct fnf_cache *c, uint32_t i, enum flow_end why)
 }
 
 /* First packet of a record: the accumulators start from its values. */
-static void rec_start(const struct fnf_cache *c, struct fent *e, uint64_t *a, const struct cache_pkt *p,
-                      uint8_t sampler, uint64_t t)
+static void rec_start(const struct fnf_cache *c, uint32_t ei, const struct cache_pkt *p, uint8_t sampler,
+                      uint64_t t)
 {
+	struct fent *e = E(c, ei);
+	uint64_t *a = acc_at(c, ei);
 	e->packets = 0;
 	e->bytes = 0;
-	e->first_us = t;
+	TL(c, ei)->first_us = t;
 	for (unsigned i = 0; i < c->nsop; i++) {
 		const struct aop *o = &c->sop[i];
 		if (o->bytes)
@@ -1083,13 +1096,13 @@ static void sweep_lists(struct fnf_cache *c)
 			uint64_t idle_at = e->last_us + c->inactive_us;
 			if (idle_at > now)
 				break;
-			entry_end(c, i, expiry_idle_reason(e->packets, e->first_us, c->active_us, idle_at));
+			entry_end(c, i, expiry_idle_reason(e->packets, TL(c, i)->first_us, c->active_us, idle_at));
 			any = true;
 		}
 	}
 	while (c->act.head) {
 		uint32_t i = c->act.head;
-		if (E(c, i)->first_us + c->active_us > now)
+		if (TL(c, i)->first_us + c->active_us > now)
 			break;
 		entry_export(c, i, FLOW_END_ACTIVE);
 		any = true;
@@ -1127,7 +1140,7 @@ uint64_t fnf_next_deadline(const struct fnf_cache *c)
 	if (c->cfg.type == CACHE_NORMAL && c->lru.head)
 		d = E(c, c->lru.head)->last_us + c->inactive_us;
 	if (c->act.head) {
-		uint64_t a = E(c, c->act.head)->first_us + c->active_us;
+		uint64_t a = TL(c, c->act.head)->first_us + c->active_us;
 		if (a < d)
 			d = a;
 	}
@@ -1146,11 +1159,11 @@ void fnf_flush(struct fnf_cache *c, enum flow_end why)
 void fnf_foreach(const struct fnf_cache *c, size_t max, void (*fn)(void *arg, const struct genrec *r), void *arg)
 {
 	size_t n = 0;
-	for (uint32_t i = c->act.head; i && (!max || n < max); i = E(c, i)->anext, n++) {
+	for (uint32_t i = c->act.head; i && (!max || n < max); i = TL(c, i)->anext, n++) {
 		struct genrec_val vals[FNF_FIELDS_MAX];
 		struct genrec r;
 		uint8_t wk[FNF_KEY_MAX];
-		make_genrec(c, E(c, i), wire_key(c, key_at(c, i), wk), acc_at(c, i), vals, &r);
+		make_genrec(c, E(c, i), TL(c, i)->first_us, wire_key(c, key_at(c, i), wk), acc_at(c, i), vals, &r);
 		r.end = FLOW_END_MAX;
 		fn(arg, &r);
 	}
@@ -1170,10 +1183,10 @@ static void packet_keyed(struct fnf_cache *c, const struct cache_pkt *p, const u
 		/* entry 1 of the one-entry pool is the scratch record */
 		struct fent *e = E(c, 1);
 		memcpy(key_at(c, 1), k, c->keyr);
-		rec_start(c, e, acc_at(c, 1), p, sampler, t);
+		rec_start(c, 1, p, sampler, t);
 		rec_add(c, e, acc_at(c, 1), p, sampler, t);
 		c->st.flows_added++;
-		emit_entry(c, e, key_at(c, 1), acc_at(c, 1), FLOW_END_IMMEDIATE);
+		emit_entry(c, 1, FLOW_END_IMMEDIATE);
 		return;
 	}
 
@@ -1230,6 +1243,7 @@ static void packet_keyed(struct fnf_cache *c, const struct cache_pkt *p, const u
 		}
 		struct fent *e = E(c, i);
 		memset(e, 0, sizeof(*e));
+		memset(TL(c, i), 0, sizeof(struct ftail));
 		memcpy(key_at(c, i), k, c->keyr);
 		e->hash = h32;
 		e->hnext = *head;
@@ -1237,7 +1251,7 @@ static void packet_keyed(struct fnf_cache *c, const struct cache_pkt *p, const u
 	}
 	struct fent *e = E(c, i);
 	if (e->packets == 0) {
-		rec_start(c, e, acc_at(c, i), p, sampler, t);
+		rec_start(c, i, p, sampler, t);
 		act_append(c, &c->act, i);
 		if (c->act.head == i && t + c->active_us < c->sweep_at)
 			c->sweep_at = t + c->active_us;
