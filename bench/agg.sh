@@ -18,6 +18,11 @@
 #
 # Environment: PACKETS (2000000), CONC sessions at once (20000), RUNS (5),
 # SEED (1), KEEP=1 keeps the work directory. Needs python3 for the sinks.
+# CALLGRIND=1: instead of timing, one run of each configuration under
+# valgrind's callgrind (instruction counts, no noise from other load):
+# instructions per packet of each configuration, each / main, and the
+# instructions of the FNF monitor's packet path (tap_packets and below)
+# per packet it metered. Use a smaller PACKETS (300000: a minute or two).
 set -eu
 BUILD=${1:-build}
 IPFLOWD=$BUILD/ipflowd
@@ -101,6 +106,27 @@ flow monitor M
 interface bench0
  ip flow monitor M input
 CONF
+
+if [ "${CALLGRIND:-0}" = 1 ]; then
+	command -v valgrind >/dev/null && command -v callgrind_annotate >/dev/null ||
+		{ echo "CALLGRIND=1 needs valgrind and callgrind_annotate" >&2; exit 1; }
+	for n in main agg all; do
+		valgrind --tool=callgrind --callgrind-out-file="$T/cg.$n" "$IPFLOWD" -f "$T/$n.conf" --stats \
+			>"$T/$n.out" 2>"$T/$n.cg" || { echo "$n failed:"; cat "$T/$n.cg"; exit 1; }
+		sed -n 's/.*Collected : \([0-9]*\).*/\1/p' "$T/$n.cg" >"$T/$n.ir"
+	done
+	tap=$(callgrind_annotate --inclusive=yes "$T/cg.all" 2>/dev/null | awk '/fnf_mon.c:tap_packets/ { gsub(",", "", $1); print $1; exit }')
+	fpk=$(sed -n 's/^Flow monitor M: packets \([0-9]*\),.*/\1/p' "$T/all.out")
+	awk -v n="$PACKETS" -v m="$(cat "$T/main.ir")" -v a="$(cat "$T/agg.ir")" -v l="$(cat "$T/all.ir")" \
+		-v tap="${tap:-0}" -v fpk="${fpk:-0}" 'BEGIN {
+		printf "callgrind, %d packets: instructions per packet\n", n
+		printf "  main cache                           %8.1f\n", m / n
+		printf "  main + 2 aggregation caches          %8.1f  (%.3f x main)\n", a / n, a / m
+		printf "  main + 2 agg caches + 1 FNF monitor  %8.1f  (%.3f x main)\n", l / n, l / m
+		printf "  FNF packet path (tap_packets): %d instructions, %.1f per metered packet (%d)\n",
+			tap, fpk ? tap / fpk : 0, fpk }'
+	exit 0
+fi
 
 # one NAME CONF: a run; appends "wall cpu" to $T/NAME.times
 one() {

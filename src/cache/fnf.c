@@ -4,6 +4,7 @@
 #include "cache/fnf.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -15,18 +16,24 @@
 
 #define NIL 0u /* entry 0 of the pool is never used */
 
-/* Head of every pool entry; the packed key (keyr bytes) and the
- * accumulators (acc_len bytes) follow it. 56 bytes, a multiple of 8, so
- * the accumulators are 8-byte aligned. */
+/* Head of every pool entry: what a packet of an open record reads and
+ * writes, first (with a short key and the per-packet accumulators after
+ * it, one cache line). The packed key (keyr bytes), the accumulators
+ * (acc_len bytes) and the tail (struct ftail) follow it. 40 bytes, a
+ * multiple of 8, so the accumulators are 8-byte aligned. */
 struct fent {
-	uint64_t first_us;
-	uint64_t last_us;
-	uint64_t packets;
-	uint64_t bytes;
 	uint32_t hash;   /* folded key hash */
 	uint32_t hnext;  /* hash chain, or free-list link */
 	uint32_t lprev;  /* last-seen list (oldest first): idle and emergency expiry */
 	uint32_t lnext;
+	uint64_t packets;
+	uint64_t bytes;
+	uint64_t last_us;
+};
+
+/* What a record's start and its expiry use. */
+struct ftail {
+	uint64_t first_us;
 	uint32_t aprev;  /* open-record list (oldest first): active expiry */
 	uint32_t anext;
 };
@@ -45,6 +52,35 @@ struct kop {
 	uint16_t off;
 };
 
+/* How the per-packet path reads a packet value (fnf_new compiles each
+ * field into one): a guarded load of a struct cache_pkt member of its
+ * natural width, or, for the values that need more than that (buckets,
+ * shifts, two conditions, saturation), the generic num_of()/bytes_of().
+ * The guard is the condition under which the value is the member's and
+ * not 0: the byte at goff equals gval (gneg: differs), or none. */
+enum {
+	V_GEN = 0,   /* num_of / bytes_of (key: put_sat / put_bytes) */
+	V_U8, V_U16, V_U32, /* numbers: a member of that width (key: stored as len == width) */
+	V_B4, V_B6, V_B16, V_BN, /* bytes: len bytes of a member (key only) */
+	V_ZERO,      /* bytes: always zero (key only) */
+};
+#define GUARD_NONE 0xffffu
+
+struct vop {
+	uint8_t kind;   /* V_* */
+	uint8_t len;    /* key: encoded length */
+	uint16_t off;   /* key: offset in the key; collect: byte offset in the accumulators */
+	uint16_t poff;  /* the member's offset in struct cache_pkt */
+	uint16_t goff;  /* guard byte's offset in struct cache_pkt, or GUARD_NONE */
+	uint8_t gval;
+	uint8_t gneg;
+	uint8_t src;    /* enum fnf_src (V_GEN) */
+	uint8_t op;     /* collect: enum fnf_op */
+};
+
+#define GATHER_WORDS 8
+#define GATHER_GUARDS 3
+
 struct aop {
 	uint8_t src;
 	uint8_t op;     /* FNF_SUM .. FNF_OR (FNF_FIRST: set at the start only) */
@@ -58,6 +94,10 @@ struct fnf_cache {
 	struct aop sop[FNF_FIELDS_MAX];   /* collect fields with an accumulator: set at a record's start */
 	struct aop uop[FNF_FIELDS_MAX];   /* numeric ones that change per packet (not FNF_FIRST) */
 	uint8_t nkop, nsop, nuop;
+	struct vop kv[FNF_FIELDS_MAX];    /* kop compiled for the packet path */
+	struct vop uv[FNF_FIELDS_MAX];    /* uop compiled */
+	bool generic;                     /* fnf_set_generic: the reference path */
+	uint64_t sweep_at;                /* no record is due before this (cache time) */
 	uint8_t key_words;                /* keyr / 8: keys are compared and hashed zero-padded */
 	struct fnf_cfg cfg;
 	uint64_t active_us;
@@ -69,8 +109,28 @@ struct fnf_cache {
 	uint32_t *bucket;
 	size_t pool_bytes;
 	size_t bucket_bytes;
+	size_t pool_map, bucket_map; /* lengths mapped */
 	size_t stride;          /* bytes per entry */
-	uint16_t keyr;          /* key bytes rounded up to 8 */
+	size_t toff;            /* offset of an entry's struct ftail */
+	uint16_t keyr;          /* key bytes rounded up to 8 (gathered: 8 per word) */
+	uint16_t kroom;         /* key room in an entry: the larger of the two forms */
+	/* Gathered keys (fnf_new picks them when every key field is a plain
+	 * member, no two share a byte, and at most GATHER_GUARDS conditions
+	 * and GATHER_WORDS words are involved): the key an entry stores is
+	 * not the wire form but GATHER_WORDS-or-fewer 8-byte words of struct
+	 * cache_pkt, each masked to the bytes of its fields, the mask chosen
+	 * by which field conditions hold (a failed one zeroes its field). It
+	 * is one-to-one with the wire key (fields do not share bytes; a
+	 * member and its wire form are one-to-one; a failed condition is 0
+	 * in both), so records are the same; the wire form is made when a
+	 * record is emitted (wire_key). Per packet: a compare per condition
+	 * and a load, AND and store per word. */
+	bool gather;
+	uint8_t nword, nguard;
+	uint16_t woff[GATHER_WORDS];              /* each word's offset in struct cache_pkt */
+	uint64_t wmask[GATHER_WORDS][1u << GATHER_GUARDS]; /* by condition state */
+	uint64_t wown[GATHER_WORDS];              /* the bytes each word holds, all conditions true */
+	struct { uint16_t goff; uint8_t gval, gneg; } guard[GATHER_GUARDS];
 	uint32_t nbucket_mask;
 	uint32_t free_head;
 	uint32_t emergency_at;
@@ -302,6 +362,257 @@ static inline void put_bytes(uint8_t *p, const uint8_t *src, unsigned n)
 	}
 }
 
+/* --- the compiled packet path ---------------------------------------------- */
+
+#define PO(m) ((uint16_t)offsetof(struct cache_pkt, m))
+
+/* The plain member and guard of source s, if it has one: width 1, 2 or 4
+ * (numbers) or the member's byte size (bytes); 0 when s needs num_of or
+ * bytes_of. flags: FNF_D_BUCKET_*. */
+static unsigned plain_of(enum fnf_src s, unsigned flags, uint16_t *poff, uint16_t *goff, uint8_t *gval,
+                         uint8_t *gneg)
+{
+	*goff = GUARD_NONE;
+	*gval = 0;
+	*gneg = 0;
+#define G(m, v, neg) (*goff = PO(m), *gval = (uint8_t)(v), *gneg = (neg))
+	switch (s) {
+	case FNF_S_SRC4: G(pi.af, 4, 0); *poff = PO(pi.src); return 4;
+	case FNF_S_DST4: G(pi.af, 4, 0); *poff = PO(pi.dst); return 4;
+	case FNF_S_SRC6: G(pi.af, 6, 0); *poff = PO(pi.src); return 16;
+	case FNF_S_DST6: G(pi.af, 6, 0); *poff = PO(pi.dst); return 16;
+	case FNF_S_MAC_SRC_IN: G(dir, 0, 0); *poff = PO(pi.src_mac); return 6;
+	case FNF_S_MAC_SRC_OUT: G(dir, 0, 1); *poff = PO(pi.src_mac); return 6;
+	case FNF_S_MAC_DST_IN: G(dir, 0, 0); *poff = PO(pi.dst_mac); return 6;
+	case FNF_S_MAC_DST_OUT: G(dir, 0, 1); *poff = PO(pi.dst_mac); return 6;
+	case FNF_S_VLAN_IN: G(dir, 0, 0); *poff = PO(pi.vlan); return 2;
+	case FNF_S_VLAN_OUT: G(dir, 0, 1); *poff = PO(pi.vlan); return 2;
+	case FNF_S_PCP: *poff = PO(pi.vlan_pcp); return 1;
+	case FNF_S_TOS: *poff = PO(pi.tos); return 1;
+	case FNF_S_PROTO: *poff = PO(pi.proto); return 1;
+	case FNF_S_IPLEN:
+		if (flags & FNF_D_BUCKET_LEN)
+			return 0;
+		*poff = PO(pi.ip_len);
+		return 4;
+	case FNF_S_IPLEN_EXACT: *poff = PO(pi.ip_len); return 4;
+	case FNF_S_TTL:
+		if (flags & FNF_D_BUCKET_TTL)
+			return 0;
+		*poff = PO(pi.ttl);
+		return 1;
+	case FNF_S_TTL_EXACT: *poff = PO(pi.ttl); return 1;
+	case FNF_S_VERSION: *poff = PO(pi.af); return 1;
+	case FNF_S_FLOW_LABEL: G(pi.af, 6, 0); *poff = PO(pi.flow_label); return 4;
+	case FNF_S_NEXT_HDR: G(pi.af, 6, 0); *poff = PO(pi.ip6_nh); return 1;
+	case FNF_S_SPORT: *poff = PO(pi.sport); return 2;
+	case FNF_S_DPORT: *poff = PO(pi.dport); return 2;
+	case FNF_S_TCP_SPORT: G(pi.proto, 6, 0); *poff = PO(pi.sport); return 2;
+	case FNF_S_TCP_DPORT: G(pi.proto, 6, 0); *poff = PO(pi.dport); return 2;
+	case FNF_S_TCP_FLAGS: G(pi.proto, 6, 0); *poff = PO(pi.tcp_flags); return 1;
+	case FNF_S_UDP_SPORT: G(pi.proto, 17, 0); *poff = PO(pi.sport); return 2;
+	case FNF_S_UDP_DPORT: G(pi.proto, 17, 0); *poff = PO(pi.dport); return 2;
+	case FNF_S_IGMP_TYPE: G(pi.proto, 2, 0); *poff = PO(pi.igmp_type); return 1;
+	case FNF_S_IF_IN: G(dir, 0, 0); *poff = PO(ifindex); return 4;
+	case FNF_S_IF_OUT: G(dir, 0, 1); *poff = PO(ifindex); return 4;
+	case FNF_S_DIR: *poff = PO(dir); return 1;
+	default: return 0;
+	}
+#undef G
+}
+
+/* Compile one field: a key field (len its encoded length) or a per-packet
+ * collect field (op). */
+static struct vop compile_val(enum fnf_src s, unsigned len, bool key, enum fnf_op op, uint16_t off,
+                              unsigned flags)
+{
+	struct vop v = { .kind = V_GEN, .len = (uint8_t)len, .off = off, .goff = GUARD_NONE,
+	                 .src = (uint8_t)s, .op = (uint8_t)op };
+	unsigned bs = bytes_size(s);
+	if (key && s == FNF_S_ZERO) {
+		v.kind = V_ZERO;
+		return v;
+	}
+	uint16_t poff, goff;
+	uint8_t gval, gneg;
+	unsigned w = plain_of(s, flags, &poff, &goff, &gval, &gneg);
+	if (!w)
+		return v;
+	if (bs) {
+		if (!key)
+			return v; /* bytes are collected once, at a record's start */
+		v.kind = len == 4 ? V_B4 : len == 6 ? V_B6 : len == 16 ? V_B16 : V_BN;
+	} else {
+		/* a key stores the member as it is only when it has the field's
+		 * width (no saturation, no widening); a collect is 8 bytes */
+		if (key && len != w)
+			return v;
+		v.kind = w == 1 ? V_U8 : w == 2 ? V_U16 : V_U32;
+	}
+	v.poff = poff;
+	v.goff = goff;
+	v.gval = gval;
+	v.gneg = gneg;
+	return v;
+}
+
+static inline __attribute__((always_inline)) bool guard_ok(const struct vop *o, const uint8_t *pb)
+{
+	return o->goff == GUARD_NONE || ((pb[o->goff] == o->gval) != o->gneg);
+}
+
+/* A number of a compiled field (V_U8/16/32; V_GEN through num_of). */
+static inline __attribute__((always_inline)) uint64_t val_of(const struct vop *o, const struct cache_pkt *p,
+                                                             unsigned flags, uint8_t sampler)
+{
+	const uint8_t *pb = (const uint8_t *)p;
+	uint64_t v;
+	switch (o->kind) {
+	case V_U8: v = pb[o->poff]; break;
+	case V_U16: { uint16_t x; memcpy(&x, pb + o->poff, 2); v = x; break; }
+	case V_U32: { uint32_t x; memcpy(&x, pb + o->poff, 4); v = x; break; }
+	default: return num_of(p, (enum fnf_src)o->src, flags, sampler);
+	}
+	return guard_ok(o, pb) ? v : 0;
+}
+
+/* --- gathered keys (see struct fnf_cache) ---------------------------------- */
+
+/* The member bytes key field o reads: its width for numbers, its length
+ * for bytes. */
+static unsigned gather_width(const struct vop *o)
+{
+	switch (o->kind) {
+	case V_U8: return 1;
+	case V_U16: return 2;
+	case V_U32: return 4;
+	case V_B4: case V_B6: case V_B16: case V_BN: return o->len;
+	default: return 0;
+	}
+}
+
+static void gather_plan(struct fnf_cache *c)
+{
+	enum { S = sizeof(struct cache_pkt) };
+	int8_t owner[S];  /* key field whose byte it is, -1 none */
+	int8_t word[S];   /* word holding it */
+	int8_t gidx[FNF_FIELDS_MAX];
+	c->gather = false;
+	c->nword = c->nguard = 0;
+	memset(owner, -1, sizeof(owner));
+	memset(word, -1, sizeof(word));
+	if (S < 8)
+		return;
+	for (unsigned i = 0; i < c->nkop; i++) {
+		const struct vop *o = &c->kv[i];
+		unsigned w = gather_width(o);
+		if (!w || o->poff + w > S)
+			return;
+		for (unsigned b = o->poff; b < o->poff + w; b++) {
+			if (owner[b] >= 0)
+				return; /* two fields share a member byte */
+			owner[b] = (int8_t)i;
+		}
+		gidx[i] = -1;
+		if (o->goff == GUARD_NONE)
+			continue;
+		unsigned g;
+		for (g = 0; g < c->nguard; g++)
+			if (c->guard[g].goff == o->goff && c->guard[g].gval == o->gval && c->guard[g].gneg == o->gneg)
+				break;
+		if (g == c->nguard) {
+			if (c->nguard == GATHER_GUARDS)
+				return;
+			c->guard[g].goff = o->goff;
+			c->guard[g].gval = o->gval;
+			c->guard[g].gneg = o->gneg;
+			c->nguard++;
+		}
+		gidx[i] = (int8_t)g;
+	}
+	unsigned nw = 0;
+	for (unsigned b = 0; b < S; b++) {
+		if (owner[b] < 0 || word[b] >= 0)
+			continue;
+		if (nw == GATHER_WORDS)
+			return;
+		unsigned wo = b + 8 <= S ? b : S - 8;
+		c->woff[nw] = (uint16_t)wo;
+		for (unsigned x = wo; x < wo + 8; x++)
+			if (owner[x] >= 0 && word[x] < 0)
+				word[x] = (int8_t)nw;
+		nw++;
+	}
+	for (unsigned j = 0; j < nw; j++) {
+		for (unsigned st = 0; st < (1u << GATHER_GUARDS); st++) {
+			uint8_t m[8] = { 0 };
+			for (unsigned x = 0; x < 8; x++) {
+				unsigned b = c->woff[j] + x;
+				if (word[b] != (int8_t)j)
+					continue;
+				int g = gidx[owner[b]];
+				if (g < 0 || (st >> g & 1))
+					m[x] = 0xff;
+			}
+			memcpy(&c->wmask[j][st], m, 8);
+		}
+		c->wown[j] = c->wmask[j][(1u << GATHER_GUARDS) - 1];
+	}
+	c->nword = (uint8_t)nw;
+	c->gather = true;
+}
+
+static inline __attribute__((always_inline)) void key_gather(const struct fnf_cache *c, uint8_t *k,
+                                                             const struct cache_pkt *p)
+{
+	const uint8_t *pb = (const uint8_t *)p;
+	unsigned st = 0;
+	for (unsigned g = 0; g < c->nguard; g++)
+		st |= (unsigned)((pb[c->guard[g].goff] == c->guard[g].gval) != c->guard[g].gneg) << g;
+	for (unsigned j = 0; j < c->nword; j++) {
+		uint64_t x;
+		memcpy(&x, pb + c->woff[j], 8);
+		x &= c->wmask[j][st];
+		memcpy(k + 8 * j, &x, 8);
+	}
+}
+
+/* The wire form of a stored key: k itself, or (gathered) made in buf
+ * (FNF_KEY_MAX bytes): the words put back where they came from in a
+ * zeroed struct cache_pkt, each field then stored from its member as
+ * the compiled path stores it (its condition was applied when the key
+ * was gathered). */
+static const uint8_t *wire_key(const struct fnf_cache *c, const uint8_t *k, uint8_t *buf)
+{
+	if (!c->gather)
+		return k;
+	union {
+		struct cache_pkt p;
+		uint8_t b[sizeof(struct cache_pkt)];
+	} u;
+	memset(&u, 0, sizeof(u));
+	for (unsigned j = 0; j < c->nword; j++) {
+		uint64_t x, y;
+		memcpy(&x, u.b + c->woff[j], 8);
+		memcpy(&y, k + 8 * j, 8);
+		x = (x & ~c->wown[j]) | (y & c->wown[j]);
+		memcpy(u.b + c->woff[j], &x, 8);
+	}
+	memset(buf, 0, c->d.key_len);
+	for (unsigned i = 0; i < c->nkop; i++) {
+		const struct vop *o = &c->kv[i];
+		uint8_t *d = buf + o->off;
+		const uint8_t *m = u.b + o->poff;
+		switch (o->kind) {
+		case V_U8: *d = *m; break;
+		case V_U16: { uint16_t x; memcpy(&x, m, 2); poke_u16(d, x); break; }
+		case V_U32: { uint32_t x; memcpy(&x, m, 4); poke_u32(d, x); break; }
+		default: memcpy(d, m, o->len); break;
+		}
+	}
+	return buf;
+}
+
 /* --- intrusive lists over pool indices ----------------------------------- */
 
 static inline struct fent *E(const struct fnf_cache *c, uint32_t i)
@@ -316,52 +627,73 @@ static inline uint8_t *key_at(const struct fnf_cache *c, uint32_t i)
 
 static inline uint64_t *acc_at(const struct fnf_cache *c, uint32_t i)
 {
-	return (uint64_t *)(void *)(key_at(c, i) + c->keyr);
+	return (uint64_t *)(void *)(key_at(c, i) + c->kroom);
 }
 
-#define DLIST_FNS(name, prev, next)                                                    \
+static inline struct ftail *TL(const struct fnf_cache *c, uint32_t i)
+{
+	return (struct ftail *)(void *)(c->pool + (size_t)i * c->stride + c->toff);
+}
+
+#define DLIST_FNS(name, A, prev, next)                                                 \
 	static void name##_append(struct fnf_cache *c, struct dlist *l, uint32_t i)    \
 	{                                                                              \
-		struct fent *e = E(c, i);                                              \
-		e->prev = l->tail;                                                     \
-		e->next = NIL;                                                         \
+		A(c, i)->prev = l->tail;                                               \
+		A(c, i)->next = NIL;                                                   \
 		if (l->tail)                                                           \
-			E(c, l->tail)->next = i;                                       \
+			A(c, l->tail)->next = i;                                       \
 		else                                                                   \
 			l->head = i;                                                   \
 		l->tail = i;                                                           \
 	}                                                                              \
 	static void name##_remove(struct fnf_cache *c, struct dlist *l, uint32_t i)    \
 	{                                                                              \
-		struct fent *e = E(c, i);                                              \
-		if (e->prev)                                                           \
-			E(c, e->prev)->next = e->next;                                 \
+		uint32_t p_ = A(c, i)->prev, n_ = A(c, i)->next;                       \
+		if (p_)                                                                \
+			A(c, p_)->next = n_;                                           \
 		else                                                                   \
-			l->head = e->next;                                             \
-		if (e->next)                                                           \
-			E(c, e->next)->prev = e->prev;                                 \
+			l->head = n_;                                                  \
+		if (n_)                                                                \
+			A(c, n_)->prev = p_;                                           \
 		else                                                                   \
-			l->tail = e->prev;                                             \
-		e->prev = e->next = NIL;                                               \
+			l->tail = p_;                                                  \
+		A(c, i)->prev = A(c, i)->next = NIL;                                   \
 	}
 
-DLIST_FNS(lru, lprev, lnext)
-DLIST_FNS(act, aprev, anext)
+DLIST_FNS(lru, E, lprev, lnext)
+DLIST_FNS(act, TL, aprev, anext)
 
 /* --- construction -------------------------------------------------------- */
 
-/* Zeroed memory backed as it is first touched, on huge pages where
- * allowed (as cache.c). */
-static void *map_zeroed(size_t len)
+/* Zeroed memory backed as it is first touched. A table of 1 MiB or more
+ * is mapped on a 2 MiB boundary and rounded up to whole 2 MiB pages, on
+ * huge pages where allowed: the hash table and the pool are read at
+ * random, one TLB entry per 2 MiB instead of per 4 KiB. *maplen: the
+ * length mapped (for munmap). */
+#define HUGE_SZ ((size_t)2 << 20)
+static void *map_zeroed(size_t len, size_t *maplen)
 {
-	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	*maplen = len;
+	if (len < HUGE_SZ / 2) {
+		void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		return p == MAP_FAILED ? NULL : p;
+	}
+	size_t want = (len + HUGE_SZ - 1) / HUGE_SZ * HUGE_SZ;
+	uint8_t *p = mmap(NULL, want + HUGE_SZ, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (p == MAP_FAILED)
 		return NULL;
+	uintptr_t a = ((uintptr_t)p + HUGE_SZ - 1) & ~(uintptr_t)(HUGE_SZ - 1);
+	uint8_t *q = (uint8_t *)a;
+	if (q > p)
+		munmap(p, (size_t)(q - p));
+	size_t tail = (size_t)(p + want + HUGE_SZ - (q + want));
+	if (tail)
+		munmap(q + want, tail);
 #ifdef MADV_HUGEPAGE
-	if (len >= (2u << 20))
-		madvise(p, len, MADV_HUGEPAGE);
+	madvise(q, want, MADV_HUGEPAGE);
 #endif
-	return p;
+	*maplen = want;
+	return q;
 }
 
 struct fnf_cache *fnf_new(const struct fnf_def *d, const struct fnf_cfg *cfg, fnf_emit_fn emit, void *arg)
@@ -397,7 +729,22 @@ struct fnf_cache *fnf_new(const struct fnf_def *d, const struct fnf_cfg *cfg, fn
 		if (!bs && f->op != FNF_FIRST)
 			c->uop[c->nuop++] = (struct aop){ f->src, f->op, 0, f->off };
 	}
-	c->stride = sizeof(struct fent) + c->keyr + d->acc_len;
+	for (unsigned i = 0; i < c->nkop; i++)
+		c->kv[i] = compile_val((enum fnf_src)c->kop[i].src, c->kop[i].len, true, FNF_KEY, c->kop[i].off,
+		                       d->flags);
+	for (unsigned i = 0; i < c->nuop; i++)
+		c->uv[i] = compile_val((enum fnf_src)c->uop[i].src, 8, false, (enum fnf_op)c->uop[i].op,
+		                       c->uop[i].off, d->flags);
+	c->kroom = c->keyr;
+	gather_plan(c);
+	if (c->gather) {
+		if (c->nword * 8u > c->kroom)
+			c->kroom = (uint16_t)(c->nword * 8u);
+		c->keyr = (uint16_t)(c->nword * 8u);
+		c->key_words = c->nword;
+	}
+	c->toff = sizeof(struct fent) + c->kroom + d->acc_len;
+	c->stride = c->toff + sizeof(struct ftail);
 	uint32_t nb = 1;
 	while (nb < cfg->entries)
 		nb <<= 1;
@@ -406,9 +753,9 @@ struct fnf_cache *fnf_new(const struct fnf_def *d, const struct fnf_cfg *cfg, fn
 	size_t entries = cfg->type == CACHE_IMMEDIATE ? 1 : cfg->entries;
 	c->pool_bytes = (entries + 1) * c->stride;
 	c->bucket_bytes = cfg->type == CACHE_IMMEDIATE ? sizeof(uint32_t) : (size_t)nb * sizeof(uint32_t);
-	c->pool = map_zeroed(c->pool_bytes);
-	c->bucket = map_zeroed(c->bucket_bytes);
-	c->scratch = calloc(CACHE_BATCH_MAX, c->keyr ? c->keyr : 8);
+	c->pool = map_zeroed(c->pool_bytes, &c->pool_map);
+	c->bucket = map_zeroed(c->bucket_bytes, &c->bucket_map);
+	c->scratch = calloc(CACHE_BATCH_MAX, c->kroom ? c->kroom : 8);
 	if (!c->pool || !c->bucket || !c->scratch) {
 		fnf_free(c);
 		errno = ENOMEM;
@@ -423,9 +770,9 @@ void fnf_free(struct fnf_cache *c)
 	if (!c)
 		return;
 	if (c->pool)
-		munmap(c->pool, c->pool_bytes);
+		munmap(c->pool, c->pool_map);
 	if (c->bucket)
-		munmap(c->bucket, c->bucket_bytes);
+		munmap(c->bucket, c->bucket_map);
 	free(c->scratch);
 	free(c);
 }
@@ -436,6 +783,23 @@ void fnf_set_timeouts(struct fnf_cache *c, uint32_t active_s, uint32_t inactive_
 	c->cfg.inactive_s = inactive_s;
 	c->active_us = (uint64_t)active_s * 1000000u;
 	c->inactive_us = (uint64_t)inactive_s * 1000000u;
+	c->sweep_at = 0; /* deadlines moved: the next sweep looks */
+}
+
+void fnf_set_generic(struct fnf_cache *c, bool on)
+{
+	c->generic = on;
+	if (on && c->gather) {
+		/* back to wire-form keys (room for them was kept) */
+		c->gather = false;
+		c->keyr = (uint16_t)((c->d.key_len + 7u) / 8u * 8u);
+		c->key_words = (uint8_t)(c->keyr / 8u);
+	}
+}
+
+bool fnf_gathered(const struct fnf_cache *c)
+{
+	return c->gather;
 }
 
 const struct fnf_def *fnf_def_of(const struct fnf_cache *c)
@@ -513,8 +877,8 @@ static void entry_release(struct fnf_cache *c, uint32_t i)
 
 /* The record of entry e (key k, accumulators a) as a genrec; vals has
  * room for d->n values. */
-static void make_genrec(const struct fnf_cache *c, const struct fent *e, const uint8_t *k, const uint64_t *a,
-                        struct genrec_val *vals, struct genrec *r)
+static void make_genrec(const struct fnf_cache *c, const struct fent *e, uint64_t first_us, const uint8_t *k,
+                        const uint64_t *a, struct genrec_val *vals, struct genrec *r)
 {
 	const struct fnf_def *d = &c->d;
 	for (unsigned i = 0; i < d->n; i++) {
@@ -530,7 +894,7 @@ static void make_genrec(const struct fnf_cache *c, const struct fent *e, const u
 		case FNF_S_PACKETS: v->u = e->packets; break;
 		case FNF_S_BYTES: v->u = e->bytes; break;
 		case FNF_S_FLOWS: v->u = 1; break;
-		case FNF_S_FIRST: v->u = e->first_us; break;
+		case FNF_S_FIRST: v->u = first_us; break;
 		case FNF_S_LAST: v->u = e->last_us; break;
 		default:
 			if (bytes_size((enum fnf_src)f->src))
@@ -542,18 +906,18 @@ static void make_genrec(const struct fnf_cache *c, const struct fent *e, const u
 	}
 	r->lay = &d->lay;
 	r->v = vals;
-	r->first_us = e->first_us;
+	r->first_us = first_us;
 	r->last_us = e->last_us;
 	r->packets = e->packets;
 	r->bytes = e->bytes;
 }
 
-static void emit_entry(struct fnf_cache *c, const struct fent *e, const uint8_t *k, const uint64_t *a,
-                       enum flow_end why)
+static void emit_entry(struct fnf_cache *c, uint32_t i, enum flow_end why)
 {
 	struct genrec_val vals[FNF_FIELDS_MAX];
 	struct genrec r;
-	make_genrec(c, e, k, a, vals, &r);
+	uint8_t wk[FNF_KEY_MAX];
+	make_genrec(c, E(c, i), TL(c, i)->first_us, wire_key(c, key_at(c, i), wk), acc_at(c, i), vals, &r);
 	r.end = (uint8_t)why;
 	c->st.records[why]++;
 	c->emit(c->emit_arg, &r);
@@ -564,7 +928,7 @@ static void entry_export(struct fnf_cache *c, uint32_t i, enum flow_end why)
 {
 	struct fent *e = E(c, i);
 	act_remove(c, &c->act, i);
-	emit_entry(c, e, key_at(c, i), acc_at(c, i), why);
+	emit_entry(c, i, why);
 	e->packets = 0;
 	e->bytes = 0;
 }
@@ -579,18 +943,32 @@ static void entry_end(struct fnf_cache *c, uint32_t i, enum flow_end why)
 }
 
 /* First packet of a record: the accumulators start from its values. */
-static void rec_start(const struct fnf_cache *c, struct fent *e, uint64_t *a, const struct cache_pkt *p,
-                      uint8_t sampler, uint64_t t)
+static void rec_start(const struct fnf_cache *c, uint32_t ei, const struct cache_pkt *p, uint8_t sampler,
+                      uint64_t t)
 {
+	struct fent *e = E(c, ei);
+	uint64_t *a = acc_at(c, ei);
 	e->packets = 0;
 	e->bytes = 0;
-	e->first_us = t;
+	TL(c, ei)->first_us = t;
 	for (unsigned i = 0; i < c->nsop; i++) {
 		const struct aop *o = &c->sop[i];
 		if (o->bytes)
 			memcpy((uint8_t *)a + o->off, bytes_of(p, (enum fnf_src)o->src), o->bytes);
 		else
 			a[o->off / 8] = o->op == FNF_SUM ? 0 : num_of(p, (enum fnf_src)o->src, c->d.flags, sampler);
+	}
+}
+
+static inline __attribute__((always_inline)) void acc_op(uint64_t *x, uint8_t op, uint64_t v)
+{
+	switch (op) {
+	case FNF_SUM: *x += v; break;
+	case FNF_MIN: if (v < *x) *x = v; break;
+	case FNF_MAX: if (v > *x) *x = v; break;
+	case FNF_LAST: *x = v; break;
+	case FNF_OR: *x |= v; break;
+	default: break;
 	}
 }
 
@@ -601,22 +979,63 @@ static inline __attribute__((always_inline)) void rec_add(const struct fnf_cache
 	e->packets++;
 	e->bytes += p->pi.ip_len;
 	e->last_us = t;
+	if (c->generic) {
+		for (unsigned i = 0; i < c->nuop; i++) {
+			const struct aop *o = &c->uop[i];
+			acc_op(&a[o->off / 8], o->op, num_of(p, (enum fnf_src)o->src, c->d.flags, sampler));
+		}
+		return;
+	}
 	for (unsigned i = 0; i < c->nuop; i++) {
-		const struct aop *o = &c->uop[i];
-		uint64_t v = num_of(p, (enum fnf_src)o->src, c->d.flags, sampler);
-		uint64_t *x = &a[o->off / 8];
-		switch (o->op) {
-		case FNF_SUM: *x += v; break;
-		case FNF_MIN: if (v < *x) *x = v; break;
-		case FNF_MAX: if (v > *x) *x = v; break;
-		case FNF_LAST: *x = v; break;
-		case FNF_OR: *x |= v; break;
-		default: break;
+		const struct vop *o = &c->uv[i];
+		acc_op(&a[o->off / 8], o->op, val_of(o, p, c->d.flags, sampler));
+	}
+}
+
+/* The packet's key into k (keyr bytes: the pad after key_len is zero),
+ * by the compiled fields: a guarded load and store each. */
+static inline __attribute__((always_inline)) void key_pack_fast(const struct fnf_cache *c, uint8_t *k,
+                                                                const struct cache_pkt *p, uint8_t sampler)
+{
+	const uint8_t *pb = (const uint8_t *)p;
+	memset(k + c->keyr - 8, 0, 8);
+	for (unsigned i = 0; i < c->nkop; i++) {
+		const struct vop *o = &c->kv[i];
+		uint8_t *d = k + o->off;
+		bool ok = guard_ok(o, pb);
+		const uint8_t *m = ok ? pb + o->poff : zero16;
+		switch (o->kind) {
+		case V_U8:
+			*d = ok ? pb[o->poff] : 0;
+			break;
+		case V_U16: {
+			uint16_t x;
+			memcpy(&x, pb + o->poff, 2);
+			poke_u16(d, ok ? x : 0);
+			break;
+		}
+		case V_U32: {
+			uint32_t x;
+			memcpy(&x, pb + o->poff, 4);
+			poke_u32(d, ok ? x : 0);
+			break;
+		}
+		case V_B4: memcpy(d, m, 4); break;
+		case V_B6: memcpy(d, m, 6); break;
+		case V_B16: memcpy(d, m, 16); break;
+		case V_BN: memcpy(d, m, o->len); break;
+		case V_ZERO: memset(d, 0, o->len); break;
+		default:
+			if (bytes_size((enum fnf_src)o->src))
+				put_bytes(d, bytes_of(p, (enum fnf_src)o->src), o->len);
+			else
+				put_sat(d, o->len, num_of(p, (enum fnf_src)o->src, c->d.flags, sampler));
+			break;
 		}
 	}
 }
 
-/* The packet's key into k (keyr bytes: the pad after key_len is zero). */
+/* The reference path: each field through bytes_of / num_of. */
 static void key_pack(const struct fnf_cache *c, uint8_t *k, const struct cache_pkt *p, uint8_t sampler)
 {
 	memset(k + c->keyr - 8, 0, 8);
@@ -637,10 +1056,10 @@ static uint32_t key_hash(const struct fnf_cache *c, const uint8_t *k)
 
 /* Keys are keyr bytes, zero-padded and 8-byte aligned: compared a word at
  * a time (memcpy loads: no aliasing assumptions). */
-static inline bool key_eq(const struct fnf_cache *c, const uint8_t *a, const uint8_t *b)
+static inline bool key_eq_n(const uint8_t *a, const uint8_t *b, unsigned words)
 {
 	uint64_t diff = 0;
-	for (unsigned i = 0; i < c->key_words; i++) {
+	for (unsigned i = 0; i < words; i++) {
 		uint64_t x, y;
 		memcpy(&x, a + 8 * i, 8);
 		memcpy(&y, b + 8 * i, 8);
@@ -651,7 +1070,22 @@ static inline bool key_eq(const struct fnf_cache *c, const uint8_t *a, const uin
 
 /* --- expiry ---------------------------------------------------------------- */
 
-static void sweep(struct fnf_cache *c)
+/* Records leave the list heads in deadline order, and a list's head only
+ * gets a later deadline (a later entry, or a refreshed one, takes its
+ * place) unless the list was empty or the timeouts change: so nothing is
+ * due before sweep_at, the earliest head deadline when the last sweep
+ * ended, lowered when an empty list gains an entry (and reset by
+ * fnf_set_timeouts). A packet then costs one comparison, not a look at
+ * both lists. */
+static void sweep_lists(struct fnf_cache *c);
+
+static inline __attribute__((always_inline)) void sweep(struct fnf_cache *c)
+{
+	if (c->st.now_us >= c->sweep_at)
+		sweep_lists(c);
+}
+
+static void sweep_lists(struct fnf_cache *c)
 {
 	uint64_t now = c->st.now_us;
 	bool any = false;
@@ -662,19 +1096,20 @@ static void sweep(struct fnf_cache *c)
 			uint64_t idle_at = e->last_us + c->inactive_us;
 			if (idle_at > now)
 				break;
-			entry_end(c, i, expiry_idle_reason(e->packets, e->first_us, c->active_us, idle_at));
+			entry_end(c, i, expiry_idle_reason(e->packets, TL(c, i)->first_us, c->active_us, idle_at));
 			any = true;
 		}
 	}
 	while (c->act.head) {
 		uint32_t i = c->act.head;
-		if (E(c, i)->first_us + c->active_us > now)
+		if (TL(c, i)->first_us + c->active_us > now)
 			break;
 		entry_export(c, i, FLOW_END_ACTIVE);
 		any = true;
 	}
 	if (any)
 		c->st.ager_polls++;
+	c->sweep_at = fnf_next_deadline(c);
 }
 
 static void clock_advance(struct fnf_cache *c, uint64_t t)
@@ -705,7 +1140,7 @@ uint64_t fnf_next_deadline(const struct fnf_cache *c)
 	if (c->cfg.type == CACHE_NORMAL && c->lru.head)
 		d = E(c, c->lru.head)->last_us + c->inactive_us;
 	if (c->act.head) {
-		uint64_t a = E(c, c->act.head)->first_us + c->active_us;
+		uint64_t a = TL(c, c->act.head)->first_us + c->active_us;
 		if (a < d)
 			d = a;
 	}
@@ -724,10 +1159,11 @@ void fnf_flush(struct fnf_cache *c, enum flow_end why)
 void fnf_foreach(const struct fnf_cache *c, size_t max, void (*fn)(void *arg, const struct genrec *r), void *arg)
 {
 	size_t n = 0;
-	for (uint32_t i = c->act.head; i && (!max || n < max); i = E(c, i)->anext, n++) {
+	for (uint32_t i = c->act.head; i && (!max || n < max); i = TL(c, i)->anext, n++) {
 		struct genrec_val vals[FNF_FIELDS_MAX];
 		struct genrec r;
-		make_genrec(c, E(c, i), key_at(c, i), acc_at(c, i), vals, &r);
+		uint8_t wk[FNF_KEY_MAX];
+		make_genrec(c, E(c, i), TL(c, i)->first_us, wire_key(c, key_at(c, i), wk), acc_at(c, i), vals, &r);
 		r.end = FLOW_END_MAX;
 		fn(arg, &r);
 	}
@@ -747,22 +1183,53 @@ static void packet_keyed(struct fnf_cache *c, const struct cache_pkt *p, const u
 		/* entry 1 of the one-entry pool is the scratch record */
 		struct fent *e = E(c, 1);
 		memcpy(key_at(c, 1), k, c->keyr);
-		rec_start(c, e, acc_at(c, 1), p, sampler, t);
+		rec_start(c, 1, p, sampler, t);
 		rec_add(c, e, acc_at(c, 1), p, sampler, t);
 		c->st.flows_added++;
-		emit_entry(c, e, key_at(c, 1), acc_at(c, 1), FLOW_END_IMMEDIATE);
+		emit_entry(c, 1, FLOW_END_IMMEDIATE);
 		return;
 	}
 
 	sweep(c);
 
+	/* the pool and its geometry in locals: stores into entries could
+	 * otherwise alias the cache's own fields and reload them */
+	uint8_t *const pool = c->pool;
+	const size_t stride = c->stride;
+	const unsigned kw = c->key_words;
+#define EP(x) ((struct fent *)(void *)(pool + (size_t)(x) * stride))
 	uint32_t *head = &c->bucket[h32 & c->nbucket_mask];
 	uint32_t i;
-	for (i = *head; i; i = E(c, i)->hnext) {
-		struct fent *e = E(c, i);
-		if (e->hash == h32 && key_eq(c, key_at(c, i), k))
+	for (i = *head; i; i = EP(i)->hnext) {
+		struct fent *e = EP(i);
+		if (e->hash == h32 && key_eq_n((const uint8_t *)(e + 1), k, kw))
 			break;
 	}
+	if (i && c->cfg.type == CACHE_NORMAL && EP(i)->packets) {
+		/* the common case: a packet of an open record of the normal
+		 * cache. Every entry of the normal cache is on the last-seen
+		 * list; moved to its tail here (a head that moves on only gets
+		 * a later deadline: sweep_at stays right). */
+		struct fent *e = EP(i);
+		rec_add(c, e, (uint64_t *)(void *)((uint8_t *)(e + 1) + c->kroom), p, sampler, t);
+		uint32_t tail = c->lru.tail;
+		if (tail != i) {
+			uint32_t pr = e->lprev, nx = e->lnext; /* nx != NIL: i is not the tail */
+			if (pr)
+				EP(pr)->lnext = nx;
+			else
+				c->lru.head = nx;
+			EP(nx)->lprev = pr;
+			e->lprev = tail; /* tail != NIL: the list holds i and tail */
+			e->lnext = NIL;
+			EP(tail)->lnext = i;
+			c->lru.tail = i;
+		}
+		if ((c->d.flags & FNF_D_TCP_END) && expiry_tcp_end(p->pi.proto, p->pi.tcp_flags))
+			entry_end(c, i, FLOW_END_EOF);
+		return;
+	}
+#undef EP
 	if (!i) {
 		if (c->cfg.type == CACHE_NORMAL)
 			while (c->st.in_use >= c->emergency_at && c->lru.head)
@@ -776,6 +1243,7 @@ static void packet_keyed(struct fnf_cache *c, const struct cache_pkt *p, const u
 		}
 		struct fent *e = E(c, i);
 		memset(e, 0, sizeof(*e));
+		memset(TL(c, i), 0, sizeof(struct ftail));
 		memcpy(key_at(c, i), k, c->keyr);
 		e->hash = h32;
 		e->hnext = *head;
@@ -783,8 +1251,10 @@ static void packet_keyed(struct fnf_cache *c, const struct cache_pkt *p, const u
 	}
 	struct fent *e = E(c, i);
 	if (e->packets == 0) {
-		rec_start(c, e, acc_at(c, i), p, sampler, t);
+		rec_start(c, i, p, sampler, t);
 		act_append(c, &c->act, i);
+		if (c->act.head == i && t + c->active_us < c->sweep_at)
+			c->sweep_at = t + c->active_us;
 		c->st.flows_added++;
 	}
 	rec_add(c, e, acc_at(c, i), p, sampler, t);
@@ -794,8 +1264,24 @@ static void packet_keyed(struct fnf_cache *c, const struct cache_pkt *p, const u
 				lru_remove(c, &c->lru, i);
 			lru_append(c, &c->lru, i);
 		}
+		if (c->lru.head == i && t + c->inactive_us < c->sweep_at)
+			c->sweep_at = t + c->inactive_us;
 		if ((c->d.flags & FNF_D_TCP_END) && expiry_tcp_end(p->pi.proto, p->pi.tcp_flags))
 			entry_end(c, i, FLOW_END_EOF);
+	}
+}
+
+#define LRU_AHEAD 4
+
+static inline void lru_prefetch(const struct fnf_cache *c, uint32_t h)
+{
+	for (uint32_t e = c->bucket[h & c->nbucket_mask]; e; e = E(c, e)->hnext) {
+		const struct fent *fe = E(c, e);
+		if (fe->hash != h)
+			continue;
+		__builtin_prefetch(&E(c, fe->lprev)->lnext, 1);
+		__builtin_prefetch(&E(c, fe->lnext)->lprev, 1);
+		break;
 	}
 }
 
@@ -808,7 +1294,12 @@ void fnf_packets(struct fnf_cache *c, const struct cache_pkt *const *v, size_t n
 	/* Stage 1: keys and hashes; prefetch the bucket heads. */
 	for (size_t j = 0; j < n; j++) {
 		uint8_t *k = c->scratch + j * ks;
-		key_pack(c, k, v[j], sampler);
+		if (c->gather)
+			key_gather(c, k, v[j]);
+		else if (c->generic)
+			key_pack(c, k, v[j], sampler);
+		else
+			key_pack_fast(c, k, v[j], sampler);
 		if (c->cfg.type != CACHE_IMMEDIATE) {
 			h[j] = key_hash(c, k);
 			__builtin_prefetch(&c->bucket[h[j] & c->nbucket_mask]);
@@ -825,20 +1316,17 @@ void fnf_packets(struct fnf_cache *c, const struct cache_pkt *const *v, size_t n
 				__builtin_prefetch((const char *)E(c, e) + 64);
 			}
 		}
-		/* Stage 3: each packet's entry as the cache stands (by its hash
-		 * tag): prefetch its last-seen neighbours, which the move to the
-		 * list tail writes. */
-		for (size_t j = 0; c->cfg.type == CACHE_NORMAL && j < n; j++)
-			for (uint32_t e = c->bucket[h[j] & c->nbucket_mask]; e; e = E(c, e)->hnext) {
-				const struct fent *fe = E(c, e);
-				if (fe->hash != h[j])
-					continue;
-				__builtin_prefetch(&E(c, fe->lprev)->lnext, 1);
-				__builtin_prefetch(&E(c, fe->lnext)->lprev, 1);
-				break;
-			}
 	}
-	/* Stage 4: meter in order. */
-	for (size_t j = 0; j < n; j++)
+	/* Stage 3: meter in order. LRU_AHEAD packets ahead (their entries,
+	 * asked for in stage 2, have had time to arrive) find the entry as
+	 * the cache stands, by its hash tag, and prefetch its last-seen
+	 * neighbours, which the move to the list tail writes. */
+	const bool ahead = c->cfg.type == CACHE_NORMAL;
+	for (size_t j = 0; ahead && j < LRU_AHEAD && j < n; j++)
+		lru_prefetch(c, h[j]);
+	for (size_t j = 0; j < n; j++) {
+		if (ahead && j + LRU_AHEAD < n)
+			lru_prefetch(c, h[j + LRU_AHEAD]);
 		packet_keyed(c, v[j], c->scratch + j * ks, h[j], sampler);
+	}
 }

@@ -41,11 +41,19 @@
  * fnf_def_finish): then a record is one connection; a record aggregating
  * many connections is not ended by one of them closing.
  *
- * Cost: a packet is one pass over the key fields, one hash of key_len
- * bytes, one lookup and one pass over the collect fields; batches
- * prefetch like the main cache. Memory: (entries + 1) entries of
- * fnf_entry_size() bytes plus a power-of-two bucket array, mapped at
- * fnf_new(); nothing is allocated per packet. Not thread-safe. */
+ * Cost: fnf_new() compiles the definition once: each field becomes a
+ * guarded load of a packet member (or, for the few values that need
+ * more, the generic per-source extractor), and when every key field is
+ * a plain member (most records) the key is gathered as a few masked
+ * 8-byte words of the packet, put in wire form only when a record is
+ * emitted. A packet is then a key of a few loads, one hash of the key
+ * words, one lookup, one pass over the per-packet collect fields and,
+ * unless a record is due (one comparison), no look at the expiry lists;
+ * batches prefetch like the main cache. fnf_set_generic() selects the
+ * reference path for tests (the same records). Memory: (entries + 1)
+ * entries of fnf_entry_size() bytes plus a power-of-two bucket array,
+ * mapped at fnf_new() (on huge pages from 1 MiB on); nothing is
+ * allocated per packet. Not thread-safe. */
 #ifndef IPFLOW_FNF_H
 #define IPFLOW_FNF_H
 
@@ -182,6 +190,12 @@ uint64_t fnf_next_deadline(const struct fnf_cache *c);
 
 /* New timeouts for the running cache (reload). */
 void fnf_set_timeouts(struct fnf_cache *c, uint32_t active_s, uint32_t inactive_s);
+
+/* Tests: meter by the reference path (every field through the generic
+ * per-source switch) instead of the compiled one; records are the same. */
+void fnf_set_generic(struct fnf_cache *c, bool on);
+/* Does the cache keep gathered keys (see fnf.c)? For tests. */
+bool fnf_gathered(const struct fnf_cache *c);
 
 const struct fnf_def *fnf_def_of(const struct fnf_cache *c);
 const struct fnf_cfg *fnf_config(const struct fnf_cache *c);
