@@ -2,7 +2,7 @@
 # bench/export.sh — export speed (issue 3). A benchmark, never a test:
 # see bench/README.md.
 #
-#   sh bench/export.sh           # or: RUNS=5 bench/export.sh
+#   bash bench/export.sh           # or: RUNS=5 bash bench/export.sh
 #
 # 1. Flows encoded per second per format on one core (bench/export_micro.c:
 #    exporter_add into a transport that only counts: packing, encoding,

@@ -3,7 +3,7 @@
 # Debian's softflowd, on the same generated capture, in the same run
 # (issue 2). A benchmark, never a test: see bench/README.md.
 #
-#   sh bench/meter.sh            # or: RUNS=5 PACKETS=2000000 bench/meter.sh
+#   bash bench/meter.sh            # or: RUNS=5 PACKETS=2000000 bash bench/meter.sh
 #
 # Both read the pcap through libpcap from the page cache, pinned to one
 # core, with caches big enough for every flow (ipflowd --entries, softflowd

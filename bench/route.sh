@@ -2,7 +2,7 @@
 # bench/route.sh — routing attributes speed. A benchmark, never a test:
 # see bench/README.md.
 #
-#   sh bench/route.sh             # or: ROUTES4=500000 ROUTES6=100000 bench/route.sh
+#   bash bench/route.sh             # or: ROUTES4=500000 ROUTES6=100000 bash bench/route.sh
 #
 # 1. bench/route_micro.c, one core: a random table with an Internet BGP
 #    table's prefix-length mix (ROUTES4 IPv4, default 1000000; ROUTES6
