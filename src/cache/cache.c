@@ -384,11 +384,47 @@ uint64_t cache_next_deadline(const struct cache *c)
 void cache_flush(struct cache *c, enum flow_end why)
 {
 	/* Every entry in use is on the LRU list (normal) or reachable from the
-	 * buckets (permanent); walk the buckets, which covers both. */
+	 * buckets (permanent); walk the buckets, which covers both. The
+	 * entries are scattered over the pool and each record's export is
+	 * long enough that the misses no longer overlap by themselves: the
+	 * entry a few buckets ahead is prefetched (a hint only). */
+	enum { AHEAD = 8 };
+	/* Everything goes, so the lists are not unlinked entry by entry
+	 * (that touched two random neighbours per list and record): each
+	 * entry is exported, its links cleared and freed in place, and the
+	 * lists emptied at the end. Records leave in the same order, with the
+	 * same counts, as entry_end one by one would give. */
 	for (uint32_t b = 0; b <= c->nbucket_mask; b++) {
-		while (c->bucket[b])
-			entry_end(c, c->bucket[b], why);
+		if (b + AHEAD <= c->nbucket_mask) {
+			uint32_t e = c->bucket[b + AHEAD];
+			if (e) {
+				__builtin_prefetch(&c->pool[e]);
+				__builtin_prefetch((const char *)&c->pool[e] + 64);
+				__builtin_prefetch((const char *)&c->pool[e] + 128);
+			}
+		}
+		uint32_t i = c->bucket[b];
+		c->bucket[b] = NIL;
+		while (i) {
+			struct centry *e = &c->pool[i];
+			uint32_t next = e->hnext;
+			if (e->rec.packets) {
+				emit_record(c, &e->rec, why);
+				e->rec.packets = 0;
+				e->rec.bytes = 0;
+				e->rec.tcp_flags = 0;
+			} else {
+				c->st.empty_reclaimed++;
+			}
+			e->lprev = e->lnext = e->aprev = e->anext = NIL;
+			e->hnext = c->free_head;
+			c->free_head = i;
+			c->st.in_use--;
+			i = next;
+		}
 	}
+	c->lru.head = c->lru.tail = NIL;
+	c->act.head = c->act.tail = NIL;
 }
 
 void cache_foreach(const struct cache *c, void (*fn)(void *arg, const struct flowrec *r), void *arg)

@@ -113,7 +113,7 @@ static void apply_sampling_cfg(const struct conf *c, struct exporter_cfg *cfg)
 				log_warn("sampler %s: 1 out of %u does not fit the v5/v8 header's 14-bit interval; it says "
 				         "16383 (v9 and IPFIX carry the rate exactly)", s->name, s->one_out_of);
 		}
-		uint32_t ifx = f->pcap[0] ? (f->ifindex ? f->ifindex : 1) : if_nametoindex(conf_linux_name(c, f->name));
+		uint32_t ifx = apply_iface_index(c, f);
 		for (uint8_t dir = 0; dir < 2 && ifx; dir++) {
 			if (!(dir ? f->egress : f->ingress))
 				continue;
@@ -154,6 +154,24 @@ static void apply_capture_sampling(struct rt *rt, const struct conf *c)
 			log_info("%s: main-cache sampling %s 1 out of %u (sampler %s, id %u)", capture_name(cap),
 			         s->mode == CONF_SAMPLER_RANDOM ? "random" : "deterministic", s->one_out_of, s->name, id);
 	}
+}
+
+void apply_exporter_spec(const struct conf_exporter *x, char *spec, size_t len)
+{
+	static const char *const scheme[] = { "udp", "sctp", "tcp" };
+	spec[0] = 0;
+	if (!x->destination[0])
+		return;
+	bool v6 = strchr(x->destination, ':') != NULL;
+	snprintf(spec, len, "%s:%s%s%s:%u", scheme[x->transport], v6 ? "[" : "", x->destination, v6 ? "]" : "",
+	         x->port);
+}
+
+uint32_t apply_iface_index(const struct conf *c, const struct conf_iface *f)
+{
+	if (f->pcap[0])
+		return f->ifindex ? f->ifindex : 1;
+	return if_nametoindex(conf_linux_name(c, f->name));
 }
 
 int apply_dest_spec(const struct conf_dest *d, char *spec, size_t len)
@@ -332,12 +350,29 @@ static size_t wanted_live(const struct conf *c, struct want_cap *w, size_t max)
 	return n;
 }
 
-static bool has_file(const struct conf *c)
+bool apply_file_mode(const struct conf *c)
 {
 	for (size_t i = 0; i < c->niface; i++)
 		if (c->iface[i].pcap[0])
 			return true;
 	return false;
+}
+
+bool apply_monitor_applied(const struct conf *c, const char *name)
+{
+	for (size_t i = 0; i < c->niface; i++)
+		for (size_t k = 0; k < c->iface[i].nmon; k++)
+			if (strcmp(c->iface[i].mon[k].monitor, name) == 0)
+				return true;
+	return false;
+}
+
+uint32_t apply_name_hash(const char *s)
+{
+	uint32_t h = 2166136261u;
+	for (; *s; s++)
+		h = (h ^ (uint8_t)*s) * 16777619u;
+	return h;
 }
 
 static struct capture *open_live(const struct conf *c, const struct want_cap *w, char *err, size_t errlen)
@@ -795,7 +830,7 @@ int rt_start(struct rt *rt, struct conf *c, char *err, size_t errlen)
 	rt->conf = c;
 	struct cache_cfg cc;
 	cache_cfg_of(c, &cc);
-	bool files = has_file(c);
+	bool files = apply_file_mode(c);
 	struct want_cap w[MAX_LIVE];
 	size_t nw = wanted_live(c, w, MAX_LIVE);
 	if (files && nw) {
@@ -961,7 +996,7 @@ int rt_reload(struct rt *rt, struct conf *nc, char *err, size_t errlen)
 	size_t nw = rt->file_mode ? 0 : wanted_live(nc, w, MAX_LIVE);
 	bool keep_c[MAX_LIVE] = { false };
 	if (!rt->file_mode) {
-		if (has_file(nc)) {
+		if (apply_file_mode(nc)) {
 			snprintf(err, errlen, "a running live capture cannot switch to pcap-file interfaces; restart ipflowd");
 			goto out;
 		}

@@ -122,6 +122,19 @@ void apply_exporter_cfg(const struct conf_export *e, bool agg, struct exporter_c
 
 /* "udp:HOST:PORT" / "tcp:..." / "sctp:..." (IPv6 literals in brackets). */
 int apply_dest_spec(const struct conf_dest *d, char *spec, size_t len);
+/* The transport spec of a `flow exporter`'s destination, "" if it has none. */
+void apply_exporter_spec(const struct conf_exporter *x, char *spec, size_t len);
+/* The ifIndex an interface's flows are metered under: its `ipflow
+ * ifindex` (1 by default) for a pcap interface, the kernel's for a live
+ * one (0 if the device does not exist). */
+uint32_t apply_iface_index(const struct conf *c, const struct conf_iface *f);
+/* Some interface replays a pcap file (exporters may then wait for a
+ * queue: a replay can, live traffic cannot). */
+bool apply_file_mode(const struct conf *c);
+/* Monitor name is applied to at least one interface. */
+bool apply_monitor_applied(const struct conf *c, const char *name);
+/* FNV-1a of a name: the observation domain of a `flow exporter`'s stream. */
+uint32_t apply_name_hash(const char *s);
 
 /* The destination-manager settings of d (spec: its transport spec): the
  * SCTP sub-mode (reliability, backup destination/mode/fail-over/

@@ -406,14 +406,6 @@ static void add_record(struct agg *ag, struct acache *a, const struct flowrec *r
 
 /* --- exporters ------------------------------------------------------- */
 
-static bool file_mode(const struct conf *c)
-{
-	for (size_t i = 0; i < c->niface; i++)
-		if (c->iface[i].pcap[0])
-			return true;
-	return false;
-}
-
 /* The v8 header's sampling field, v5's encoding: mode (1 deterministic,
  * 2 random) << 14 | interval, of the main cache's sampler (conf_main_sampling);
  * 0 unsampled. */
@@ -460,7 +452,7 @@ static int open_exporters(struct agg *ag, const struct conf *c, struct acache *a
 		struct transport_opts o = { 0 };
 		struct sctp_dest_opts so;
 		o.source = ce->source[0] ? conf_linux_name(c, ce->source) : NULL;
-		o.block_ms = file_mode(c) ? 10000 : 0; /* a replay can wait for a TCP/SCTP queue; live traffic cannot */
+		o.block_ms = apply_file_mode(c) ? 10000 : 0; /* a replay can wait for a TCP/SCTP queue; live traffic cannot */
 		o.mtu = (ce->set & CONF_EX_MTU) ? ce->mtu : 1500;
 		apply_sctp_settings(&ce->dest[i], x->spec, &so, &o); /* the destination's SCTP sub-mode */
 		x->t = transport_open(x->spec, &o, e2, sizeof(e2));

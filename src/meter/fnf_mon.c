@@ -104,31 +104,6 @@ struct fnf_mon {
 
 /* --- small helpers -------------------------------------------------------- */
 
-static uint32_t name_hash(const char *s)
-{
-	uint32_t h = 2166136261u; /* FNV-1a */
-	for (; *s; s++)
-		h = (h ^ (uint8_t)*s) * 16777619u;
-	return h;
-}
-
-static bool monitor_applied(const struct conf *c, const char *name)
-{
-	for (size_t i = 0; i < c->niface; i++)
-		for (size_t k = 0; k < c->iface[i].nmon; k++)
-			if (strcmp(c->iface[i].mon[k].monitor, name) == 0)
-				return true;
-	return false;
-}
-
-static bool file_mode(const struct conf *c)
-{
-	for (size_t i = 0; i < c->niface; i++)
-		if (c->iface[i].pcap[0])
-			return true;
-	return false;
-}
-
 static const enum cache_type ctype[] = { CACHE_NORMAL, CACHE_PERMANENT, CACHE_IMMEDIATE };
 
 static struct fnf_cfg cfg_of(const struct conf_monitor *m)
@@ -161,24 +136,12 @@ static struct xp *find_xp(const struct state *s, const char *name)
 	return NULL;
 }
 
-/* The spec of an exporter's destination, "" if it has none. */
-static void xp_spec(const struct conf_exporter *x, char *spec, size_t len)
-{
-	static const char *const scheme[] = { "udp", "sctp", "tcp" };
-	spec[0] = 0;
-	if (!x->destination[0])
-		return;
-	bool v6 = strchr(x->destination, ':') != NULL;
-	snprintf(spec, len, "%s:%s%s%s:%u", scheme[x->transport], v6 ? "[" : "", x->destination, v6 ? "]" : "",
-	         x->port);
-}
-
 static void xp_cfg(const struct conf_exporter *x, struct exporter_cfg *cfg)
 {
 	static const int version[] = { [CONF_FNF_V9] = 9, [CONF_FNF_V5] = 5, [CONF_FNF_IPFIX] = 10 };
 	exporter_cfg_init(cfg, version[x->protocol]);
 	cfg->flags = EXPORTER_F_GENERIC;
-	cfg->domain = name_hash(x->name);
+	cfg->domain = apply_name_hash(x->name);
 	cfg->exporting_pid = (uint32_t)getpid();
 	if (x->protocol != CONF_FNF_V5) {
 		cfg->tmpl_timeout_s = x->template_timeout_s;
@@ -389,7 +352,6 @@ static struct xp *transport_donor(const struct state *old, const struct state *n
 	return NULL;
 }
 
-static uint32_t iface_index(const struct conf *c, const struct conf_iface *f);
 static int sampler_id(const struct conf *c, const char *name);
 
 /* `option sampler-table`: one sampler options record per sampler of the
@@ -411,7 +373,7 @@ static void xp_samplers(const struct conf *c, const struct conf_exporter *cx, st
 			bool uses = false;
 			for (size_t e = 0; e < cm->nexporter; e++)
 				uses |= strcmp(cm->exporter[e], cx->name) == 0;
-			uint32_t ifx = iface_index(c, f);
+			uint32_t ifx = apply_iface_index(c, f);
 			if (!uses || !ifx)
 				continue;
 			struct exporter_sampler es = { ifx, im->dir, (uint32_t)sampler_id(c, im->sampler), cs->one_out_of,
@@ -442,7 +404,7 @@ static int build_xp(struct fnf_mon *fm, const struct conf *c, const struct conf_
 		return -1;
 	}
 	x->conf = *cx;
-	xp_spec(cx, x->spec, sizeof(x->spec));
+	apply_exporter_spec(cx, x->spec, sizeof(x->spec));
 	for (size_t i = 0; i < ns->nmon; i++) {
 		const struct conf_monitor *cm = conf_find_monitor(c, ns->mon[i]->name);
 		for (size_t k = 0; k < cm->nexporter; k++)
@@ -473,7 +435,7 @@ static int build_xp(struct fnf_mon *fm, const struct conf *c, const struct conf_
 	} else {
 		struct transport_opts o2 = { 0 };
 		o2.source = cx->source[0] ? conf_linux_name(c, cx->source) : NULL;
-		o2.block_ms = file_mode(c) ? 10000 : 0; /* a replay can wait for a TCP queue; live traffic cannot */
+		o2.block_ms = apply_file_mode(c) ? 10000 : 0; /* a replay can wait for a TCP queue; live traffic cannot */
 		char e2[256];
 		x->t = transport_open(x->spec, &o2, e2, sizeof(e2));
 		if (!x->t) {
@@ -510,13 +472,6 @@ static int build_xp(struct fnf_mon *fm, const struct conf *c, const struct conf_
 	return 0;
 }
 
-static uint32_t iface_index(const struct conf *c, const struct conf_iface *f)
-{
-	if (f->pcap[0])
-		return f->ifindex ? f->ifindex : 1;
-	return if_nametoindex(conf_linux_name(c, f->name));
-}
-
 static int sampler_id(const struct conf *c, const char *name)
 {
 	for (size_t i = 0; i < c->nsampler; i++)
@@ -531,7 +486,7 @@ static void build_atts(const struct conf *c, struct state *ns)
 		const struct conf_iface *f = &c->iface[i];
 		if (!f->nmon)
 			continue;
-		uint32_t ifx = iface_index(c, f);
+		uint32_t ifx = apply_iface_index(c, f);
 		if (!ifx) {
 			log_warn("interface %s does not exist on this host: its flow monitors meter nothing", f->name);
 			continue;
@@ -619,7 +574,7 @@ static struct state *prepare(struct fnf_mon *fm, const struct conf *c, struct st
 	/* 1. a cache for every monitor applied to an interface */
 	for (size_t i = 0; i < c->nmonitor; i++) {
 		const struct conf_monitor *cm = &c->monitor[i];
-		if (!cm->record[0] || !monitor_applied(c, cm->name))
+		if (!cm->record[0] || !apply_monitor_applied(c, cm->name))
 			continue;
 		if (strcmp(cm->record, CONF_RECORD_PACKET_SECTION) == 0)
 			continue; /* packet sections: the psamp layer's (meter/psamp.h) */

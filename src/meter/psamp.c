@@ -172,38 +172,6 @@ static bool is_ps(const struct conf_monitor *m)
 	return strcmp(m->record, CONF_RECORD_PACKET_SECTION) == 0;
 }
 
-static uint32_t name_hash(const char *s)
-{
-	uint32_t h = 2166136261u; /* FNV-1a, as the FNF layer's domain ids */
-	for (; *s; s++)
-		h = (h ^ (uint8_t)*s) * 16777619u;
-	return h;
-}
-
-static bool monitor_applied(const struct conf *c, const char *name)
-{
-	for (size_t i = 0; i < c->niface; i++)
-		for (size_t k = 0; k < c->iface[i].nmon; k++)
-			if (strcmp(c->iface[i].mon[k].monitor, name) == 0)
-				return true;
-	return false;
-}
-
-static bool file_mode(const struct conf *c)
-{
-	for (size_t i = 0; i < c->niface; i++)
-		if (c->iface[i].pcap[0])
-			return true;
-	return false;
-}
-
-static uint32_t iface_index(const struct conf *c, const struct conf_iface *f)
-{
-	if (f->pcap[0])
-		return f->ifindex ? f->ifindex : 1;
-	return if_nametoindex(conf_linux_name(c, f->name));
-}
-
 static struct pmon *find_mon(const struct pstate *s, const char *name)
 {
 	for (size_t i = 0; s && i < s->nmon; i++)
@@ -218,17 +186,6 @@ static struct pxp *find_xp(const struct pstate *s, const char *name)
 		if (strcmp(s->xp[i]->conf.name, name) == 0)
 			return s->xp[i];
 	return NULL;
-}
-
-static void xp_spec(const struct conf_exporter *x, char *spec, size_t len)
-{
-	static const char *const scheme[] = { "udp", "sctp", "tcp" };
-	spec[0] = 0;
-	if (!x->destination[0])
-		return;
-	bool v6 = strchr(x->destination, ':') != NULL;
-	snprintf(spec, len, "%s:%s%s%s:%u", scheme[x->transport], v6 ? "[" : "", x->destination, v6 ? "]" : "",
-	         x->port);
 }
 
 /* --- per frame ------------------------------------------------------------ */
@@ -350,7 +307,7 @@ static int check(const struct conf *c, char *err, size_t errlen)
 {
 	for (size_t i = 0; i < c->nmonitor; i++) {
 		const struct conf_monitor *cm = &c->monitor[i];
-		if (!is_ps(cm) || !monitor_applied(c, cm->name))
+		if (!is_ps(cm) || !apply_monitor_applied(c, cm->name))
 			continue;
 		if (c->host.snaplen && c->host.snaplen < PSAMP_SECTION_MAX)
 			log_warn("flow monitor %s: capture snaplen %u cuts packet sections below %u bytes", cm->name,
@@ -421,7 +378,7 @@ static int build_xp(const struct conf *c, const struct conf_exporter *cx, struct
 	}
 	ns->xp[ns->nxp++] = x; /* owned by ns from here */
 	x->conf = *cx;
-	xp_spec(cx, x->spec, sizeof(x->spec));
+	apply_exporter_spec(cx, x->spec, sizeof(x->spec));
 	if (!x->spec[0]) {
 		log_warn("flow exporter %s has no destination: the packet sections of its monitors are counted, not sent",
 		         cx->name);
@@ -429,7 +386,7 @@ static int build_xp(const struct conf *c, const struct conf_exporter *cx, struct
 	}
 	struct transport_opts topt = { 0 };
 	topt.source = cx->source[0] ? conf_linux_name(c, cx->source) : NULL;
-	topt.block_ms = file_mode(c) ? 10000 : 0;
+	topt.block_ms = apply_file_mode(c) ? 10000 : 0;
 	char e2[256];
 	x->t = transport_open(x->spec, &topt, e2, sizeof(e2));
 	if (!x->t) {
@@ -439,7 +396,7 @@ static int build_xp(const struct conf *c, const struct conf_exporter *cx, struct
 	struct exporter_cfg cfg;
 	exporter_cfg_init(&cfg, 10);
 	cfg.flags = EXPORTER_F_GENERIC;
-	cfg.domain = name_hash(cx->name) + 1; /* not the FNF layer's stream of this exporter */
+	cfg.domain = apply_name_hash(cx->name) + 1; /* not the FNF layer's stream of this exporter */
 	cfg.exporting_pid = (uint32_t)getpid();
 	cfg.tmpl_timeout_s = cx->template_timeout_s;
 	if (cx->options & CONF_OPT_EXPORTER_STATS) {
@@ -476,7 +433,7 @@ static void build_atts(const struct conf *c, struct pstate *ns)
 			if (!m)
 				continue;
 			if (!ifx)
-				ifx = iface_index(c, f);
+				ifx = apply_iface_index(c, f);
 			if (!ifx) {
 				log_warn("interface %s does not exist on this host: packet-section monitor %s takes nothing",
 				         f->name, m->name);
@@ -494,7 +451,7 @@ static void build_atts(const struct conf *c, struct pstate *ns)
 			const struct conf_sampler *s = im->sampler[0] ? conf_find_sampler(c, im->sampler) : NULL;
 			if (s) {
 				sampler_init(&a->s, s->mode == CONF_SAMPLER_RANDOM ? SAMPLER_RANDOM : SAMPLER_DETERMINISTIC,
-				             s->one_out_of, name_hash(s->name) ^ ((uint64_t)ifx << 32 | a->dir));
+				             s->one_out_of, apply_name_hash(s->name) ^ ((uint64_t)ifx << 32 | a->dir));
 				a->algo = (uint8_t)sampler_algo(s);
 			} else {
 				sampler_init(&a->s, SAMPLER_DETERMINISTIC, 1, 1);
@@ -533,7 +490,7 @@ static struct pstate *prepare(struct psamp *ps, const struct conf *c, char *err,
 	}
 	for (size_t i = 0; i < c->nmonitor; i++) {
 		const struct conf_monitor *cm = &c->monitor[i];
-		if (!is_ps(cm) || !monitor_applied(c, cm->name))
+		if (!is_ps(cm) || !apply_monitor_applied(c, cm->name))
 			continue;
 		struct pmon *m = calloc(1, sizeof(*m));
 		if (!m) {
@@ -751,7 +708,7 @@ static bool fnf_uses(const struct conf *c, const char *name)
 {
 	for (size_t i = 0; c && i < c->nmonitor; i++) {
 		const struct conf_monitor *cm = &c->monitor[i];
-		if (is_ps(cm) || !monitor_applied(c, cm->name))
+		if (is_ps(cm) || !apply_monitor_applied(c, cm->name))
 			continue;
 		for (size_t k = 0; k < cm->nexporter; k++)
 			if (strcmp(cm->exporter[k], name) == 0)

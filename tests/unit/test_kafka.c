@@ -82,7 +82,7 @@ static void test_encode(void **state)
 	struct crec r;
 	uint8_t buf[512];
 	mkrec(&r, 0);
-	size_t n = kafka_encode_protobuf(&r, buf, sizeof(buf)), off;
+	size_t n = kafka_encode_protobuf(&r, buf, sizeof(buf)), off = 0;
 	size_t dl = delim(buf, n, &off);
 	assert_int_equal(dl, n - off); /* length-delimited */
 	Flowpb__FlowMessage *m = flowpb__flow_message__unpack(NULL, n - off, buf + off);
@@ -221,7 +221,7 @@ static void test_mock_roundtrip(void **state)
 			continue;
 		if (!m->err) {
 			const uint8_t *p = m->payload;
-			size_t off;
+			size_t off = 0;
 			size_t dl = delim(p, m->len, &off);
 			assert_int_equal(dl, m->len - off);
 			assert_int_equal(m->key_len, 4);

@@ -637,7 +637,8 @@ static void test_bgp_nexthop_fields(void **state)
 static void write_file(const char *path, const char *text)
 {
 	char tmp[300];
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	int n = snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	assert_true(n > 0 && (size_t)n < sizeof(tmp));
 	FILE *f = fopen(tmp, "w");
 	assert_non_null(f);
 	fputs(text, f);
