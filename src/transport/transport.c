@@ -85,6 +85,12 @@ bool transport_avail(struct transport *t)
 	return t->ops->avail ? t->ops->avail(t) : t->up;
 }
 
+void transport_cork(struct transport *t, bool on)
+{
+	if (t && t->ops->cork)
+		t->ops->cork(t, on);
+}
+
 void transport_discard(struct transport *t)
 {
 	if (t && t->ops->discard)
