@@ -367,6 +367,14 @@ bool apply_monitor_applied(const struct conf *c, const char *name)
 	return false;
 }
 
+bool apply_same_exporter(const struct conf_exporter *a, const struct conf_exporter *b)
+{
+	struct conf_exporter x = *a, y = *b;
+	memset(x.description, 0, sizeof(x.description));
+	memset(y.description, 0, sizeof(y.description));
+	return memcmp(&x, &y, sizeof(x)) == 0;
+}
+
 uint32_t apply_name_hash(const char *s)
 {
 	uint32_t h = 2166136261u;

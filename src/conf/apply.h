@@ -135,6 +135,8 @@ bool apply_file_mode(const struct conf *c);
 bool apply_monitor_applied(const struct conf *c, const char *name);
 /* FNV-1a of a name: the observation domain of a `flow exporter`'s stream. */
 uint32_t apply_name_hash(const char *s);
+/* Two `flow exporter`s with the same settings (the description aside). */
+bool apply_same_exporter(const struct conf_exporter *a, const struct conf_exporter *b);
 
 /* The destination-manager settings of d (spec: its transport spec): the
  * SCTP sub-mode (reliability, backup destination/mode/fail-over/

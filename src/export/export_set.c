@@ -140,18 +140,11 @@ void export_set_record(struct export_set *s, const struct flowrec *r, uint64_t n
 
 /* Close the removed transports whose queue has gone, or whose time is up
  * (what they still held is in their transport counters, logged). */
-/* Still holding something: queued, or sent and not yet acknowledged
- * (SCTP). Closing then would abort what the peer has not confirmed. */
-static bool busy(struct transport *t)
-{
-	return t->st.queued || !transport_idle(t);
-}
-
 /* Close a removed destination's transport, keeping what it lost. */
 static void close_removed(struct export_set *s, struct transport *t)
 {
 	transport_poll(t);
-	if (busy(t)) {
+	if (transport_busy(t)) {
 		log_warn("export destination removed before the collector confirmed all it was sent (%llu bytes queued)",
 		         (unsigned long long)t->st.queued);
 		transport_discard(t); /* what it still holds is lost: counted now, before close frees it */
@@ -166,7 +159,7 @@ static void poll_retiring(struct export_set *s, uint64_t now_us, bool force)
 	for (size_t i = 0; i < s->nr;) {
 		struct retiring *r = &s->r[i];
 		transport_poll(r->t);
-		if (busy(r->t) && !force && now_us < r->until_us) {
+		if (transport_busy(r->t) && !force && now_us < r->until_us) {
 			i++;
 			continue;
 		}
@@ -235,12 +228,12 @@ void export_set_remove(struct export_set *s, size_t i, uint64_t now_us)
 	stats_add(&s->removed, &d->carried, 1);
 	exporter_free(d->ex);
 	transport_poll(d->t);
-	if (s->nr < EXPORT_SET_MAX && busy(d->t)) {
+	if (s->nr < EXPORT_SET_MAX && transport_busy(d->t)) {
 		s->r[s->nr].t = d->t;
 		s->r[s->nr].until_us = now_us + (uint64_t)EXPORT_DRAIN_MS * 1000u;
 		s->nr++;
 	} else {
-		transport_drain(d->t, busy(d->t) ? EXPORT_DRAIN_MS : 0);
+		transport_drain(d->t, transport_busy(d->t) ? EXPORT_DRAIN_MS : 0);
 		close_removed(s, d->t);
 	}
 	memmove(&s->d[i], &s->d[i + 1], (s->n - i - 1) * sizeof(s->d[0]));

@@ -519,9 +519,7 @@ static void close_exporters(struct agg *ag, struct acache *a)
 			seq_slot(ag, a, x->spec, true)->next = exporter_seq_next(x->ex);
 			exporter_free(x->ex);
 		}
-		transport_poll(x->t);
-		transport_drain(x->t, x->t->st.queued ? DRAIN_MS : 0);
-		transport_close(x->t);
+		transport_retire(x->t, DRAIN_MS);
 	}
 	free(a->xp);
 	a->xp = NULL;

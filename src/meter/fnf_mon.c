@@ -157,15 +157,6 @@ static void xp_cfg(const struct conf_exporter *x, struct exporter_cfg *cfg)
 	}
 }
 
-/* Same settings, ignoring the description. */
-static bool same_exporter_conf(const struct conf_exporter *a, const struct conf_exporter *b)
-{
-	struct conf_exporter x = *a, y = *b;
-	memset(x.description, 0, sizeof(x.description));
-	memset(y.description, 0, sizeof(y.description));
-	return memcmp(&x, &y, sizeof(x)) == 0;
-}
-
 /* --- records out of a monitor ------------------------------------------- */
 
 static void xp_start(struct fnf_mon *fm, struct xp *x)
@@ -284,9 +275,7 @@ static void xp_close(struct xp *x, uint64_t now, bool keep_transport)
 		exporter_free(x->ex);
 	}
 	if (x->t && !keep_transport) {
-		transport_poll(x->t);
-		transport_drain(x->t, x->t->st.queued ? DRAIN_MS : 0);
-		transport_close(x->t);
+		transport_retire(x->t, DRAIN_MS);
 	}
 	free(x);
 }
@@ -326,7 +315,7 @@ static void state_drop_new(struct state *s, struct state *old)
 static struct xp *reusable_xp(const struct state *old, const struct conf_exporter *cx, const struct xp *want)
 {
 	struct xp *o = find_xp(old, cx->name);
-	if (!o || o->reused || !same_exporter_conf(&o->conf, cx) || o->nuser != want->nuser ||
+	if (!o || o->reused || !apply_same_exporter(&o->conf, cx) || o->nuser != want->nuser ||
 	    o->nsamp != want->nsamp || memcmp(o->samp, want->samp, o->nsamp * sizeof(o->samp[0])) != 0)
 		return NULL;
 	for (size_t i = 0; i < o->nuser; i++)

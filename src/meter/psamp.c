@@ -273,9 +273,7 @@ static void xp_close(struct pxp *x, uint64_t now)
 		exporter_free(x->ex);
 	}
 	if (x->t) {
-		transport_poll(x->t);
-		transport_drain(x->t, x->t->st.queued ? DRAIN_MS : 0);
-		transport_close(x->t);
+		transport_retire(x->t, DRAIN_MS);
 	}
 	free(x);
 }
@@ -350,22 +348,13 @@ static int check(const struct conf *c, char *err, size_t errlen)
 	return 0;
 }
 
-/* Same settings, ignoring the description. */
-static bool same_exporter_conf(const struct conf_exporter *a, const struct conf_exporter *b)
-{
-	struct conf_exporter x = *a, y = *b;
-	memset(x.description, 0, sizeof(x.description));
-	memset(y.description, 0, sizeof(y.description));
-	return memcmp(&x, &y, sizeof(x)) == 0;
-}
-
 static int build_xp(const struct conf *c, const struct conf_exporter *cx, struct pstate *ns,
                     const struct pstate *old, uint64_t start_us, char *err, size_t errlen)
 {
 	/* an unchanged exporter goes on: same transport, sequence numbers and
 	 * template (the layout never changes), so a collector sees one stream */
 	struct pxp *o = find_xp(old, cx->name);
-	if (o && !o->reused && same_exporter_conf(&o->conf, cx)) {
+	if (o && !o->reused && apply_same_exporter(&o->conf, cx)) {
 		o->reused = true;
 		o->conf = *cx;
 		ns->xp[ns->nxp++] = o;

@@ -85,6 +85,21 @@ bool transport_avail(struct transport *t)
 	return t->ops->avail ? t->ops->avail(t) : t->up;
 }
 
+bool transport_busy(struct transport *t)
+{
+	return t->st.queued || !transport_idle(t);
+}
+
+void transport_retire(struct transport *t, int ms)
+{
+	if (!t)
+		return;
+	transport_poll(t);
+	if (transport_busy(t))
+		transport_drain(t, ms);
+	transport_close(t);
+}
+
 void transport_cork(struct transport *t, bool on)
 {
 	if (t && t->ops->cork)

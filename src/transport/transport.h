@@ -153,5 +153,11 @@ bool transport_avail(struct transport *t);      /* ops->avail, else t->up */
 bool transport_idle(struct transport *t);       /* ops->idle, else true */
 void transport_discard(struct transport *t);    /* ops->discard, if any */
 void transport_cork(struct transport *t, bool on); /* ops->cork, if any */
+/* Still holding something: queued, or sent and not yet acknowledged. */
+bool transport_busy(struct transport *t);
+/* Close t once what it holds has gone (waiting up to ms if it is busy):
+ * closing a busy SCTP association would abort what the collector has not
+ * confirmed. What is left after ms is dropped by close, counted there. */
+void transport_retire(struct transport *t, int ms);
 
 #endif
