@@ -129,3 +129,35 @@ free_port() {
 	print(s.getsockname()[1])
 	PYEOF
 }
+
+# veth_pair TAG [MTU]: two network namespaces made for this run, joined by
+# a veth pair with 192.0.2.1/24 (a) and 192.0.2.2/24 (b), IPv6 off, their
+# loopbacks up; deleted at exit (with the pair). Sets NS_A NS_B VETH_A
+# VETH_B; ina/inb run a command in a or b. Skips without root or `ip`.
+veth_pair() {
+	local tag=$1 mtu=${2:-} ns
+	[ "$(id -u)" = 0 ] || skip "needs root to create network namespaces (uid $(id -u))"
+	command -v ip >/dev/null || skip "no 'ip' command (Debian package iproute2)"
+	NS_A=$tag-$$-a
+	NS_B=$tag-$$-b
+	VETH_A=$tag$$a # interface names: at most 15 characters
+	VETH_B=$tag$$b
+	on_exit 'ip netns del $NS_A; ip netns del $NS_B'
+	ip netns add "$NS_A" 2>"$T/netns.err" || skip "ip netns add failed: $(cat "$T/netns.err")"
+	ip netns add "$NS_B" 2>"$T/netns.err" || fail "ip netns add $NS_B: $(cat "$T/netns.err")"
+	ip link add "$VETH_A" netns "$NS_A" type veth peer name "$VETH_B" netns "$NS_B" ||
+		fail "could not create the veth pair"
+	for ns in "$NS_A" "$NS_B"; do
+		ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1 ||
+			fail "sysctl in $ns"
+		ip netns exec "$ns" ip link set lo up
+	done
+	ina sysctl -qw "net.ipv6.conf.$VETH_A.disable_ipv6=1"
+	inb sysctl -qw "net.ipv6.conf.$VETH_B.disable_ipv6=1"
+	ina ip link set "$VETH_A" ${mtu:+mtu "$mtu"} up
+	inb ip link set "$VETH_B" ${mtu:+mtu "$mtu"} up
+	ina ip addr add 192.0.2.1/24 dev "$VETH_A"
+	inb ip addr add 192.0.2.2/24 dev "$VETH_B"
+}
+ina() { ip netns exec "$NS_A" "$@"; }
+inb() { ip netns exec "$NS_B" "$@"; } # never in the background: a function there runs in a subshell

@@ -19,37 +19,13 @@
 # Nothing leaves the namespaces; both are deleted on exit.
 . "$(dirname "$0")/lib.sh" "$@"
 
-[ "$(id -u)" = 0 ] || skip "needs root to create network namespaces (uid $(id -u))"
-command -v ip >/dev/null || skip "no 'ip' command (Debian package iproute2)"
 need_bins
 IPFLOW=$BUILD_DIR/ipflow
 N_IN=${N_IN:-17}
 N_OUT=${N_OUT:-23}
-NS_A=ipfnf-$$-a
-NS_B=ipfnf-$$-b
-VETH_A=ipfn$$a
-VETH_B=ipfn$$b
+veth_pair ipfn
 PID=
-
-on_exit 'ip netns del $NS_A; ip netns del $NS_B'
 on_exit '[ -n "$PID" ] && kill -KILL $PID'
-ina() { ip netns exec "$NS_A" "$@"; }
-inb() { ip netns exec "$NS_B" "$@"; }
-
-ip netns add "$NS_A" 2>"$T/netns.err" || skip "ip netns add failed: $(cat "$T/netns.err")"
-ip netns add "$NS_B" || fail "ip netns add $NS_B"
-ip link add "$VETH_A" netns "$NS_A" type veth peer name "$VETH_B" netns "$NS_B" || fail "veth pair"
-for ns in "$NS_A" "$NS_B"; do
-	ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1 ||
-		fail "sysctl in $ns"
-	ip netns exec "$ns" ip link set lo up
-done
-ina sysctl -qw "net.ipv6.conf.$VETH_A.disable_ipv6=1"
-inb sysctl -qw "net.ipv6.conf.$VETH_B.disable_ipv6=1"
-ina ip link set "$VETH_A" up
-inb ip link set "$VETH_B" up
-ina ip addr add 192.0.2.1/24 dev "$VETH_A"
-inb ip addr add 192.0.2.2/24 dev "$VETH_B"
 IFX=$(inb cat "/sys/class/net/$VETH_B/ifindex")
 MAC_A=$(ina cat "/sys/class/net/$VETH_A/address")
 MAC_B=$(inb cat "/sys/class/net/$VETH_B/address")

@@ -1,7 +1,7 @@
 #!/bin/bash
 # test_meter_live.sh BUILD_DIR SOURCE_DIR — ipflowd on a live interface.
 #
-# Two network namespaces made for this run (ipflowtest-PID-a/b) joined by a
+# Two network namespaces made for this run (ipft-PID-a/b) joined by a
 # veth pair with 192.0.2.1/24 and 192.0.2.2/24 (TEST-NET-1, only inside the
 # namespaces; IPv6 is disabled on them so the kernel sends nothing of its
 # own). ipflowd meters the veth end in namespace b; tcpreplay sends a
@@ -18,43 +18,15 @@
 # Environment: LIVE_PACKETS (default 5000), LIVE_PPS (default 2000), KEEP=1.
 . "$(dirname "$0")/lib.sh" "$@"
 
-[ "$(id -u)" = 0 ] || skip "needs root to create network namespaces (uid $(id -u))"
-command -v ip >/dev/null || skip "no 'ip' command (Debian package iproute2)"
 need_bins
 command -v tcpreplay >/dev/null || fail "tcpreplay not installed (Debian package tcpreplay)"
 
 PACKETS=${LIVE_PACKETS:-5000}
 PPS=${LIVE_PPS:-2000}
-NS_A=ipflowtest-$$-a
-NS_B=ipflowtest-$$-b
-VETH_A=ipft$$a   # interface names: at most 15 characters
-VETH_B=ipft$$b
+veth_pair ipft 9000
 PID=
-
-# Clean-up runs on every exit: stop ipflowd, delete the namespaces (which
-# deletes the veth pair with them).
-on_exit 'ip netns del $NS_A; ip netns del $NS_B'
 on_exit '[ -n "$PID" ] && kill -KILL $PID'
-
-inb() { ip netns exec "$NS_B" "$@"; }   # never in the background: see below
-ina() { ip netns exec "$NS_A" "$@"; }
-
 note "namespaces $NS_A / $NS_B, veth $VETH_A / $VETH_B, work $T"
-ip netns add "$NS_A" 2>"$T/netns.err" || skip "ip netns add failed: $(cat "$T/netns.err")"
-ip netns add "$NS_B" 2>"$T/netns.err" || fail "ip netns add $NS_B: $(cat "$T/netns.err")"
-ip link add "$VETH_A" netns "$NS_A" type veth peer name "$VETH_B" netns "$NS_B" \
-	|| fail "could not create the veth pair"
-for ns in "$NS_A" "$NS_B"; do
-	ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1 \
-		|| fail "sysctl in $ns"
-	ip netns exec "$ns" ip link set lo up
-done
-ina sysctl -qw "net.ipv6.conf.$VETH_A.disable_ipv6=1"
-inb sysctl -qw "net.ipv6.conf.$VETH_B.disable_ipv6=1"
-ina ip link set "$VETH_A" mtu 9000 up
-inb ip link set "$VETH_B" mtu 9000 up
-ina ip addr add 192.0.2.1/24 dev "$VETH_A"
-inb ip addr add 192.0.2.2/24 dev "$VETH_B"
 if command -v ethtool >/dev/null; then   # one frame in, one packet metered
 	inb ethtool -K "$VETH_B" gro off lro off >/dev/null 2>&1 || true
 fi
