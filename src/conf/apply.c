@@ -1111,9 +1111,7 @@ void rt_finish(struct rt *rt, FILE *stats)
 	if (stats)
 		show_ip_cache_flow_samp(stats, meter_cache(m), meter_ifname, m, 20, &sm);
 	uint64_t open_flows = cache_stats(meter_cache(m))->in_use;
-	export_set_cork(rt->set, true); /* the whole cache leaves now: datagrams go out in batches */
 	meter_flush(m);
-	export_set_cork(rt->set, false);
 	uint64_t now = cache_stats(meter_cache(m))->now_us;
 	export_set_flush(rt->set, now);
 	for (size_t i = 0; i < rt->nhooks; i++)

@@ -290,12 +290,6 @@ size_t export_set_retiring(const struct export_set *s)
 	return s->nr;
 }
 
-void export_set_cork(struct export_set *s, bool on)
-{
-	for (size_t i = 0; i < s->n; i++)
-		transport_cork(s->d[i].t, on);
-}
-
 uint64_t export_set_lost(const struct export_set *s)
 {
 	uint64_t n = 0;
@@ -391,9 +385,7 @@ void export_set_show(const struct export_set *s, FILE *out, bool json)
 		fprintf(out, "    %llu flows failed due to lack of export packet\n",
 		        (unsigned long long)st.flows_failed);
 		fprintf(out, "    %llu export packets were dropped due to send errors (%llu port unreachable)\n",
-		        (unsigned long long)(st.send_errors + (strncmp(d->spec, "udp:", 4) == 0
-		                                                   ? d->t->st.dropped - d->tbase.dropped
-		                                                   : 0)),
+		        (unsigned long long)st.send_errors,
 		        (unsigned long long)(d->t->st.refused - d->tbase.refused));
 		fprintf(out, "    %llu flows not exportable in this version (IPv6 in v1/v5/v7)\n",
 		        (unsigned long long)st.not_exportable);

@@ -46,9 +46,6 @@ void export_set_flush(struct export_set *s, uint64_t now_us);
  * messages its transport accepted and then lost (dropped_recs): what was
  * not delivered. */
 uint64_t export_set_lost(const struct export_set *s);
-/* A burst follows (on) or is over (off): transports that can gather
- * their sends do (transport_cork). */
-void export_set_cork(struct export_set *s, bool on);
 
 /* --- reload (conf/apply.c): change the set without losing a message ---- */
 

@@ -100,12 +100,6 @@ void transport_retire(struct transport *t, int ms)
 	transport_close(t);
 }
 
-void transport_cork(struct transport *t, bool on)
-{
-	if (t && t->ops->cork)
-		t->ops->cork(t, on);
-}
-
 void transport_discard(struct transport *t)
 {
 	if (t && t->ops->discard)

@@ -106,11 +106,6 @@ struct transport_ops {
 	 * counting it in st.dropped / st.dropped_recs, so a caller can read
 	 * the loss before close() frees the transport. */
 	void (*discard)(struct transport *t);
-	/* Optional: corked, sends may wait and leave together (one system
-	 * call for many datagrams) until uncorked, polled, drained or closed;
-	 * a send that then fails is counted in st.errors and st.dropped /
-	 * st.dropped_recs. For bursts: the end-of-input flush. */
-	void (*cork)(struct transport *t, bool on);
 };
 
 struct transport {
@@ -152,7 +147,6 @@ void transport_drain(struct transport *t, int ms);
 bool transport_avail(struct transport *t);      /* ops->avail, else t->up */
 bool transport_idle(struct transport *t);       /* ops->idle, else true */
 void transport_discard(struct transport *t);    /* ops->discard, if any */
-void transport_cork(struct transport *t, bool on); /* ops->cork, if any */
 /* Still holding something: queued, or sent and not yet acknowledged. */
 bool transport_busy(struct transport *t);
 /* Close t once what it holds has gone (waiting up to ms if it is busy):

@@ -8,10 +8,7 @@
  * collector counts as unavailable from a refusal until two sends later and
  * 2 s on have passed without one. The send buffer is raised (4 MiB by
  * default) so bursts from a pcap replay are not dropped locally. Sends
- * block (a UDP send waits only for buffer space). Corked (a burst: the
- * flush at the end of input), datagrams are gathered and leave
- * UDP_BATCH at a time through sendmmsg: one system call, and one wakeup
- * of a local collector, for many. */
+ * block (a UDP send waits only for buffer space). */
 #include "lib/addr.h"
 #include "transport/transport.h"
 
@@ -21,26 +18,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "lib/err.h"
-
-#define UDP_BATCH 32
-#define UDP_BATCH_BYTES (256u << 10)
 
 struct udp {
 	struct transport base;
 	int fd;
 	uint64_t refused_ms;     /* monotonic time of the last refusal, 0: never */
 	unsigned since_refused;  /* sends since then */
-	bool corked;
-	unsigned nb;             /* datagrams gathered */
-	size_t bused;            /* bytes of buf they take */
-	size_t off[UDP_BATCH], len[UDP_BATCH];
-	unsigned recs[UDP_BATCH];
-	uint8_t *buf;            /* UDP_BATCH_BYTES, allocated when first corked */
 };
 
 static uint64_t mono_ms(void)
@@ -109,13 +96,10 @@ out:
 	return u ? &u->base : NULL;
 }
 
-static void udp_flush(struct udp *u);
-
-static int udp_send_now(struct transport *t, const void *msg, size_t len)
+static int udp_send(struct transport *t, const void *msg, size_t len, unsigned flags)
 {
 	struct udp *u = (struct udp *)t;
-	if (u->nb) /* what was gathered goes first: order is kept */
-		udp_flush(u);
+	(void)flags;
 	int refused_once = 0;
 	for (;;) {
 		ssize_t n = send(u->fd, msg, len, 0);
@@ -140,97 +124,10 @@ static int udp_send_now(struct transport *t, const void *msg, size_t len)
 	}
 }
 
-/* Send what is gathered: sendmmsg, resumed after each datagram it could
- * not send (an ECONNREFUSED is a refusal of an earlier datagram: counted,
- * and that one retried once; any other failure drops that datagram,
- * counted with its records). */
-static void udp_flush(struct udp *u)
-{
-	struct transport *t = &u->base;
-	struct mmsghdr mv[UDP_BATCH];
-	struct iovec iov[UDP_BATCH];
-	for (unsigned i = 0; i < u->nb; i++) {
-		iov[i] = (struct iovec){ u->buf + u->off[i], u->len[i] };
-		mv[i] = (struct mmsghdr){ .msg_hdr = { .msg_iov = &iov[i], .msg_iovlen = 1 } };
-	}
-	unsigned k = 0;
-	int refused_at = -1;
-	while (k < u->nb) {
-		int n = sendmmsg(u->fd, mv + k, u->nb - k, 0);
-		if (n > 0) {
-			for (int j = 0; j < n; j++) {
-				t->st.msgs++;
-				t->st.bytes += u->len[k + (unsigned)j];
-				u->since_refused++;
-			}
-			k += (unsigned)n;
-			continue;
-		}
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno == ECONNREFUSED && refused_at != (int)k) {
-			t->st.refused++;
-			refused_at = (int)k;
-			u->refused_ms = mono_ms();
-			u->since_refused = 0;
-			continue;
-		}
-		snprintf(t->err, sizeof(t->err), "udp send: %s", n < 0 ? strerror(errno) : "nothing sent");
-		t->st.errors++;
-		t->st.dropped++;
-		t->st.dropped_recs += u->recs[k];
-		k++;
-	}
-	u->nb = 0;
-	u->bused = 0;
-}
-
-static int udp_send(struct transport *t, const void *msg, size_t len, unsigned flags)
-{
-	struct udp *u = (struct udp *)t;
-	if (!u->corked || !u->buf || len > UDP_BATCH_BYTES)
-		return udp_send_now(t, msg, len);
-	if (u->nb == UDP_BATCH || u->bused + len > UDP_BATCH_BYTES)
-		udp_flush(u);
-	u->off[u->nb] = u->bused;
-	u->len[u->nb] = len;
-	u->recs[u->nb] = TRANSPORT_RECS_OF(flags);
-	memcpy(u->buf + u->bused, msg, len);
-	u->bused += len;
-	u->nb++;
-	return ERR_OK;
-}
-
-static void udp_cork(struct transport *t, bool on)
-{
-	struct udp *u = (struct udp *)t;
-	if (on && !u->buf)
-		u->buf = malloc(UDP_BATCH_BYTES); /* without it, sends just go one by one */
-	u->corked = on;
-	if (!on && u->nb)
-		udp_flush(u);
-}
-
-static void udp_poll(struct transport *t)
-{
-	struct udp *u = (struct udp *)t;
-	if (u->nb)
-		udp_flush(u);
-}
-
-static void udp_drain(struct transport *t, int ms)
-{
-	(void)ms;
-	udp_poll(t);
-}
-
 static void udp_close(struct transport *t)
 {
 	struct udp *u = (struct udp *)t;
-	if (u->nb)
-		udp_flush(u);
 	close(u->fd);
-	free(u->buf);
 	free(u);
 }
 
@@ -242,5 +139,4 @@ static bool udp_avail(struct transport *t)
 
 const struct transport_ops transport_udp_ops = {
 	.scheme = "udp", .open = udp_open, .send = udp_send, .close = udp_close, .avail = udp_avail,
-	.poll = udp_poll, .drain = udp_drain, .cork = udp_cork,
 };

@@ -117,68 +117,6 @@ static void test_udp_refused(void **state)
 	transport_close(t);
 }
 
-/* Corked, datagrams wait and leave in batches (sendmmsg), in order, and
- * all of them: 100 sends give 100 datagrams in sequence once uncorked;
- * an uncorked send after a corked one keeps the order. Corked sends to a
- * closed port count the refusal as one by one sends do. */
-static void test_udp_cork(void **state)
-{
-	(void)state;
-	unsigned port;
-	int rx = listener(AF_INET, &port);
-	assert_true(rx >= 0);
-	int big = 4 << 20;
-	setsockopt(rx, SOL_SOCKET, SO_RCVBUF, &big, sizeof(big));
-	char spec[64], err[256];
-	snprintf(spec, sizeof(spec), "udp:127.0.0.1:%u", port);
-	struct transport *t = transport_open(spec, NULL, err, sizeof(err));
-	assert_non_null(t);
-	transport_cork(t, true);
-	uint8_t msg[600];
-	for (unsigned i = 0; i < 100; i++) {
-		memset(msg, (int)i, sizeof(msg));
-		assert_int_equal(transport_send(t, msg, sizeof(msg) - i, TRANSPORT_F_RECS(3)), ERR_OK);
-	}
-	assert_true(t->st.msgs < 100); /* some still gathered */
-	transport_cork(t, false);
-	memset(msg, 0xee, sizeof(msg));
-	assert_int_equal(transport_send(t, msg, 10, 0), ERR_OK);
-	assert_int_equal(t->st.msgs, 101);
-	for (unsigned i = 0; i <= 100; i++) {
-		uint8_t got[1000];
-		ssize_t n = recv(rx, got, sizeof(got), 0);
-		if (i == 100) {
-			assert_int_equal(n, 10);
-			assert_int_equal(got[0], 0xee);
-		} else {
-			assert_int_equal(n, (ssize_t)(sizeof(msg) - i));
-			assert_int_equal(got[0], i);
-			assert_int_equal(got[n - 1], i);
-		}
-	}
-	assert_int_equal(t->st.errors, 0);
-	assert_int_equal(t->st.dropped, 0);
-	transport_close(t);
-	close(rx);
-	/* a closed port: refusals counted, nothing lost by the batching itself */
-	rx = listener(AF_INET, &port);
-	close(rx);
-	snprintf(spec, sizeof(spec), "udp:127.0.0.1:%u", port);
-	t = transport_open(spec, NULL, err, sizeof(err));
-	assert_non_null(t);
-	for (int round = 0; round < 3; round++) {
-		transport_cork(t, true);
-		for (int i = 0; i < 40; i++)
-			assert_int_equal(transport_send(t, msg, 100, TRANSPORT_F_RECS(1)), ERR_OK);
-		transport_cork(t, false);
-		usleep(10000);
-	}
-	assert_true(t->st.refused >= 1);
-	assert_int_equal(t->st.msgs + t->st.dropped, 120);
-	assert_int_equal(t->st.dropped_recs, t->st.dropped);
-	transport_close(t);
-}
-
 static void test_bad_specs(void **state)
 {
 	(void)state;
@@ -235,7 +173,6 @@ int main(void)
 		cmocka_unit_test(test_udp_v4),
 		cmocka_unit_test(test_udp_v6),
 		cmocka_unit_test(test_udp_refused),
-		cmocka_unit_test(test_udp_cork),
 		cmocka_unit_test(test_bad_specs),
 		cmocka_unit_test(test_exporter_over_udp6),
 	};
