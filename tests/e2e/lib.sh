@@ -161,3 +161,9 @@ veth_pair() {
 }
 ina() { ip netns exec "$NS_A" "$@"; }
 inb() { ip netns exec "$NS_B" "$@"; } # never in the background: a function there runs in a subshell
+
+# serving PID SOCK: ipflowd PID still takes commands on its control socket.
+# At the end of a file it removes the socket as it shuts down, a while
+# before the process is gone (longer under the sanitizers): a command
+# refused then is the end of the run, not a failure.
+serving() { kill -0 "$1" 2>/dev/null && [ -S "$2" ]; }

@@ -88,14 +88,14 @@ t_reload() {
 			kill -HUP $pid 2>/dev/null && hup=$((hup + 1))
 		else
 			local out
-			out=$("$IPFLOW" -S "$SOCK" reload 2>&1) || { kill -0 $pid 2>/dev/null || break; echo "reload $i failed: $out"; return 1; }
+			out=$("$IPFLOW" -S "$SOCK" reload 2>&1) || { serving $pid "$SOCK" || break; echo "reload $i failed: $out"; return 1; }
 			ok=$((ok + 1))
 		fi
 		if [ $i = 5 ]; then
 			"$IPFLOW" -S "$SOCK" show ip cache flow aggregation prefix >"$T/show.txt" 2>&1 &&
 				"$IPFLOW" -S "$SOCK" show ip cache flow aggregation prefix --json >"$T/show.json" 2>&1 &&
 				"$IPFLOW" -S "$SOCK" show ip cache flow aggregation destination-prefix >"$T/show.none.txt" 2>&1 ||
-				{ kill -0 $pid 2>/dev/null || break; echo "show failed"; cat "$T/show.txt"; return 1; }
+				{ serving $pid "$SOCK" || break; echo "show failed"; cat "$T/show.txt"; return 1; }
 			shown=1
 		fi
 		sleep 0.3

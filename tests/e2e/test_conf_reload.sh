@@ -119,10 +119,7 @@ t_reload_under_traffic() {
 			kill -HUP $pid 2>/dev/null && hup=$((hup + 1))
 		else
 			local out
-			# at the end of the file ipflowd removes its control socket as it
-			# shuts down, a while before the process is gone (slower under the
-			# sanitizers): that is the end, not a failure
-			out=$("$IPFLOW" -S "$SOCK" reload 2>&1) || { kill -0 $pid 2>/dev/null && [ -S "$SOCK" ] || break; echo "reload $i failed: $out"; return 1; }
+			out=$("$IPFLOW" -S "$SOCK" reload 2>&1) || { serving $pid "$SOCK" || break; echo "reload $i failed: $out"; return 1; }
 			ok=$((ok + 1))
 		fi
 		sleep 0.3
