@@ -52,8 +52,10 @@
  * batches prefetch like the main cache. fnf_set_generic() selects the
  * reference path for tests (the same records). Memory: (entries + 1)
  * entries of fnf_entry_size() bytes plus a power-of-two bucket array,
- * mapped at fnf_new() (on huge pages from 1 MiB on); nothing is
- * allocated per packet. Not thread-safe. */
+ * mapped at fnf_new() (on huge pages from 1 MiB on), and for the normal
+ * cache 16 bytes per entry where the idle expiry sorts (reserved, used
+ * as needed); nothing is allocated per packet. fnf_memory() counts it
+ * all. Not thread-safe. */
 #ifndef IPFLOW_FNF_H
 #define IPFLOW_FNF_H
 
@@ -185,7 +187,9 @@ void fnf_expire(struct fnf_cache *c, uint64_t now_us);
 /* Export every open record with reason why and empty the cache. */
 void fnf_flush(struct fnf_cache *c, enum flow_end why);
 
-/* Earliest deadline of any record, UINT64_MAX if none. */
+/* Earliest deadline of any record, UINT64_MAX if none (exact: it looks
+ * at every idle entry that is not yet on the due list; for tests and
+ * show, not the packet path). */
 uint64_t fnf_next_deadline(const struct fnf_cache *c);
 
 /* New timeouts for the running cache (reload). */
