@@ -499,13 +499,22 @@ static int c_show_cache(void *arg, FILE *out, int argc, char **argv, bool json)
 	return 0;
 }
 
+/* A cached record as export will see it (routing attributes). */
+static void show_annotate(void *arg, struct flowrec *r)
+{
+	struct rt *rt = arg;
+	for (size_t i = 0; i < rt->nhooks; i++)
+		if (rt->hooks[i].annotate_show)
+			rt->hooks[i].annotate_show(rt->hooks[i].arg, r);
+}
+
 static int c_show_cache_verbose(void *arg, FILE *out, int argc, char **argv, bool json)
 {
 	struct rt *rt = arg;
 	if (json)
 		show_ip_cache_flow_json(out, meter_cache(rt->m), 0);
 	else
-		show_ip_cache_verbose_flow(out, meter_cache(rt->m), meter_ifname, rt->m, 0);
+		show_ip_cache_verbose_flow(out, meter_cache(rt->m), meter_ifname, rt->m, 0, show_annotate, rt);
 	return 0;
 }
 

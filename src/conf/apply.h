@@ -70,6 +70,9 @@ struct rt_hooks {
 	/* change a main-cache record before anyone sees it (routing
 	 * attributes: AS numbers, masks, next hops, output interface) */
 	void (*annotate)(void *arg, struct flowrec *r);
+	/* the same for a record still in the cache that a show command
+	 * prints (`show ip cache verbose flow`): counts nothing */
+	void (*annotate_show)(void *arg, struct flowrec *r);
 	/* rt_finish, after the main cache was flushed into the record hooks
 	 * and before any finish hook: flush this layer's caches and drain
 	 * its exporters (now: the cache clock) */

@@ -193,10 +193,12 @@ void show_ip_cache_flow_samp(FILE *out, const struct cache *c, show_ifname_fn if
 }
 
 void show_ip_cache_verbose_flow(FILE *out, const struct cache *c, show_ifname_fn ifname, void *arg,
-                                unsigned max_flows)
+                                unsigned max_flows, show_annotate_fn annot, void *aarg)
 {
 	const struct cache_stats *st = cache_stats(c);
 	struct flist l = sorted_flows(c);
+	for (size_t i = 0; annot && i < l.n; i++)
+		annot(aarg, &l.r[i]);
 	fprintf(out, "IP Flow Switching Cache, %zu bytes\n  %u active, %u inactive, %llu added\n\n",
 	        cache_memory(c), st->in_use, cache_config(c)->entries - st->in_use,
 	        (unsigned long long)st->flows_added);

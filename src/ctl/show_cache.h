@@ -24,9 +24,12 @@ void show_protocol_table(FILE *out, const struct cache *c);
 void show_ip_cache_flow_json(FILE *out, const struct cache *c, unsigned max_flows);
 
 /* "show ip cache verbose flow": two lines per flow with ToS, flags, ports,
- * masks, AS, next hop, bytes/packet and active time. */
+ * masks, AS, next hop, bytes/packet and active time. annot (may be NULL)
+ * fills each record's routing attributes first, as export will: a
+ * cached record has none yet. */
+typedef void (*show_annotate_fn)(void *arg, struct flowrec *r);
 void show_ip_cache_verbose_flow(FILE *out, const struct cache *c, show_ifname_fn ifname, void *arg,
-                                unsigned max_flows);
+                                unsigned max_flows, show_annotate_fn annot, void *aarg);
 
 /* Main-cache sampling as "show ip cache flow" reports it (NULL or rate
  * 1 with nothing offered: not shown). */

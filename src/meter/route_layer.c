@@ -200,6 +200,13 @@ static void rl_annotate(void *arg, struct flowrec *r)
 	rl->dst_hits += hit >> 1;
 }
 
+static void rl_annotate_show(void *arg, struct flowrec *r)
+{
+	struct route_layer *rl = arg;
+	if (rl->t)
+		route_annotate(rl->t, rl->peer, r);
+}
+
 void route_layer_show(struct route_layer *rl, FILE *out, bool json)
 {
 	char when[64] = "-";
@@ -312,6 +319,7 @@ void route_layer_hooks(struct route_layer *rl, struct rt_hooks *h)
 	h->apply = rl_apply;
 	h->commit = rl_commit;
 	h->annotate = rl_annotate;
+	h->annotate_show = rl_annotate_show;
 	h->show_route = rl_show;
 	h->finish = rl_finish;
 	h->arg = rl;

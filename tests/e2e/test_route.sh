@@ -175,6 +175,36 @@ t_reload() {
 	"$IPFLOW" -S "$sock" show ip route summary >"$T/sum1.out"
 	grep -q "birdc show route format" "$T/sum1.out" && grep -q "Loads: 2; reloads refused: 0" "$T/sum1.out" ||
 		{ cat "$T/sum1.out"; return 1; }
+	# show ip cache verbose flow: flows still in the cache show the AS
+	# numbers and masks their export will carry (table B, origin AS)
+	"$IPFLOW" -S "$sock" show ip cache verbose flow >"$T/cv.out" || { cat "$T/cv.out"; return 1; }
+	"$PYTHON" - "$T/B.bird.json" "$T/cv.out" <<-'PY' || { head -20 "$T/cv.out"; return 1; }
+	import ipaddress, json, sys
+	rs = [(ipaddress.ip_network(r["prefix"]), r["origin"]) for r in json.load(open(sys.argv[1]))]
+	def lpm(a):
+	    a = ipaddress.ip_address(a)
+	    best = None
+	    for n, o in rs:
+	        if n.version == a.version and a in n and (best is None or n.prefixlen > best[0].prefixlen):
+	            best = (n, o)
+	    return (best[1], best[0].prefixlen) if best else (0, 0)
+	lines = [l.split() for l in open(sys.argv[2]) if l.strip()]
+	i = next(k for k, l in enumerate(lines) if l and l[0] == "Port") + 1
+	n = hits = 0
+	while i + 1 < len(lines) and not lines[i][0].startswith("("):
+	    one, two = lines[i], lines[i + 1]
+	    i += 2
+	    got = (int(two[2]), int(two[1][1:]), int(two[5]), int(two[4][1:]))
+	    want = lpm(one[1]) + lpm(one[3])
+	    want = (want[0], want[1], want[2], want[3])
+	    if got != want:
+	        sys.exit("cached flow %s -> %s: AS/mask %s, the table gives %s" % (one[1], one[3], got, want))
+	    n += 1
+	    hits += got[0] != 0 or got[2] != 0
+	if hits < 3:
+	    sys.exit("only %d of %d cached flows with an AS" % (hits, n))
+	print("show ip cache verbose flow: %d cached flows, %d with table B's AS numbers and masks" % (n, hits))
+	PY
 	# show ip route ADDRESS: a host inside each of a few B routes gets B's values
 	local q nq=0
 	while read -r q; do
