@@ -40,6 +40,10 @@ struct export_set {
 	size_t nr;
 	struct exporter_stats removed; /* counters of removed destinations */
 	uint64_t removed_drops, removed_drop_recs; /* messages (flows) their transports lost at close */
+	/* the same at the last `clear ip flow export`: the show prints what
+	 * came since (the loss totals stay since start) */
+	struct exporter_stats removed_base;
+	uint64_t removed_drops_base, removed_drop_recs_base;
 };
 
 static void stats_add(struct exporter_stats *a, const struct exporter_stats *b, int sign)
@@ -308,6 +312,9 @@ void export_set_clear(struct export_set *s)
 		stats_add(&s->d[i].base, &s->d[i].carried, 1);
 		s->d[i].tbase = s->d[i].t->st;
 	}
+	s->removed_base = s->removed;
+	s->removed_drops_base = s->removed_drops;
+	s->removed_drop_recs_base = s->removed_drop_recs;
 }
 
 /* Counters since the last clear. */
@@ -329,15 +336,30 @@ static const char *version_name(int v)
 	return v == 10 ? "IPFIX" : v == 9 ? "9" : v == 7 ? "7" : v == 5 ? "5" : "1";
 }
 
-/* The destinations a reload removed (since start). */
+/* What the destinations a reload removed did since the last clear. */
+struct removed_view {
+	uint64_t records, messages, flows_failed, drops, drop_recs;
+};
+
+static struct removed_view removed_since_clear(const struct export_set *s)
+{
+	return (struct removed_view){
+		.records = s->removed.records - s->removed_base.records,
+		.messages = s->removed.messages - s->removed_base.messages,
+		.flows_failed = s->removed.flows_failed - s->removed_base.flows_failed,
+		.drops = s->removed_drops - s->removed_drops_base,
+		.drop_recs = s->removed_drop_recs - s->removed_drop_recs_base,
+	};
+}
+
 static void show_removed(const struct export_set *s, FILE *out)
 {
-	if (s->removed.messages || s->removed_drops || s->nr)
+	struct removed_view v = removed_since_clear(s);
+	if (v.messages || v.drops || v.records || v.flows_failed || s->nr)
 		fprintf(out, "  Removed destinations (reload): %llu flows exported in %llu messages, %llu flows failed, "
 		             "%llu messages (%llu flows) lost by their transports, %zu still draining\n",
-		        (unsigned long long)s->removed.records, (unsigned long long)s->removed.messages,
-		        (unsigned long long)s->removed.flows_failed, (unsigned long long)s->removed_drops,
-		        (unsigned long long)s->removed_drop_recs, s->nr);
+		        (unsigned long long)v.records, (unsigned long long)v.messages, (unsigned long long)v.flows_failed,
+		        (unsigned long long)v.drops, (unsigned long long)v.drop_recs, s->nr);
 }
 
 void export_set_show(const struct export_set *s, FILE *out, bool json)
@@ -357,11 +379,11 @@ void export_set_show(const struct export_set *s, FILE *out, bool json)
 			        (unsigned long long)st.send_errors,
 			        (unsigned long long)(d->t->st.refused - d->tbase.refused), d->t->err);
 		}
+		struct removed_view v = removed_since_clear(s);
 		fprintf(out, "],\"removed\":{\"records\":%llu,\"messages\":%llu,\"flowsFailed\":%llu,"
 		             "\"transportDrops\":%llu,\"transportDropFlows\":%llu,\"draining\":%zu}}\n",
-		        (unsigned long long)s->removed.records, (unsigned long long)s->removed.messages,
-		        (unsigned long long)s->removed.flows_failed, (unsigned long long)s->removed_drops,
-		        (unsigned long long)s->removed_drop_recs, s->nr);
+		        (unsigned long long)v.records, (unsigned long long)v.messages, (unsigned long long)v.flows_failed,
+		        (unsigned long long)v.drops, (unsigned long long)v.drop_recs, s->nr);
 		return;
 	}
 	if (!s->n) {

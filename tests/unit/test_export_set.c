@@ -232,6 +232,21 @@ static void test_removed_tcp_losses_counted(void **state)
 	snprintf(want, sizeof(want), "(%llu flows) lost by their transports", (unsigned long long)lost);
 	if (!strstr(buf, want))
 		fail_msg("show output lacks '%s':\n%s", want, buf);
+	/* clear ip flow export: the show starts again from zero (the removed
+	 * destinations' line too); the loss total stays since start */
+	export_set_clear(s);
+	f = fmemopen(buf, sizeof(buf), "w");
+	export_set_show(s, f, false);
+	fclose(f);
+	if (strstr(buf, "Removed destinations"))
+		fail_msg("removed counters survived clear:\n%s", buf);
+	f = fmemopen(buf, sizeof(buf), "w");
+	export_set_show(s, f, true);
+	fclose(f);
+	if (!strstr(buf, "\"removed\":{\"records\":0,\"messages\":0,\"flowsFailed\":0,\"transportDrops\":0,"
+	                 "\"transportDropFlows\":0,"))
+		fail_msg("removed counters survived clear (JSON):\n%s", buf);
+	assert_int_equal(export_set_lost(s), lost);
 	export_set_free(s);
 	close(cs);
 	close(ls);
