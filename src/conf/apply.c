@@ -122,7 +122,7 @@ static void apply_sampling_cfg(const struct conf *c, struct exporter_cfg *cfg)
 				         "without a sampler id", f->name, EXPORTER_SAMPLERS_MAX);
 				continue;
 			}
-			cfg->sampler[cfg->nsampler++] = (struct exporter_sampler){ ifx, dir, id, s->one_out_of, rnd };
+			exporter_sampler_set(&cfg->sampler[cfg->nsampler++], ifx, dir, id, s->one_out_of, rnd);
 		}
 	}
 	/* `ip flow-export template options sampler` with nothing sampled:

@@ -670,7 +670,9 @@ static inline int put_flow(struct exporter *ex, const struct tmpl *t, const stru
 }
 
 /* Place one record laid out by t (a flowrec r, or a generic record g);
- * retried once in a fresh message. */
+ * retried once in a fresh message when it did not fit. A record the
+ * encoder refuses for another reason (a variable-length value it cannot
+ * carry) is not exportable, and counted so, not sent for. */
 static int add_rec(struct exporter *ex, const struct tmpl *t, const struct flowrec *r, const struct genrec *g,
                    uint64_t now)
 {
@@ -687,8 +689,9 @@ static int add_rec(struct exporter *ex, const struct tmpl *t, const struct flowr
 			}
 		}
 		size_t mark = wbuf_mark(&ex->w);
+		int rc = ERR_NOSPACE;
 		if ((!c->sets || ex->set_t == t) &&
-		    (g ? tmpl_put_genrec(&ex->w, t, g, &ex->enc) : put_flow(ex, t, r)) == ERR_OK) {
+		    (rc = g ? tmpl_put_genrec(&ex->w, t, g, &ex->enc) : put_flow(ex, t, r)) == ERR_OK) {
 			ex->m.recs++;
 			ex->m.data++;
 			ex->m.flows++;
@@ -701,6 +704,10 @@ static int add_rec(struct exporter *ex, const struct tmpl *t, const struct flowr
 			wbuf_rollback(&ex->w, ex->set_off);
 			ex->set_off = 0;
 			ex->set_t = NULL;
+		}
+		if (rc != ERR_NOSPACE) {
+			ex->st.not_exportable++;
+			return rc;
 		}
 		send_msg(ex, now);
 	}

@@ -51,6 +51,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "cache/flowrec.h"
 #include "cache/genrec.h"
@@ -113,6 +114,19 @@ struct exporter_cfg {
 	} sampler[EXPORTER_SAMPLERS_MAX];
 	unsigned nsampler;
 };
+
+/* Fill *s, its padding zeroed: configurations holding samplers are
+ * compared with memcmp (reuse on reload), so no stray stack bytes. */
+static inline void exporter_sampler_set(struct exporter_sampler *s, uint32_t ifindex, uint8_t dir, uint32_t id,
+                                        uint32_t n, bool random)
+{
+	memset(s, 0, sizeof(*s));
+	s->ifindex = ifindex;
+	s->dir = dir;
+	s->id = id;
+	s->n = n;
+	s->random = random;
+}
 
 struct exporter_stats {
 	uint64_t flows;             /* flow records handed to exporter_add */

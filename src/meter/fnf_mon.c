@@ -345,11 +345,13 @@ static int sampler_id(const struct conf *c, const char *name);
 
 /* `option sampler-table`: one sampler options record per sampler of the
  * attachments of the monitors that export through cx (the id is the one
- * the records' samplerId names), so a collector can scale their flows. */
+ * the records' samplerId names), so a collector can scale their flows.
+ * A v5 exporter has no options: its header carries the first sampler's
+ * rate (build_xp), with or without the option. */
 static void xp_samplers(const struct conf *c, const struct conf_exporter *cx, struct xp *x)
 {
 	x->nsamp = 0;
-	if (!(cx->options & CONF_OPT_SAMPLER_TABLE))
+	if (!(cx->options & CONF_OPT_SAMPLER_TABLE) && cx->protocol != CONF_FNF_V5)
 		return;
 	for (size_t i = 0; i < c->niface; i++) {
 		const struct conf_iface *f = &c->iface[i];
@@ -365,8 +367,9 @@ static void xp_samplers(const struct conf *c, const struct conf_exporter *cx, st
 			uint32_t ifx = apply_iface_index(c, f);
 			if (!uses || !ifx)
 				continue;
-			struct exporter_sampler es = { ifx, im->dir, (uint32_t)sampler_id(c, im->sampler), cs->one_out_of,
-			                               cs->mode == CONF_SAMPLER_RANDOM };
+			struct exporter_sampler es;
+			exporter_sampler_set(&es, ifx, im->dir, (uint32_t)sampler_id(c, im->sampler), cs->one_out_of,
+			                     cs->mode == CONF_SAMPLER_RANDOM);
 			/* the records name their sampler themselves (samplerId): one
 			 * options record per sampler id is what a collector needs */
 			bool dup = false;
@@ -437,6 +440,23 @@ static int build_xp(struct fnf_mon *fm, const struct conf *c, const struct conf_
 	if (cx->protocol != CONF_FNF_V5) {
 		memcpy(cfg.sampler, x->samp, x->nsamp * sizeof(x->samp[0]));
 		cfg.nsampler = x->nsamp;
+	} else if (x->nsamp) {
+		/* the v5 header's sampling_interval, as the main cache's: one
+		 * rate per export stream (mode 01 deterministic, 10 random;
+		 * 14 bits) */
+		const struct exporter_sampler *s0 = &x->samp[0];
+		cfg.sampling_mode = s0->random ? 2 : 1;
+		cfg.sampling_interval = (uint16_t)(s0->n > 0x3fff ? 0x3fff : s0->n);
+		if (s0->n > 0x3fff)
+			log_warn("flow exporter %s: 1 out of %u does not fit the v5 header's 14-bit interval; it says 16383",
+			         cx->name, s0->n);
+		for (unsigned j = 1; j < x->nsamp; j++)
+			if (x->samp[j].n != s0->n || x->samp[j].random != s0->random) {
+				log_warn("flow exporter %s (v5): its monitors sample at more than one rate, and the v5 header "
+				         "carries one: it says 1 out of %u; use v9 or IPFIX with option sampler-table",
+				         cx->name, s0->n);
+				break;
+			}
 	}
 	char e2[256];
 	x->ex = exporter_new(&cfg, x->t, e2, sizeof(e2));

@@ -123,6 +123,13 @@ nfcapd_start() {
 }
 
 nfcapd_stop() {
+	# what nfcapd still has to read first (short of CPU, it lags the sender)
+	local i q
+	for ((i = 0; i < 400; i++)); do
+		q=$(${NETNS:+ip netns exec $NETNS} ss -Hnul "sport = :$NFPORT" 2>/dev/null | awk '{ s += $2 } END { print s + 0 }')
+		[ "$q" = 0 ] && break
+		sleep 0.05
+	done
 	kill -TERM "$NFPID" 2>/dev/null
 	wait "$NFPID" 2>/dev/null
 	NFPID=

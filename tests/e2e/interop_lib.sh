@@ -30,6 +30,20 @@ wait_for() {
 	return 1
 }
 
+# wait_udp_drained PORT [SECONDS]: until the UDP socket bound to PORT has
+# nothing left to read (a collector that was short of CPU is still behind
+# when the exporter ends; stopping it then would lose what it holds).
+wait_udp_drained() {
+	local port=$1 s=${2:-20} i q
+	for ((i = 0; i < s * 20; i++)); do
+		q=$(ss -Hnul "sport = :$port" 2>/dev/null | awk '{ s += $2 } END { print s + 0 }')
+		[ "$q" = 0 ] && return 0
+		sleep 0.05
+	done
+	echo "UDP port $port still holds $q bytes after ${s}s"
+	return 0
+}
+
 stop_pid() {
 	local pid=$1 i
 	kill -TERM "$pid" 2>/dev/null || return 0

@@ -28,6 +28,7 @@ one_version() {
 	case $addr in *:*) spec="udp:[$addr]:$port" ;; esac
 	nfcapd_start "$T/nf-$name" "$port" "$addr" || return 1
 	ipflowd_export "$T/$name.ipflowd" "$T/in.pcap" -e "$spec" -v "$v" --active 20 --inactive 5 "$@" || return 1
+	wait_udp_drained "$port"
 	stop_pid "$NFCAPD_PID"
 	grep -E "Ident: 'ipflow'" "$T/nf-$name.log"
 	grep -qE "Ident: 'ipflow' Flows: $EXPORTED, .*Sequence Errors: 0, Bad Packets: 0" "$T/nf-$name.log" ||

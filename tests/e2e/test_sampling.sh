@@ -332,6 +332,49 @@ t_fnf() {
 	PYEOF
 }
 
+# A sampled Flexible NetFlow monitor with the traditional record, exported
+# as v5: the v5 header carries the monitor's sampling rate (mode and
+# interval), so the collector scales the flows back up.
+t_fnf_v5() {
+	start_u2p fnf5 || return 1
+	cat >"$T/fnf5.conf" <<-EOC
+	sampler SF
+	 mode deterministic 1 out-of 40
+	flow exporter X5
+	 destination 127.0.0.1
+	 transport udp $(cat "$T/fnf5.port")
+	 export-protocol netflow-v5
+	flow monitor M5
+	 record netflow ipv4 original-input
+	 exporter X5
+	interface replay0
+	 ipflow pcap $T/in.pcap
+	 ip flow monitor M5 sampler SF input
+	ipflow control-socket none
+	EOC
+	timeout -k 5 120 "$IPFLOWD" -f "$T/fnf5.conf" --stats >"$T/fnf5.stdout" 2>"$T/fnf5.err" ||
+		{ echo "ipflowd exited $?"; tail "$T/fnf5.err"; return 1; }
+	stop_u2p fnf5
+	tshark -r "$T/fnf5.pcap" -d "udp.port==$(cat "$T/fnf5.port"),cflow" -V 2>/dev/null |
+		grep -qE 'SampleRate: 40$|SamplingInterval: 40$' ||
+		{ echo "the v5 header does not say 1 out of 40:"; tshark -r "$T/fnf5.pcap" \
+			-d "udp.port==$(cat "$T/fnf5.port"),cflow" -V 2>/dev/null | grep -i sampl | head -3; return 1; }
+	"$COLLECT" -r "$T/fnf5.pcap" "$(cat "$T/fnf5.port")" -o "csv:$T/fnf5.csv" >/dev/null 2>&1 || return 1
+	"$COLLECT" -r "$T/fnf5.pcap" "$(cat "$T/fnf5.port")" --unsample -o "csv:$T/fnf5u.csv" >/dev/null 2>&1 || return 1
+	"$PYTHON" - "$T/truth.pk.csv" "$T/fnf5.csv" "$T/fnf5u.csv" <<-'PYEOF'
+	import csv, sys
+	pk = list(csv.DictReader(open(sys.argv[1])))
+	n4 = sum(1 for r in pk if r["af"] == "4")
+	raw = list(csv.DictReader(open(sys.argv[2])))
+	un = list(csv.DictReader(open(sys.argv[3])))
+	p = sum(int(r["packetDeltaCount"]) for r in raw)
+	u = sum(int(r["packetDeltaCount"]) for r in un)
+	print("v5 monitor: %d packets of %d IPv4 (want %d), unsampled %d" % (p, n4, n4 // 40, u))
+	if p != n4 // 40 or u != 40 * p or {r["samplingInterval"] for r in un} != {"40"}:
+	    sys.exit("v5 monitor records: %d packets, unsampled %d, intervals %s" % (p, u, sorted({r["samplingInterval"] for r in un})))
+	PYEOF
+}
+
 # A Flexible NetFlow monitor's sampler changed by a reload (1:10 -> 1:100)
 # while its cache holds flows sampled at 1:10 (long timeouts, few keys):
 # the reload must export those flows first, under the old sampler table,
@@ -467,5 +510,6 @@ check reload t_reload
 check two_interfaces_v9 t_two_interfaces 9
 check two_interfaces_ipfix t_two_interfaces 10
 check fnf_monitor t_fnf
+check fnf_monitor_v5 t_fnf_v5
 check fnf_reload t_fnf_reload
 finish
