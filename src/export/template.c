@@ -248,7 +248,14 @@ int tmpl_init_layout(struct tmpl *t, uint16_t id, const struct genrec_layout *la
 				*bad = i;
 			return ERR_UNSUPP;
 		}
-		f[i] = (struct tmpl_field){ v9 ? ie->v9 : ie->id, lay->f[i].len, 0, 0 };
+		uint16_t fid = v9 ? ie->v9 : ie->id;
+		/* IPFIX names a record's sampler by selectorId, the scope of
+		 * the sampler options (RFC 5476 selector reports, exporter.c),
+		 * so a collector can join the two; samplerId (48) is v9's
+		 * FLOW_SAMPLER_ID, as in Cisco's v9 sampler options */
+		if (!v9 && fid == IE_samplerId)
+			fid = IE_selectorId;
+		f[i] = (struct tmpl_field){ fid, lay->f[i].len, 0, 0 };
 	}
 	int rc = tmpl_init(t, id, f, lay->n, 0);
 	if (rc == ERR_OK && v9)

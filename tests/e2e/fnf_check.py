@@ -410,6 +410,13 @@ def both_ports(rec):
         ({"transport destination-port", "transport tcp destination-port"} & k)
 
 
+def ipfix_ies(ies):
+    """The IEs of a record's IPFIX template: `flow sampler` is selectorId
+    (302) there, the scope of the sampler options (RFC 5476), and samplerId
+    (48) in v9, as Cisco's FLOW_SAMPLER_ID options."""
+    return [302 if i == 48 else i for i in ies]
+
+
 def check_fields(conf, pcap, truth, ifindex, outs):
     recs, mons, atts = parse_conf(conf)
     pkts = packets(truth, pcap)
@@ -438,6 +445,8 @@ def check_fields(conf, pcap, truth, ifindex, outs):
             rec = recs[mons[mon]]
             words = rec["match"] + rec["collect"]
             want_ies = [MODEL[w][0] for w in words]
+            if proto != "v9":
+                want_ies = ipfix_ies(want_ies)
             tid = [t for t, ies in tmpls.items() if ies == want_ies and t not in used]
             if not tid:
                 bad.append("%s %s: no template with the IEs %r (templates %r)" % (proto, mon, want_ies, tmpls))
@@ -498,7 +507,7 @@ def check_regroup(conf, truth, pcap, port, only=None):
     for mon, af in atts:
         rec = recs[mons[mon]]
         words = rec["match"] + rec["collect"]
-        ies = [MODEL[w][0] for w in words]
+        ies = ipfix_ies([MODEL[w][0] for w in words])
         tids = [t for t, v in tmpls.items() if v == ies]  # several after a reconfiguration
         if not tids:
             bad.append("%s: no template" % mon)
@@ -545,7 +554,7 @@ def monitor_records(conf, mon, pcap, port):
     recs, mons, atts = parse_conf(conf)
     rec = recs[mons[mon]]
     words = rec["match"] + rec["collect"]
-    ies = [MODEL[w][0] for w in words]
+    ies = ipfix_ies([MODEL[w][0] for w in words])
     tmpls, flows = exported(pcap, port)
     tids = sorted(t for t, v in tmpls.items() if v == ies)
     # monitors with the same fields: the exporter numbers their templates in configuration order
@@ -576,6 +585,7 @@ def main():
         pcap, port, conf = sys.argv[2:5]
         recs = parse_conf(conf)[0]
         want = [[MODEL[w][0] for w in recs[r]["match"] + recs[r]["collect"]] for r in sys.argv[5:]]
+        want += [ipfix_ies(w) for w in want]  # the capture may be v9 or IPFIX
         tmpls, flows = exported(pcap, port)
         total = 0
         for tid, vals in flows:

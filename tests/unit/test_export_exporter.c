@@ -449,6 +449,8 @@ static void test_sampler_options(void **state)
 	int h = exporter_add_tmpl(ex, &lay, err, sizeof(err));
 	assert_int_equal(h, 0);
 	assert_int_equal(exporter_tmpl(ex, h)->id, 263);
+	/* the layout's sampler field is selectorId in IPFIX, the options' scope */
+	assert_int_equal(exporter_tmpl(ex, h)->f[0].ie, IE_selectorId);
 	struct genrec_val gv[2] = { { .u = 3 }, { .u = 5 } };
 	struct genrec g = { .lay = &lay, .v = gv };
 	assert_int_equal(exporter_add_genrec(ex, h, &g, T0), ERR_OK);
