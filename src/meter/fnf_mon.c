@@ -516,11 +516,8 @@ static void build_atts(const struct conf *c, struct state *ns)
 			struct att a = { ifx, im->dir, im->traffic == CONF_TR_IPV6 ? 6 : 4,
 			                 (uint8_t)sampler_id(c, im->sampler), m, { 0 } };
 			const struct conf_sampler *cs = im->sampler[0] ? conf_find_sampler(c, im->sampler) : NULL;
-			struct timespec ts;
-			clock_gettime(CLOCK_REALTIME, &ts);
 			sampler_init(&a.smp, cs && cs->mode == CONF_SAMPLER_RANDOM ? SAMPLER_RANDOM : SAMPLER_DETERMINISTIC,
-			             cs && cs->one_out_of > 1 ? cs->one_out_of : 1,
-			             ((uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec) ^ ((uint64_t)ns->natt << 40));
+			             cs && cs->one_out_of > 1 ? cs->one_out_of : 1, sampler_run_seed((uint64_t)ns->natt << 40));
 			if (!cs || cs->one_out_of <= 1)
 				a.sampler = 0; /* no rate: the records name no sampler */
 			bool dup = false;

@@ -185,7 +185,7 @@ void meter_set_sampling(struct meter *m, const struct capture *src, enum sampler
 		if (s->n == n && s->mode == (uint8_t)mode)
 			continue; /* unchanged by a reload: the window carries on */
 		if (!seed) /* a different sequence per capture and run */
-			seed = (wall_us() * 0x9E3779B97F4A7C15ULL) ^ ((uint64_t)i << 32) ^ (uint64_t)(uintptr_t)m;
+			seed = sampler_run_seed(((uint64_t)i << 32) ^ (uint64_t)(uintptr_t)m);
 		sampler_init(s, mode, n, seed);
 	}
 }

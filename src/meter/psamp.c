@@ -440,7 +440,7 @@ static void build_atts(const struct conf *c, struct pstate *ns)
 			const struct conf_sampler *s = im->sampler[0] ? conf_find_sampler(c, im->sampler) : NULL;
 			if (s) {
 				sampler_init(&a->s, s->mode == CONF_SAMPLER_RANDOM ? SAMPLER_RANDOM : SAMPLER_DETERMINISTIC,
-				             s->one_out_of, apply_name_hash(s->name) ^ ((uint64_t)ifx << 32 | a->dir));
+				             s->one_out_of, sampler_run_seed(apply_name_hash(s->name) ^ ((uint64_t)ifx << 32 | a->dir)));
 				a->algo = (uint8_t)sampler_algo(s);
 			} else {
 				sampler_init(&a->s, SAMPLER_DETERMINISTIC, 1, 1);

@@ -1,6 +1,21 @@
 /* sampler.c — see sampler.h. */
 #include "meter/sampler.h"
 
+#include <sys/random.h>
+#include <time.h>
+
+uint64_t sampler_run_seed(uint64_t salt)
+{
+	uint64_t r = 0;
+	if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != (ssize_t)sizeof(r)) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		r = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	}
+	r ^= salt * 0x9E3779B97F4A7C15ULL;
+	return r ? r : 1;
+}
+
 static uint64_t xs64(uint64_t *st)
 {
 	uint64_t x = *st;

@@ -29,6 +29,10 @@ struct sampler {
 };
 
 void sampler_init(struct sampler *s, enum sampler_mode mode, uint32_t n, uint64_t seed);
+/* A seed nobody can guess from the configuration (RFC 5475 random
+ * selection): the kernel's random bytes (the clock if it has none), mixed
+ * with salt so samplers started together differ. */
+uint64_t sampler_run_seed(uint64_t salt);
 uint32_t sampler_next_pick(struct sampler *s); /* for sampler_take only */
 
 static inline bool sampler_take(struct sampler *s)
