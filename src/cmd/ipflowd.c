@@ -1090,6 +1090,7 @@ out:
 	route_layer_free(rl);
 	agg_free(ag);
 	psamp_free(ps);
+	transport_retire_drain(); /* what the frees retired (rt_finish drained the rest) */
 	conf_free(c);
 	if (hup_fd >= 0)
 		close(hup_fd);

@@ -436,6 +436,7 @@ static void rt_tick(void *arg, uint64_t now)
 	struct rt *rt = arg;
 	rt_export_begin(rt);
 	export_set_tick(rt->set, now);
+	transport_retire_poll(); /* exporters a reload removed, draining (any layer's) */
 }
 
 /* `debug ip flow export`: one line per export message sent, IOS style. */
@@ -553,10 +554,25 @@ static int c_clear_stats(void *arg, FILE *out, int argc, char **argv, bool json)
 	return 0;
 }
 
+/* The Flexible NetFlow, aggregation and packet-section exporters a
+ * reload removed while they still held data (transport_retire). */
+static void show_retired(FILE *out)
+{
+	const struct transport_retired *r = transport_retired_stats();
+	size_t waiting = transport_retiring();
+	if (r->timed_out || r->lost_msgs || waiting)
+		fprintf(out, "Exporters removed by reload: %zu draining, %llu closed with data still queued; %llu messages "
+		             "(%llu flows) lost after removal\n",
+		        waiting, (unsigned long long)r->timed_out, (unsigned long long)r->lost_msgs,
+		        (unsigned long long)r->lost_recs);
+}
+
 static int c_show_export(void *arg, FILE *out, int argc, char **argv, bool json)
 {
 	struct rt *rt = arg;
 	export_set_show(rt->set, out, json);
+	if (!json)
+		show_retired(out);
 	return 0;
 }
 
@@ -1126,6 +1142,7 @@ void rt_finish(struct rt *rt, FILE *stats)
 	for (size_t i = 0; i < rt->nhooks; i++)
 		if (rt->hooks[i].flush)
 			rt->hooks[i].flush(rt->hooks[i].arg, now);
+	transport_retire_drain();
 	if (!stats) {
 		hooks_finish(rt, NULL);
 		return;
@@ -1175,6 +1192,7 @@ void rt_finish(struct rt *rt, FILE *stats)
 		fprintf(stats, "Records lost by export %llu (no room in a message, not exportable in the version, "
 		               "dropped by a transport)\n",
 		        (unsigned long long)export_set_lost(rt->set));
+	show_retired(stats);
 	if (rt->reloads)
 		fprintf(stats, "Configuration reloads %llu (%llu refused)\n", (unsigned long long)rt->reloads,
 		        (unsigned long long)rt->reload_failures);

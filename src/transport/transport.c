@@ -2,7 +2,9 @@
 #include "transport/transport.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "lib/err.h"
 #include "transport/dest.h"
@@ -90,14 +92,100 @@ bool transport_busy(struct transport *t)
 	return t->st.queued || !transport_idle(t);
 }
 
+/* --- retiring: transports closed once what they hold has gone ------------ */
+
+#define RETIRE_MAX 64
+
+static struct retiring {
+	struct transport *t;
+	uint64_t until_ms;           /* monotonic */
+	uint64_t dropped, dropped_recs; /* the transport's counts when it retired */
+} retiring[RETIRE_MAX];
+static size_t nretiring;
+static struct transport_retired retired;
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* Close r's transport, counting what it gave up since it retired. */
+static void retire_close(struct retiring *r)
+{
+	struct transport *t = r->t;
+	transport_poll(t);
+	if (transport_busy(t)) {
+		transport_discard(t); /* what is left is lost: counted before close frees t */
+		retired.timed_out++;
+	}
+	retired.lost_msgs += t->st.dropped - r->dropped;
+	retired.lost_recs += t->st.dropped_recs - r->dropped_recs;
+	retired.closed++;
+	transport_close(t);
+}
+
 void transport_retire(struct transport *t, int ms)
 {
 	if (!t)
 		return;
 	transport_poll(t);
-	if (transport_busy(t))
+	struct retiring r = { t, mono_ms() + (uint64_t)(ms > 0 ? ms : 0), t->st.dropped, t->st.dropped_recs };
+	if (!transport_busy(t)) {
+		retire_close(&r);
+		return;
+	}
+	if (nretiring == RETIRE_MAX) { /* no room to wait in the background: wait here */
 		transport_drain(t, ms);
-	transport_close(t);
+		retire_close(&r);
+		return;
+	}
+	static bool at_exit;
+	if (!at_exit) /* a program that ends without draining still closes them */
+		at_exit = atexit(transport_retire_drain) == 0;
+	retiring[nretiring++] = r;
+	if (nretiring > retired.high_water)
+		retired.high_water = nretiring;
+}
+
+void transport_retire_poll(void)
+{
+	if (!nretiring)
+		return;
+	uint64_t now = mono_ms();
+	for (size_t i = 0; i < nretiring;) {
+		struct retiring *r = &retiring[i];
+		transport_poll(r->t);
+		if (transport_busy(r->t) && now < r->until_ms) {
+			i++;
+			continue;
+		}
+		retire_close(r);
+		retiring[i] = retiring[--nretiring];
+	}
+}
+
+void transport_retire_drain(void)
+{
+	while (nretiring) {
+		struct retiring *r = &retiring[nretiring - 1];
+		uint64_t now = mono_ms();
+		if (transport_busy(r->t) && now < r->until_ms)
+			transport_drain(r->t, (int)(r->until_ms - now));
+		retire_close(r);
+		nretiring--;
+	}
+}
+
+size_t transport_retiring(void)
+{
+	return nretiring;
+}
+
+const struct transport_retired *transport_retired_stats(void)
+{
+	return &retired;
 }
 
 void transport_discard(struct transport *t)

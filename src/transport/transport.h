@@ -149,9 +149,25 @@ bool transport_idle(struct transport *t);       /* ops->idle, else true */
 void transport_discard(struct transport *t);    /* ops->discard, if any */
 /* Still holding something: queued, or sent and not yet acknowledged. */
 bool transport_busy(struct transport *t);
-/* Close t once what it holds has gone (waiting up to ms if it is busy):
- * closing a busy SCTP association would abort what the collector has not
- * confirmed. What is left after ms is dropped by close, counted there. */
+/* Close t once what it holds has gone, within ms: closing a busy SCTP
+ * association would abort what the collector has not confirmed. An idle
+ * t closes at once; a busy one waits in the background (a reload that
+ * removes an exporter does not stop metering), closed by
+ * transport_retire_poll when it has gone idle or its time is up, or by
+ * transport_retire_drain (exit). What it still holds then is lost and
+ * counted in transport_retired_stats, as are its losses since it
+ * retired. The caller must not use t again. Not thread-safe. */
 void transport_retire(struct transport *t, int ms);
+void transport_retire_poll(void);  /* now and then: no waiting */
+void transport_retire_drain(void); /* every retiring transport, each up to its time */
+size_t transport_retiring(void);   /* transports waiting now */
+struct transport_retired {
+	uint64_t closed;     /* transports retired and closed */
+	uint64_t timed_out;  /* of which closed still holding data */
+	uint64_t lost_msgs;  /* messages they lost after they retired */
+	uint64_t lost_recs;  /* their flow records */
+	size_t high_water;   /* most waiting at once */
+};
+const struct transport_retired *transport_retired_stats(void);
 
 #endif

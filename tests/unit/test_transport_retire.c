@@ -1,0 +1,157 @@
+/* test_transport_retire.c — transport_retire: an idle transport closes at
+ * once; a busy one (TCP to a collector that has not read what it was
+ * sent) waits in the background instead of stopping the caller, closes
+ * when it has drained, or at its time with what it still holds counted
+ * as lost (transport_retired_stats), never silently. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "transport/transport.h"
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* A TCP listener on loopback; spec gets tcp:127.0.0.1:PORT. */
+static int listener(char *spec, size_t len)
+{
+	int ls = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	assert_int_equal(bind(ls, (void *)&a, sizeof(a)), 0);
+	assert_int_equal(listen(ls, 1), 0);
+	socklen_t sl = sizeof(a);
+	getsockname(ls, (void *)&a, &sl);
+	snprintf(spec, len, "tcp:127.0.0.1:%u", ntohs(a.sin_port));
+	return ls;
+}
+
+/* Connect, and send until the transport holds a queue of its own of 4
+ * MiB (the peer reads nothing). */
+static struct transport *busy_transport(const char *spec, int ls, int *peer)
+{
+	char err[256];
+	struct transport_opts o = { 0 };
+	struct transport *t = transport_open(spec, &o, err, sizeof(err));
+	assert_non_null(t);
+	*peer = accept(ls, NULL, NULL);
+	assert_true(*peer >= 0);
+	static uint8_t msg[1400];
+	memset(msg, 7, sizeof(msg));
+	/* well past what the kernel's buffers take as they grow (autotuning) */
+	for (int i = 0; i < 200000 && t->st.queued < (4u << 20); i++) {
+		transport_send(t, msg, sizeof(msg), TRANSPORT_F_RECS(30));
+		transport_poll(t);
+	}
+	assert_true(t->st.queued >= (4u << 20));
+	assert_true(transport_busy(t));
+	return t;
+}
+
+static void test_busy_times_out_counted(void **state)
+{
+	(void)state;
+	char spec[64];
+	int ls = listener(spec, sizeof(spec));
+	int peer;
+	struct transport *t = busy_transport(spec, ls, &peer);
+	struct transport_retired before = *transport_retired_stats();
+	uint64_t t0 = now_ms();
+	transport_retire(t, 300);
+	assert_true(now_ms() - t0 < 200); /* it did not wait */
+	assert_int_equal(transport_retiring(), 1);
+	transport_retire_poll();
+	assert_int_equal(transport_retiring(), 1); /* busy, not yet its time */
+	usleep(400000);
+	transport_retire_poll();
+	assert_int_equal(transport_retiring(), 0);
+	const struct transport_retired *r = transport_retired_stats();
+	assert_int_equal(r->closed, before.closed + 1);
+	assert_int_equal(r->timed_out, before.timed_out + 1);
+	assert_true(r->lost_msgs > before.lost_msgs);
+	assert_int_equal(r->lost_recs - before.lost_recs, 30 * (r->lost_msgs - before.lost_msgs));
+	close(peer);
+	close(ls);
+}
+
+static void test_busy_drains_then_closes(void **state)
+{
+	(void)state;
+	char spec[64];
+	int ls = listener(spec, sizeof(spec));
+	int peer;
+	struct transport *t = busy_transport(spec, ls, &peer);
+	struct transport_retired before = *transport_retired_stats();
+	transport_retire(t, 10000);
+	assert_int_equal(transport_retiring(), 1);
+	/* the collector reads now: the transport drains and closes, nothing lost */
+	static uint8_t buf[65536];
+	uint64_t t0 = now_ms();
+	bool eof = false;
+	while (!eof && now_ms() - t0 < 8000) {
+		transport_retire_poll();
+		struct pollfd p = { peer, POLLIN, 0 };
+		if (poll(&p, 1, 10) > 0) {
+			ssize_t n = read(peer, buf, sizeof(buf));
+			eof = n == 0;
+		}
+	}
+	assert_true(eof); /* closed by the retire poll once drained */
+	assert_int_equal(transport_retiring(), 0);
+	const struct transport_retired *r = transport_retired_stats();
+	assert_int_equal(r->closed, before.closed + 1);
+	assert_int_equal(r->timed_out, before.timed_out);
+	assert_int_equal(r->lost_msgs, before.lost_msgs);
+	close(peer);
+	close(ls);
+}
+
+static void test_idle_closes_at_once_and_drain(void **state)
+{
+	(void)state;
+	char err[256];
+	struct transport_opts o = { 0 };
+	struct transport *u = transport_open("udp:127.0.0.1:9", &o, err, sizeof(err));
+	assert_non_null(u);
+	struct transport_retired before = *transport_retired_stats();
+	transport_retire(u, 10000);
+	assert_int_equal(transport_retiring(), 0);
+	assert_int_equal(transport_retired_stats()->closed, before.closed + 1);
+	/* drain: every busy one, each up to its time */
+	char spec[64];
+	int ls = listener(spec, sizeof(spec));
+	int peer;
+	struct transport *t = busy_transport(spec, ls, &peer);
+	transport_retire(t, 200);
+	uint64_t t0 = now_ms();
+	transport_retire_drain();
+	assert_true(now_ms() - t0 < 2000);
+	assert_int_equal(transport_retiring(), 0);
+	assert_int_equal(transport_retired_stats()->timed_out, before.timed_out + 1);
+	close(peer);
+	close(ls);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_busy_times_out_counted),
+		cmocka_unit_test(test_busy_drains_then_closes),
+		cmocka_unit_test(test_idle_closes_at_once_and_drain),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
