@@ -17,6 +17,7 @@
 
 #include "export/export_set.h"
 #include "export_fixture.h"
+#include "tcp_fixture.h"
 
 struct stream {
 	unsigned msgs, flows, opt_recs, tmpls, opt_tmpls;
@@ -185,14 +186,8 @@ static void test_v5_not_exportable(void **state)
 static void test_removed_tcp_losses_counted(void **state)
 {
 	(void)state;
-	int ls = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	assert_int_equal(bind(ls, (void *)&a, sizeof(a)), 0);
-	assert_int_equal(listen(ls, 1), 0);
-	socklen_t sl = sizeof(a);
-	getsockname(ls, (void *)&a, &sl);
 	char spec[64];
-	snprintf(spec, sizeof(spec), "tcp:127.0.0.1:%u", ntohs(a.sin_port));
+	int ls = fx_tcp_listener(spec, sizeof(spec));
 	struct exporter_cfg c;
 	exporter_cfg_init(&c, 10);
 	struct export_set *s = export_set_new(&c, "main");

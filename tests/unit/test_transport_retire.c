@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tcp_fixture.h"
 #include "transport/transport.h"
 
 static uint64_t now_ms(void)
@@ -25,19 +26,6 @@ static uint64_t now_ms(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-/* A TCP listener on loopback; spec gets tcp:127.0.0.1:PORT. */
-static int listener(char *spec, size_t len)
-{
-	int ls = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	assert_int_equal(bind(ls, (void *)&a, sizeof(a)), 0);
-	assert_int_equal(listen(ls, 1), 0);
-	socklen_t sl = sizeof(a);
-	getsockname(ls, (void *)&a, &sl);
-	snprintf(spec, len, "tcp:127.0.0.1:%u", ntohs(a.sin_port));
-	return ls;
 }
 
 /* Connect, and send until the transport holds a queue of its own of 4
@@ -66,7 +54,7 @@ static void test_busy_times_out_counted(void **state)
 {
 	(void)state;
 	char spec[64];
-	int ls = listener(spec, sizeof(spec));
+	int ls = fx_tcp_listener(spec, sizeof(spec));
 	int peer;
 	struct transport *t = busy_transport(spec, ls, &peer);
 	struct transport_retired before = *transport_retired_stats();
@@ -92,7 +80,7 @@ static void test_busy_drains_then_closes(void **state)
 {
 	(void)state;
 	char spec[64];
-	int ls = listener(spec, sizeof(spec));
+	int ls = fx_tcp_listener(spec, sizeof(spec));
 	int peer;
 	struct transport *t = busy_transport(spec, ls, &peer);
 	struct transport_retired before = *transport_retired_stats();
@@ -133,7 +121,7 @@ static void test_idle_closes_at_once_and_drain(void **state)
 	assert_int_equal(transport_retired_stats()->closed, before.closed + 1);
 	/* drain: every busy one, each up to its time */
 	char spec[64];
-	int ls = listener(spec, sizeof(spec));
+	int ls = fx_tcp_listener(spec, sizeof(spec));
 	int peer;
 	struct transport *t = busy_transport(spec, ls, &peer);
 	transport_retire(t, 200);
