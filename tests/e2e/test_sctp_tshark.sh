@@ -14,8 +14,9 @@
 #     arrives (ground truth);
 #   - partial reliability: the messages in flight during the cut are
 #     retransmitted at most three times, then abandoned: FORWARD-TSN
-#     chunks appear, and the flows ipflowd counts as abandoned are exactly
-#     the ones the collector is missing.
+#     chunks appear, and every flow the collector is missing is one ipflowd
+#     counts as abandoned (a message abandoned after it arrived is counted
+#     too: the sender cannot tell).
 . "$(dirname "$0")/lib.sh" "$@"
 . "$(dirname "$0")/sctp_lib.sh"
 need_sctp_bins
@@ -94,7 +95,14 @@ s = json.load(open(sys.argv[2]))
 print("exported", exported, "received", s["records"], "abandoned", ab, "messages", abf, "flows; limit drops", lim,
       "; collector stream gaps", s["streamGaps"])
 assert ab > 0 and lim == 0
-assert s["records"] + abf == exported, "abandoned flows are not exactly the missing ones"
-assert s["streamGaps"] == ab, "the collector's stream-sequence holes differ from the abandoned count"
+# Every missing flow is one the exporter counted abandoned. The converse
+# need not hold: a message abandoned (its lifetime up) after it had
+# arrived, its SACK still on the way, is delivered all the same; the
+# sender cannot know (RFC 3758), so it counts it. Seen once under load:
+# 2 abandoned (29 flows), 1 hole, 15 flows missing.
+missing = exported - s["records"]
+assert 0 <= missing <= abf, "flows missing beyond the abandoned ones: lost uncounted"
+assert s["streamGaps"] <= ab, "the collector's stream-sequence holes exceed the abandoned count"
+assert (missing == 0) == (s["streamGaps"] == 0), "holes without missing flows, or missing flows without a hole"
 PYEOF
 finish
