@@ -133,6 +133,10 @@ struct fnf_cache {
 	uint16_t woff[GATHER_WORDS];              /* each word's offset in struct cache_pkt */
 	uint64_t wmask[GATHER_WORDS][1u << GATHER_GUARDS]; /* by condition state */
 	uint64_t wown[GATHER_WORDS];              /* the bytes each word holds, all conditions true */
+	/* where each key field's member bytes sit in a gathered key, when
+	 * they are contiguous there (kdirect): wire_key reads them in place */
+	bool kdirect;
+	uint8_t kpos[FNF_FIELDS_MAX];
 	struct { uint16_t goff; uint8_t gval, gneg; } guard[GATHER_GUARDS];
 	uint32_t nbucket_mask;
 	uint32_t free_head;
@@ -568,6 +572,22 @@ static void gather_plan(struct fnf_cache *c)
 	}
 	c->nword = (uint8_t)nw;
 	c->gather = true;
+	/* each field's bytes, in the words that hold them, in order? */
+	c->kdirect = true;
+	for (unsigned i = 0; i < c->nkop && c->kdirect; i++) {
+		const struct vop *o = &c->kv[i];
+		unsigned w = gather_width(o);
+		int pos0 = -1;
+		for (unsigned b = o->poff; b < o->poff + w; b++) {
+			int j = word[b];
+			int pos = 8 * j + (int)(b - c->woff[j]);
+			if (b == o->poff)
+				pos0 = pos;
+			else if (pos != pos0 + (int)(b - o->poff))
+				c->kdirect = false;
+		}
+		c->kpos[i] = (uint8_t)pos0;
+	}
 }
 
 static inline __attribute__((always_inline)) void key_gather(const struct fnf_cache *c, uint8_t *k,
@@ -594,6 +614,21 @@ static const uint8_t *wire_key(const struct fnf_cache *c, const uint8_t *k, uint
 {
 	if (!c->gather)
 		return k;
+	if (c->kdirect) { /* the members' bytes in place in k (gather_plan) */
+		memset(buf, 0, c->d.key_len);
+		for (unsigned i = 0; i < c->nkop; i++) {
+			const struct vop *o = &c->kv[i];
+			uint8_t *d = buf + o->off;
+			const uint8_t *m = k + c->kpos[i];
+			switch (o->kind) {
+			case V_U8: *d = *m; break;
+			case V_U16: { uint16_t x; memcpy(&x, m, 2); poke_u16(d, x); break; }
+			case V_U32: { uint32_t x; memcpy(&x, m, 4); poke_u32(d, x); break; }
+			default: memcpy(d, m, o->len); break;
+			}
+		}
+		return buf;
+	}
 	union {
 		struct cache_pkt p;
 		uint8_t b[sizeof(struct cache_pkt)];
