@@ -153,9 +153,10 @@ static void close_removed(struct export_set *s, struct transport *t)
 		         (unsigned long long)t->st.queued);
 		transport_discard(t); /* what it still holds is lost: counted now, before close frees it */
 	}
-	s->removed_drops += t->st.dropped;
-	s->removed_drop_recs += t->st.dropped_recs;
-	transport_close(t);
+	struct transport_stats fin; /* its close may still count (abandoned messages noticed at shutdown) */
+	transport_close_final(t, &fin);
+	s->removed_drops += fin.dropped;
+	s->removed_drop_recs += fin.dropped_recs;
 }
 
 static void poll_retiring(struct export_set *s, uint64_t now_us, bool force)

@@ -133,9 +133,10 @@ static void member_close(struct dest *d, int i)
 		return;
 	if (m->t->ops->reclaim && !transport_idle(m->t))
 		m->t->ops->reclaim(m->t, true, count_lost, d);
-	m->dropped_before += m->t->st.dropped;
-	m->dropped_recs_before += m->t->st.dropped_recs;
-	transport_close(m->t);
+	struct transport_stats fin; /* what its close still counts, too */
+	transport_close_final(m->t, &fin);
+	m->dropped_before += fin.dropped;
+	m->dropped_recs_before += fin.dropped_recs;
 	m->t = NULL;
 }
 
@@ -444,6 +445,11 @@ static void dest_close(struct transport *t)
 		sctpio_client_del(&d->client);
 	for (int i = 0; i < 2; i++)
 		member_close(d, i);
+	if (d->base.final) { /* the members' losses, their closes' included */
+		*d->base.final = d->base.st;
+		d->base.final->dropped = d->lost + d->m[0].dropped_before + d->m[1].dropped_before;
+		d->base.final->dropped_recs = d->lost_recs + d->m[0].dropped_recs_before + d->m[1].dropped_recs_before;
+	}
 	free(d->probe);
 	free(d);
 }

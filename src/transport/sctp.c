@@ -1016,6 +1016,7 @@ static void sctp_close(struct transport *t)
 	mq_free(&c->returned);
 	free(c->inflight.v);
 	free(c->source);
+	transport_final(&c->base);
 	free(c);
 	sctpio_unref();
 }

@@ -327,6 +327,7 @@ static void tcp_close(struct transport *t)
 	if (c->fd >= 0)
 		close(c->fd);
 	free(c->source);
+	transport_final(t);
 	free(c);
 }
 

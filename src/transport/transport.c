@@ -63,6 +63,13 @@ void transport_close(struct transport *t)
 		t->ops->close(t);
 }
 
+void transport_close_final(struct transport *t, struct transport_stats *final)
+{
+	*final = t->st; /* a close that counts nothing more leaves these */
+	t->final = final;
+	t->ops->close(t);
+}
+
 uint32_t transport_session(const struct transport *t)
 {
 	if (!t->reliable)
@@ -120,10 +127,11 @@ static void retire_close(struct retiring *r)
 		transport_discard(t); /* what is left is lost: counted before close frees t */
 		retired.timed_out++;
 	}
-	retired.lost_msgs += t->st.dropped - r->dropped;
-	retired.lost_recs += t->st.dropped_recs - r->dropped_recs;
+	struct transport_stats fin;
+	transport_close_final(t, &fin);
+	retired.lost_msgs += fin.dropped - r->dropped;
+	retired.lost_recs += fin.dropped_recs - r->dropped_recs;
 	retired.closed++;
-	transport_close(t);
 }
 
 void transport_retire(struct transport *t, int ms)

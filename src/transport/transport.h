@@ -118,7 +118,19 @@ struct transport {
 	bool up;            /* connected (always true for datagram/file transports) */
 	uint32_t session;   /* sessions established so far */
 	bool split_ctrl;    /* control and data in separate messages (SCTP streams) */
+	struct transport_stats *final; /* transport_close_final: st as it was at the end of close */
 };
+
+/* Close t and give its counters as they stand once close is done: a
+ * close can still count (messages an SCTP association abandoned, whose
+ * notices arrive during its shutdown; a TCP queue thrown away). Closes
+ * that count call transport_final(t) just before they free t. */
+void transport_close_final(struct transport *t, struct transport_stats *final);
+static inline void transport_final(struct transport *t)
+{
+	if (t->final)
+		*t->final = t->st;
+}
 
 extern const struct transport_ops transport_udp_ops, transport_file_ops, transport_tcp_ops, transport_sctp_ops;
 

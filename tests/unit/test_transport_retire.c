@@ -134,12 +134,31 @@ static void test_idle_closes_at_once_and_drain(void **state)
 	close(ls);
 }
 
+/* transport_close_final: what the close itself counts (a TCP queue
+ * thrown away) is in the counters it gives back, not lost with t. */
+static void test_close_final_counts_the_close(void **state)
+{
+	(void)state;
+	char spec[64];
+	int ls = fx_tcp_listener(spec, sizeof(spec));
+	int peer;
+	struct transport *t = busy_transport(spec, ls, &peer);
+	uint64_t before = t->st.dropped;
+	struct transport_stats fin;
+	transport_close_final(t, &fin);
+	assert_true(fin.dropped > before);
+	assert_int_equal(fin.dropped_recs, 30 * fin.dropped);
+	close(peer);
+	close(ls);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_busy_times_out_counted),
 		cmocka_unit_test(test_busy_drains_then_closes),
 		cmocka_unit_test(test_idle_closes_at_once_and_drain),
+		cmocka_unit_test(test_close_final_counts_the_close),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
