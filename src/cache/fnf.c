@@ -610,23 +610,27 @@ static inline __attribute__((always_inline)) void key_gather(const struct fnf_ca
  * zeroed struct cache_pkt, each field then stored from its member as
  * the compiled path stores it (its condition was applied when the key
  * was gathered). */
+/* Key field o's member value at m (host order, as in struct cache_pkt)
+ * into its wire form in the key buf. */
+static inline void wire_field(const struct vop *o, uint8_t *buf, const uint8_t *m)
+{
+	uint8_t *d = buf + o->off;
+	switch (o->kind) {
+	case V_U8: *d = *m; break;
+	case V_U16: { uint16_t x; memcpy(&x, m, 2); poke_u16(d, x); break; }
+	case V_U32: { uint32_t x; memcpy(&x, m, 4); poke_u32(d, x); break; }
+	default: memcpy(d, m, o->len); break;
+	}
+}
+
 static const uint8_t *wire_key(const struct fnf_cache *c, const uint8_t *k, uint8_t *buf)
 {
 	if (!c->gather)
 		return k;
 	if (c->kdirect) { /* the members' bytes in place in k (gather_plan) */
 		memset(buf, 0, c->d.key_len);
-		for (unsigned i = 0; i < c->nkop; i++) {
-			const struct vop *o = &c->kv[i];
-			uint8_t *d = buf + o->off;
-			const uint8_t *m = k + c->kpos[i];
-			switch (o->kind) {
-			case V_U8: *d = *m; break;
-			case V_U16: { uint16_t x; memcpy(&x, m, 2); poke_u16(d, x); break; }
-			case V_U32: { uint32_t x; memcpy(&x, m, 4); poke_u32(d, x); break; }
-			default: memcpy(d, m, o->len); break;
-			}
-		}
+		for (unsigned i = 0; i < c->nkop; i++)
+			wire_field(&c->kv[i], buf, k + c->kpos[i]);
 		return buf;
 	}
 	union {
@@ -642,17 +646,8 @@ static const uint8_t *wire_key(const struct fnf_cache *c, const uint8_t *k, uint
 		memcpy(u.b + c->woff[j], &x, 8);
 	}
 	memset(buf, 0, c->d.key_len);
-	for (unsigned i = 0; i < c->nkop; i++) {
-		const struct vop *o = &c->kv[i];
-		uint8_t *d = buf + o->off;
-		const uint8_t *m = u.b + o->poff;
-		switch (o->kind) {
-		case V_U8: *d = *m; break;
-		case V_U16: { uint16_t x; memcpy(&x, m, 2); poke_u16(d, x); break; }
-		case V_U32: { uint32_t x; memcpy(&x, m, 4); poke_u32(d, x); break; }
-		default: memcpy(d, m, o->len); break;
-		}
-	}
+	for (unsigned i = 0; i < c->nkop; i++)
+		wire_field(&c->kv[i], buf, u.b + c->kv[i].poff);
 	return buf;
 }
 
