@@ -107,9 +107,7 @@ static void apply_sampling_cfg(const struct conf *c, struct exporter_cfg *cfg)
 			continue;
 		bool rnd = s->mode == CONF_SAMPLER_RANDOM;
 		if (!cfg->nsampler) {
-			cfg->sampling_mode = rnd ? 2 : 1;
-			cfg->sampling_interval = (uint16_t)(s->one_out_of > 0x3fff ? 0x3fff : s->one_out_of);
-			if (s->one_out_of > 0x3fff && (cfg->version == 5 || cfg->version == 8))
+			if (!exporter_header_sampling(cfg, s->one_out_of, rnd) && (cfg->version == 5 || cfg->version == 8))
 				log_warn("sampler %s: 1 out of %u does not fit the v5/v8 header's 14-bit interval; it says "
 				         "16383 (v9 and IPFIX carry the rate exactly)", s->name, s->one_out_of);
 		}

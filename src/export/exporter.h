@@ -115,6 +115,16 @@ struct exporter_cfg {
 	unsigned nsampler;
 };
 
+/* The v5/v8 header's sampling field for 1 out of n: mode 01
+ * deterministic, 10 random; the interval saturates at 14 bits. False
+ * when n did not fit (the caller says so). */
+static inline bool exporter_header_sampling(struct exporter_cfg *cfg, uint32_t n, bool random)
+{
+	cfg->sampling_mode = random ? 2 : 1;
+	cfg->sampling_interval = (uint16_t)(n > 0x3fff ? 0x3fff : n);
+	return n <= 0x3fff;
+}
+
 /* Fill *s, its padding zeroed: configurations holding samplers are
  * compared with memcmp (reuse on reload), so no stray stack bytes. */
 static inline void exporter_sampler_set(struct exporter_sampler *s, uint32_t ifindex, uint8_t dir, uint32_t id,

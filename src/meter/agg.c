@@ -414,16 +414,16 @@ static void main_sampling(const struct conf *c, struct exporter_cfg *cfg)
 	uint32_t n = conf_main_sampling(c);
 	if (n <= 1)
 		return;
-	cfg->sampling_interval = (uint16_t)(n > 0x3fff ? 0x3fff : n);
-	cfg->sampling_mode = 1;
+	bool rnd = false;
 	for (size_t i = 0; i < c->niface; i++) {
 		const struct conf_iface *f = &c->iface[i];
 		const struct conf_sampler *s;
 		if ((f->ingress || f->egress) && f->sampler[0] && (s = conf_find_sampler(c, f->sampler)) && s->one_out_of) {
-			cfg->sampling_mode = s->mode == CONF_SAMPLER_RANDOM ? 2 : 1;
+			rnd = s->mode == CONF_SAMPLER_RANDOM;
 			break;
 		}
 	}
+	exporter_header_sampling(cfg, n, rnd);
 }
 
 static int effective_version(const struct conf_agg *ca)

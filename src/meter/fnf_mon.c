@@ -445,9 +445,7 @@ static int build_xp(struct fnf_mon *fm, const struct conf *c, const struct conf_
 		 * rate per export stream (mode 01 deterministic, 10 random;
 		 * 14 bits) */
 		const struct exporter_sampler *s0 = &x->samp[0];
-		cfg.sampling_mode = s0->random ? 2 : 1;
-		cfg.sampling_interval = (uint16_t)(s0->n > 0x3fff ? 0x3fff : s0->n);
-		if (s0->n > 0x3fff)
+		if (!exporter_header_sampling(&cfg, s0->n, s0->random))
 			log_warn("flow exporter %s: 1 out of %u does not fit the v5 header's 14-bit interval; it says 16383",
 			         cx->name, s0->n);
 		for (unsigned j = 1; j < x->nsamp; j++)
