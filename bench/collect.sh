@@ -16,14 +16,16 @@
 #   nfcapd -w DIR                        nfdump's collector, its default: binary files, uncompressed
 #   nfcapd -y -w DIR                     the same, LZ4-compressed files (nfcapd's fast compressor)
 #   ipflow-collect -o null:              decode only (every record mapped and counted)
-#   ipflow-collect -w DIR                decode and store: the default file store (zstd)
+#   ipflow-collect -w DIR                decode and store: the default file store (LZ4)
+#   ipflow-collect -w DIR,codec=zstd     the same, zstd level 1 (smaller files)
 #   ipflow-collect -o jsonl:FILE         decode and write JSON lines (every field)
 #   ipflow-collect -o csv:FILE           decode and write CSV (normalised fields)
-# KINDS picks them (default "nfcapd nfcapd-lz4 null dir"; add csv jsonl).
+# KINDS picks them (default "nfcapd nfcapd-lz4 null dir dir-zstd"; add csv jsonl).
 # BASE=OTHER_BUILD_DIR adds "base-null base-dir": another build's
 # ipflow-collect (an older commit, say) in the same run, its store read
 # by this build's `ipflow report`.
-# Each is run RUNS times per format; the median is printed: records per
+# Each is run RUNS times per format, in rounds that run each receiver
+# once; the median is printed: records per
 # second of wall time (while the sender ran) and per CPU second of the
 # receiver (perf stat task-clock, all threads), peak RSS (VmHWM), bytes per record
 # on disk, and whether every record arrived and was stored — counted from
@@ -40,7 +42,7 @@ set -u
 cd "$(dirname "$0")/.."
 BUILD=${1:-build-gcc}
 BASE=${BASE:-}
-KINDS=${KINDS:-nfcapd nfcapd-lz4 null dir${BASE:+ base-null base-dir}}
+KINDS=${KINDS:-nfcapd nfcapd-lz4 null dir dir-zstd${BASE:+ base-null base-dir}}
 N=${2:-2000000}
 RUNS=${3:-3}
 BENCH=${BENCH_DIR:-/tmp/ipflow-bench-collect}
@@ -99,6 +101,7 @@ run_one() {
 		[ "$kind" = jsonl ] && sink=(-o "jsonl:$W/out.jsonl")
 		[ "$kind" = csv ] && sink=(-o "csv:$W/out.csv")
 		[ "${kind#base-}" = dir ] && sink=(-w "$W/store")
+		[ "$kind" = dir-zstd ] && sink=(-w "$W/store,codec=zstd")
 		$TIMER taskset -c $RCORE "$bin" -q -l "udp:127.0.0.1:$p" \
 			--rcvbuf 67108864 "${sink[@]}" --stats >"$W/rx.out" 2>&1 &
 		;;
@@ -119,7 +122,7 @@ run_one() {
 	if [ "${kind%-lz4}" = nfcapd ]; then
 		recs=$(nfdump -R "$W/nfd" -I 2>/dev/null | sed -n 's/^Flows: *//p')
 		disk=$(du -sb "$W/nfd" | cut -f1)
-	elif [ "${kind#base-}" = dir ]; then
+	elif [ "${kind#base-}" = dir ] || [ "$kind" = dir-zstd ]; then
 		recs=$("$BUILD/ipflow" report -w "$W/store" --format json 2>/dev/null |
 			python3 -c 'import json,sys; print(json.load(sys.stdin)["totals"]["flows"])')
 		disk=$(du -sb "$W/store" | cut -f1)
@@ -142,11 +145,16 @@ printf '\n%s records per format, %s runs each, receiver on core %s, sender on co
 printf '%-8s %-18s %10s %12s %12s %10s %7s %8s %8s %s\n' format receiver records "rec/s wall" "rec/s CPU" "peak RSS" "B/rec" "vs -y" "vs nfcapd" "all stored"
 for v in 5 9 10; do
 	declare -A CPU=()
-	for kind in $KINDS; do
-		: >"$W/res"
-		for r in $(seq 1 "$RUNS"); do
-			run_one "$kind" "$v" >>"$W/res" || { echo "run failed ($kind v$v)"; exit 1; }
+	# Rounds: every receiver once per round, so a change in the machine's
+	# load (shared, noisy) falls on all of them alike, not on one.
+	for kind in $KINDS; do : >"$W/res.$kind"; done
+	for r in $(seq 1 "$RUNS"); do
+		for kind in $KINDS; do
+			run_one "$kind" "$v" >>"$W/res.$kind" || { echo "run failed ($kind v$v)"; exit 1; }
 		done
+	done
+	for kind in $KINDS; do
+		cp "$W/res.$kind" "$W/res"
 		want=$(awk '{print $5}' "$W/res" | head -n 1)
 		recs=$(awk '{print $1}' "$W/res" | sort | uniq | paste -sd/)
 		wall=$(awk '{print $1 / $2}' "$W/res" | median)
@@ -160,9 +168,10 @@ for v in 5 9 10; do
 		nfcapd) name="nfcapd" ;;
 		nfcapd-lz4) name="nfcapd -y (LZ4)" ;;
 		null) name="ipflow -o null:" ;;
-		dir) name="ipflow -w (zstd)" ;;
+		dir) name="ipflow -w (LZ4)" ;;
+		dir-zstd) name="ipflow -w zstd" ;;
 		base-null) name="BASE -o null:" ;;
-		base-dir) name="BASE -w (zstd)" ;;
+		base-dir) name="BASE -w" ;;
 		csv) name="ipflow -o csv:" ;;
 		jsonl) name="ipflow -o jsonl:" ;;
 		esac

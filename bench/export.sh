@@ -52,7 +52,7 @@ fi
 
 echo "== encode speed, one core (bench/export_micro.c) =="
 cc -O2 -std=c11 -D_GNU_SOURCE -I"$SRC/src" "$SRC/bench/export_micro.c" "$BUILD_DIR/libipflowcore.a" \
-	$(pkg-config --libs libpcap usrsctp libzstd libcurl rdkafka libprotobuf-c) -lpthread -lm -o "$W/export_micro"
+	$(pkg-config --libs libpcap usrsctp libzstd liblz4 libcurl rdkafka libprotobuf-c) -lpthread -lm -o "$W/export_micro"
 taskset -c "$CPU" "$W/export_micro"
 
 capture

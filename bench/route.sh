@@ -25,7 +25,7 @@ trap 'rm -rf "$W"' EXIT
 
 echo "== table load, lookups and annotate, one core (bench/route_micro.c) =="
 cc -O2 -std=c11 -D_GNU_SOURCE -I"$SRC/src" "$SRC/bench/route_micro.c" "$BUILD_DIR/libipflowcore.a" \
-	$(pkg-config --libs libpcap usrsctp libzstd libcurl rdkafka libprotobuf-c) -lpthread -lm -o "$W/route_micro"
+	$(pkg-config --libs libpcap usrsctp libzstd liblz4 libcurl rdkafka libprotobuf-c) -lpthread -lm -o "$W/route_micro"
 taskset -c "$CPU" "$W/route_micro" "$ROUTES4" "$ROUTES6" | tee "$W/micro.out"
 
 echo "== ipflowd metering with and without a route table =="

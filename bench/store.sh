@@ -22,7 +22,7 @@ W=$(mktemp -d "${TMPDIR:-/tmp}/ipflow-bench-store.XXXXXX")
 [ "${KEEP:-0}" = 1 ] || trap 'rm -rf "$W"' EXIT
 command -v zstd >/dev/null || { echo "bench/store.sh: zstd (the CLI) is needed" >&2; exit 1; }
 
-libs=$(pkg-config --libs libpcap usrsctp libzstd zlib libcurl rdkafka libprotobuf-c)
+libs=$(pkg-config --libs libpcap usrsctp libzstd liblz4 zlib libcurl rdkafka libprotobuf-c)
 cc -O2 -std=c11 -D_GNU_SOURCE -Isrc -Itests/unit bench/store_bench.c "$B/libipflowcore.a" $libs -lpthread -lm \
 	-o "$W/store_bench"
 

@@ -2,7 +2,7 @@
 # Install what ipflow needs to build and test, from Debian 12's archive.
 # Usage: scripts/deps.sh [build|test]   (as root; a no-op for what is present)
 set -e
-BUILD="build-essential cmake ninja-build pkg-config libpcap-dev libxxhash-dev libcmocka-dev libusrsctp-dev libzstd-dev zlib1g-dev libcurl4-openssl-dev librdkafka-dev libprotobuf-c-dev protobuf-c-compiler"
+BUILD="build-essential cmake ninja-build pkg-config libpcap-dev libxxhash-dev libcmocka-dev libusrsctp-dev libzstd-dev liblz4-dev zlib1g-dev libcurl4-openssl-dev librdkafka-dev libprotobuf-c-dev protobuf-c-compiler"
 TEST="clang libclang-rt-dev python3 tshark tcpreplay softflowd nfdump pmacct fprobe libfixbuf-tools clickhouse-server clickhouse-client kcat protobuf-compiler python3-protobuf iproute2 iptables time zstd"
 want="$BUILD"
 [ "${1:-build}" = test ] && want="$BUILD $TEST"

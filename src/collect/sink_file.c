@@ -5,7 +5,9 @@
  * DIR may not contain a comma. Options (all optional; a table below holds
  * ranges and defaults):
  *   interval=SEC  seconds per file (300)        block=KIB   KiB of records per block (128)
- *   level=N       zstd level (1)                max_open=N  files open at once (256)
+ *   codec=lz4|zstd  block compression (lz4: the fastest to write; zstd:
+ *                 some 15 % smaller files for some 15 % more CPU)
+ *   level=N       zstd level (1; lz4 has one)   max_open=N  files open at once (256)
  *   flush=SEC     a record waits at most SEC in memory before its block is
  *                 written to the .tmp file (10; 0 = only when the block is full)
  *
@@ -57,6 +59,7 @@
 
 struct dir_cfg {
 	long interval, block, level, max_open, flush;
+	int codec; /* STORE_CODEC_* */
 };
 
 /* The options of the spec: key, where it goes, range and default. */
@@ -141,6 +144,7 @@ static int parse_spec(const char *rest, struct dir_cfg *cfg, char *dir, size_t d
 {
 	for (size_t i = 0; i < NDIR_OPTS; i++)
 		*(long *)((char *)cfg + dir_opts[i].off) = dir_opts[i].def;
+	cfg->codec = STORE_CODEC_LZ4;
 	const char *comma = strchr(rest, ',');
 	size_t dl = comma ? (size_t)(comma - rest) : strlen(rest);
 	if (dl == 0 || dl >= dirlen) {
@@ -156,12 +160,25 @@ static int parse_spec(const char *rest, struct dir_cfg *cfg, char *dir, size_t d
 		const char *end = strchr(p, ',');
 		size_t n = end ? (size_t)(end - p) : strlen(p);
 		const char *eq = memchr(p, '=', n);
+		if (eq && eq - p == 5 && memcmp(p, "codec", 5) == 0) {
+			size_t vl = n - 6;
+			int k = vl == 3 && memcmp(eq + 1, "lz4", 3) == 0    ? STORE_CODEC_LZ4
+			        : vl == 4 && memcmp(eq + 1, "zstd", 4) == 0 ? STORE_CODEC_ZSTD
+			                                                    : 0;
+			if (!k) {
+				seterr(err, errlen, "dir sink: codec=%.*s: not lz4 or zstd", (int)vl, eq + 1);
+				return ERR_ARG;
+			}
+			cfg->codec = k;
+			p = end;
+			continue;
+		}
 		const struct dir_opt *o = NULL;
 		for (size_t i = 0; eq && i < NDIR_OPTS; i++)
 			if (strlen(dir_opts[i].key) == (size_t)(eq - p) && memcmp(dir_opts[i].key, p, (size_t)(eq - p)) == 0)
 				o = &dir_opts[i];
 		if (!o) {
-			seterr(err, errlen, "dir sink: unknown option `%.*s' (interval, block, level, max_open, flush)",
+			seterr(err, errlen, "dir sink: unknown option `%.*s' (interval, block, codec, level, max_open, flush)",
 			         (int)n, p);
 			return ERR_ARG;
 		}
@@ -652,7 +669,7 @@ static struct sink *dir_open(const char *rest, char *err, size_t errlen)
 		goto fail;
 	}
 	uint32_t recs = (uint32_t)((uint64_t)d->cfg.block * 1024 / STORE_REC_LEN);
-	d->codec = store_codec_new((int)d->cfg.level, recs ? recs : 1);
+	d->codec = store_codec_new(d->cfg.codec, (int)d->cfg.level, recs ? recs : 1);
 	d->slot = calloc((size_t)d->cfg.max_open, sizeof(*d->slot));
 	if (!d->codec || !d->slot) {
 		seterr(err, errlen, "out of memory");
@@ -679,8 +696,12 @@ static void dir_show(const struct sink *sk, FILE *out)
 	for (size_t i = 0; i < d->nslot; i++)
 		nopen += d->slot[i].w != NULL;
 	nopen += d->inflight; /* being finished by the worker */
-	fprintf(out, "File store %s: one file per exporter every %ld s, blocks of %ld KiB, zstd level %ld\n", d->dir,
-	        d->cfg.interval, d->cfg.block, d->cfg.level);
+	fprintf(out, "File store %s: one file per exporter every %ld s, blocks of %ld KiB, ", d->dir, d->cfg.interval,
+	        d->cfg.block);
+	if (d->cfg.codec == STORE_CODEC_ZSTD)
+		fprintf(out, "zstd level %ld\n", d->cfg.level);
+	else
+		fprintf(out, "%s\n", store_codec_name(d->cfg.codec));
 	fprintf(out, "  %llu records taken, %llu written, %llu dropped, %llu in %zu open files\n",
 	        (unsigned long long)st->records, (unsigned long long)st->written, (unsigned long long)st->dropped,
 	        (unsigned long long)open_recs, nopen);

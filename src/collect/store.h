@@ -3,8 +3,10 @@
  *
  * A store file holds the records one exporter sent during one interval:
  * an 80-byte header, then blocks. A block is a 40-byte block header and a
- * zstd frame holding up to a few thousand fixed-size records, byte-shuffled
- * (all records' byte 0, then all byte 1, ...) so that zstd sees the columns.
+ * compressed payload (an LZ4 block or a zstd frame, as the file header's
+ * codec says) holding up to a few thousand fixed-size records,
+ * byte-shuffled (all records' byte 0, then all byte 1, ...) so that the
+ * compressor sees the columns.
  * Every header carries a CRC-32 (zlib) so damage is detected, counted and
  * skipped. Integers are big-endian; times are microseconds since 1970 UTC.
  *
@@ -20,7 +22,7 @@
  * store_codec holds one block shuffled into byte planes (8 x 8 tiles
  * transposed in registers) and one compressed block. Version 2 blocks
  * keep a plane whose bytes are all equal as that one byte (a map says
- * which), so zstd sees only the planes that vary. A reader holds one block (at most STORE_BLOCK_MAX raw). */
+ * which), so the compressor sees only the planes that vary. A reader holds one block (at most STORE_BLOCK_MAX raw). */
 #ifndef IPFLOW_STORE_H
 #define IPFLOW_STORE_H
 
@@ -38,7 +40,8 @@
 #define STORE_REC_LEN_MAX 4096    /* longer records (a future layout) are refused */
 #define STORE_HDR_LEN_MAX 4096    /* longer file headers are refused */
 #define STORE_BLOCK_MAX (16u << 20) /* largest raw block a reader accepts */
-#define STORE_CODEC_ZSTD 1
+#define STORE_CODEC_ZSTD 1        /* payload: one zstd frame */
+#define STORE_CODEC_LZ4 2         /* payload: one LZ4 block (raw_len known from the block header) */
 #define STORE_F_COMPLETE 1        /* header flag: the writer finished the file */
 
 /* File header fields (doc/store-format.md, "File header"). */
@@ -46,7 +49,7 @@ struct store_hdr {
 	uint16_t version;     /* STORE_VERSION */
 	uint16_t header_len;  /* bytes before the first block (>= STORE_HDR_LEN) */
 	uint16_t rec_len;     /* bytes per record in a block (>= STORE_REC_LEN) */
-	uint8_t codec;        /* STORE_CODEC_ZSTD */
+	uint8_t codec;        /* STORE_CODEC_ZSTD or STORE_CODEC_LZ4 */
 	uint8_t flags;        /* STORE_F_* */
 	uint32_t interval_s;  /* rotation interval */
 	uint64_t start_s;     /* interval start, unix seconds (multiple of interval_s) */
@@ -62,8 +65,9 @@ struct store_hdr {
 /* Encode h into out[0..STORE_HDR_LEN) with magic and CRC. */
 void store_hdr_put(uint8_t *out, const struct store_hdr *h);
 /* Decode a file header from p[0..len): ERR_TRUNC if len < STORE_HDR_LEN,
- * ERR_FORMAT for a bad magic, CRC or field (lengths, codec, af),
- * ERR_UNSUPP for a version outside STORE_VERSION_MIN..STORE_VERSION. */
+ * ERR_FORMAT for a bad magic, CRC or field (lengths, af), ERR_UNSUPP for
+ * a version outside STORE_VERSION_MIN..STORE_VERSION or a codec this
+ * reader does not know. */
 int store_hdr_get(const uint8_t *p, size_t len, struct store_hdr *h);
 
 /* The time a record is filed under for windows: its flow end time, or the
@@ -84,10 +88,13 @@ void store_rec_get(const uint8_t *p, struct crec *r);
 
 /* Compression state shared by the writers of one sink (one thread). */
 struct store_codec;
-/* level: zstd level (1 is fast, 3 zstd's default; negative = faster).
+/* codec: STORE_CODEC_LZ4 (the fastest; level ignored) or STORE_CODEC_ZSTD
+ * (level: 1 is fast, 3 zstd's default; negative = faster).
  * block_recs: records per block, 1 .. STORE_BLOCK_MAX / STORE_REC_LEN.
- * NULL on allocation failure. */
-struct store_codec *store_codec_new(int level, uint32_t block_recs);
+ * NULL on allocation failure or an unknown codec. */
+struct store_codec *store_codec_new(int codec, int level, uint32_t block_recs);
+/* Name of a codec number ("lz4", "zstd"), or NULL if unknown. */
+const char *store_codec_name(int codec);
 void store_codec_free(struct store_codec *c); /* NULL-safe */
 
 /* A file being written. Owns its fd and its block buffer. */

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """store_read.py -- an independent reader of the ipflow file store, written
-from doc/store-format.md alone (zlib's CRC-32 from Python, zstd through
-libzstd by ctypes). The tests use it to check that the document and the C
+from doc/store-format.md alone (zlib's CRC-32 from Python, zstd and LZ4
+through libzstd and liblz4 by ctypes). The tests use it to check that the document and the C
 reader agree: on whole stores and on damaged ones.
 
 usage: store_read.py PATH [--csv OUT]
@@ -26,6 +26,26 @@ _zstd.ZSTD_decompress.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_voi
 _zstd.ZSTD_isError.argtypes = [ctypes.c_size_t]
 _zstd.ZSTD_compressBound.restype = ctypes.c_size_t
 _zstd.ZSTD_compressBound.argtypes = [ctypes.c_size_t]
+
+_lz4 = ctypes.CDLL(ctypes.util.find_library("lz4") or "liblz4.so.1")
+_lz4.LZ4_decompress_safe.restype = ctypes.c_int
+_lz4.LZ4_decompress_safe.argtypes = [ctypes.c_char_p, ctypes.c_void_p, ctypes.c_int, ctypes.c_int]
+_lz4.LZ4_compressBound.restype = ctypes.c_int
+_lz4.LZ4_compressBound.argtypes = [ctypes.c_int]
+
+CODEC_ZSTD, CODEC_LZ4 = 1, 2
+
+
+def unlz4(payload, raw_len):
+    out = ctypes.create_string_buffer(raw_len or 1)
+    n = _lz4.LZ4_decompress_safe(payload, out, len(payload), raw_len)
+    if n != raw_len:
+        return None
+    return out.raw[:raw_len]
+
+
+def bound(codec, raw_len):
+    return _lz4.LZ4_compressBound(raw_len) if codec == CODEC_LZ4 else _zstd.ZSTD_compressBound(raw_len)
 
 
 def unzstd(payload, raw_len):
@@ -53,10 +73,12 @@ def parse_header(b):
         return None, "unsupported"
     exporter = b[40:56]
     tmin, tmax, maxraw = struct.unpack(">QQI", b[56:76])
-    if hlen < HDR_LEN or rlen < REC_LEN or codec != 1 or af not in (4, 6):
+    if hlen < HDR_LEN or rlen < REC_LEN or af not in (4, 6):
         return None, "bad"
+    if codec not in (CODEC_ZSTD, CODEC_LZ4):
+        return None, "unsupported"
     addr = ipaddress.ip_address(exporter[:4] if af == 4 else exporter)
-    return dict(version=ver, header_len=hlen, rec_len=rlen, flags=flags, records=records, blocks=blocks, exporter=addr,
+    return dict(version=ver, header_len=hlen, rec_len=rlen, codec=codec, flags=flags, records=records, blocks=blocks, exporter=addr,
                 start=start, interval=interval), None
 
 
@@ -80,7 +102,7 @@ def expand_planes(raw, n, rec_len):
     return bytes(out)
 
 
-def block_at(b, off, rec_len, version=1):
+def block_at(b, off, rec_len, version=1, codec=CODEC_ZSTD):
     """(records, planes, next offset) of a good block at off, else None."""
     if off + BLK_HDR_LEN > len(b) or b[off:off + 4] != b"IPFB":
         return None
@@ -94,7 +116,7 @@ def block_at(b, off, rec_len, version=1):
         ml = (rec_len + 7) // 8
         size_ok = n * rec_len <= BLOCK_MAX and ml + rec_len <= raw_len <= ml + n * rec_len
     if (n == 0 or raw_len > BLOCK_MAX or not size_ok or comp_len == 0
-            or comp_len > _zstd.ZSTD_compressBound(raw_len) or tmin > tmax):
+            or comp_len > bound(codec, raw_len) or tmin > tmax):
         return None
     end = off + BLK_HDR_LEN + comp_len
     if end > len(b):
@@ -102,7 +124,7 @@ def block_at(b, off, rec_len, version=1):
     payload = b[off + BLK_HDR_LEN:end]
     if crc(payload) != pcrc:
         return None
-    raw = unzstd(payload, raw_len)
+    raw = (unlz4 if codec == CODEC_LZ4 else unzstd)(payload, raw_len)
     if raw is not None and version >= 2:
         raw = expand_planes(raw, n, rec_len)
     if raw is None:
@@ -140,7 +162,7 @@ def read_file(path, st, out):
         st["files_truncated"] += 1
         return
     while off < len(b):
-        blk = block_at(b, off, h["rec_len"], h["version"])
+        blk = block_at(b, off, h["rec_len"], h["version"], h["codec"])
         if blk is None:
             # Look for the next offset where a good block starts.
             nxt = off + 1
@@ -149,7 +171,7 @@ def read_file(path, st, out):
                 nxt = b.find(b"IPFB", nxt)
                 if nxt < 0:
                     break
-                if block_at(b, nxt, h["rec_len"], h["version"]) is not None:
+                if block_at(b, nxt, h["rec_len"], h["version"], h["codec"]) is not None:
                     found = nxt
                     break
                 nxt += 1

@@ -52,6 +52,20 @@ t_synth() {
 	"$PYTHON" "$SREAD" "$T/s" --csv "$T/s.read.csv" >"$T/s.read.json" || return 1
 	cmp <(sort "$T/s.csv") <(sort "$T/s.read.csv") || { echo "store_read.py disagrees with the records fed"; return 1; }
 	cat "$T/s.read.json"
+	# The default codec is LZ4 (codec byte 2); codec=zstd writes zstd
+	# (1): the same records, read back by both readers.
+	feed "dir:$T/z,interval=300,block=16,codec=zstd" --records 6000 --rate 6 --exporters 5 --start $START \
+		--csv "$T/z.csv" || return 1
+	"$PYTHON" - "$T/s" 2 "$T/z" 1 <<-'PYEOF' || return 1
+	import glob, sys
+	for d, want in ((sys.argv[1], int(sys.argv[2])), (sys.argv[3], int(sys.argv[4]))):
+	    got = {open(f, "rb").read(11)[10] for f in glob.glob(d + "/*/*/*/flows-*.ipfs")}
+	    if got != {want}:
+	        sys.exit("%s: codec bytes %s, want %d" % (d, sorted(got), want))
+	PYEOF
+	"$PYTHON" "$CHECK" --ipflow "$IPFLOW" --dir "$T/z" --csv "$T/z.csv" --suite basic || return 1
+	"$PYTHON" "$SREAD" "$T/z" --csv "$T/z.read.csv" >/dev/null || return 1
+	cmp <(sort "$T/z.csv") <(sort "$T/z.read.csv") || { echo "store_read.py disagrees on the zstd store"; return 1; }
 }
 
 t_ipfix() {

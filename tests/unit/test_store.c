@@ -22,6 +22,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <zlib.h>
+#include <lz4.h>
 #include <zstd.h>
 
 #include "collect/sink.h"
@@ -202,12 +203,15 @@ static void wait_files(struct sink *s, uint64_t now, const char *dir, int n)
 	fail_msg("fewer than %d files published after 10 s", n);
 }
 
+/* The codecs a test runs with (cmocka prestate). */
+static int codec_lz4 = STORE_CODEC_LZ4, codec_zstd = STORE_CODEC_ZSTD;
+
 /* One file written with the store writer directly: n records of seed in
- * blocks of per_block, from exporter 0. */
-static void write_file(const char *path, unsigned n, uint32_t per_block, struct crec *orig)
+ * blocks of per_block, from exporter 0, compressed with codec. */
+static void write_file(const char *path, unsigned n, uint32_t per_block, struct crec *orig, int codec)
 {
 	char err[256];
-	struct store_codec *c = store_codec_new(1, per_block);
+	struct store_codec *c = store_codec_new(codec, 1, per_block);
 	assert_non_null(c);
 	struct store_hdr h = { .interval_s = 300, .start_s = T0 / SEC - (T0 / SEC) % 300 };
 	fx_exporter(0, h.exporter, &h.exporter_af);
@@ -280,6 +284,14 @@ static void test_header(void **state)
 		assert_int_equal(store_hdr_get(b, sizeof(b), &g),
 		                 v >= STORE_VERSION_MIN && v <= STORE_VERSION ? ERR_OK : ERR_UNSUPP);
 	}
+	/* Codecs 1 (zstd) and 2 (LZ4) are read; another, with a good CRC, is
+	 * a later writer's: refused as unsupported, not misread. */
+	for (unsigned k = 0; k < 256; k++) {
+		store_hdr_put(b, &h);
+		b[10] = (uint8_t)k;
+		poke_u32(b + 76, (uint32_t)crc32(0, b, 76));
+		assert_int_equal(store_hdr_get(b, sizeof(b), &g), k == 1 || k == 2 ? ERR_OK : ERR_UNSUPP);
+	}
 	/* Records shorter than version 1's, with a good CRC: refused. */
 	store_hdr_put(b, &h);
 	poke_u16(b + 8, STORE_REC_LEN - 1);
@@ -316,12 +328,12 @@ static void test_record(void **state)
 
 static void test_file_roundtrip(void **state)
 {
-	(void)state;
+	int codec = *(int *)*state;
 	char *dir = mkdir_tmp(), path[PATH_MAX];
 	enum { N = 1050 };
 	static struct crec orig[N];
 	snprintf(path, sizeof(path), "%s/one.ipfs", dir);
-	write_file(path, N, 100, orig);
+	write_file(path, N, 100, orig, codec);
 
 	size_t len;
 	uint8_t *img = slurp(path, &len);
@@ -335,6 +347,7 @@ static void test_file_roundtrip(void **state)
 	assert_int_equal(h.records, N);
 	assert_int_equal(h.blocks, 11);
 	assert_true(h.flags & STORE_F_COMPLETE);
+	assert_int_equal(h.codec, codec);
 	/* Version 2: the largest payload is the plane map, a byte per plane
 	 * kept as one value and 100 bytes per plane kept whole. */
 	assert_int_equal(h.version, 2);
@@ -402,6 +415,62 @@ static size_t build_block(uint8_t *out, const uint8_t *raw, size_t rawlen, uint3
 	return 40 + clen;
 }
 
+/* LZ4 payloads with good CRCs that are not what their block header says:
+ * one that is not LZ4 at all, one that decompresses to a byte less than
+ * raw_len, one that would decompress to more. Each block is counted bad
+ * and skipped; the good block after them is read. */
+static void test_lz4_bad_payload(void **state)
+{
+	(void)state;
+	enum { PER = 40 };
+	static struct crec orig[PER];
+	static uint8_t img[80 + 4 * (40 + 2 * PER * STORE_REC_LEN)], planes[PER * STORE_REC_LEN + 1];
+	static char comp[2 * PER * STORE_REC_LEN];
+	struct store_hdr h = { .version = 1, .rec_len = STORE_REC_LEN, .codec = STORE_CODEC_LZ4,
+	                       .flags = STORE_F_COMPLETE, .interval_s = 300, .start_s = T0 / SEC - (T0 / SEC) % 300,
+	                       .records = 4 * PER, .blocks = 4, .max_raw = PER * STORE_REC_LEN };
+	fx_exporter(0, h.exporter, &h.exporter_af);
+	for (unsigned i = 0; i < PER; i++) {
+		uint8_t row[STORE_REC_LEN];
+		fx_crec(&orig[i], 13, i, T0, 0);
+		store_rec_put(row, &orig[i]);
+		for (unsigned j = 0; j < STORE_REC_LEN; j++)
+			planes[j * PER + i] = row[j];
+	}
+	h.min_us = h.max_us = store_rec_time(&orig[0]);
+	const size_t raw = PER * STORE_REC_LEN;
+	size_t off = 80;
+	for (int kind = 0; kind < 4; kind++) {
+		/* 0: a literal run longer than the payload; 1: one byte short;
+		 * 2: one byte long; 3: right */
+		int clen;
+		if (kind == 0) {
+			memset(comp, 0xff, 16);
+			clen = 16;
+		} else {
+			clen = LZ4_compress_default((const char *)planes, comp, (int)(raw + (kind == 2) - (kind == 1)),
+			                            (int)sizeof(comp));
+			assert_true(clen > 0);
+		}
+		uint8_t *o = img + off;
+		memcpy(o, "IPFB", 4);
+		poke_u32(o + 4, (uint32_t)raw);
+		poke_u32(o + 8, (uint32_t)clen);
+		poke_u32(o + 12, PER);
+		poke_u64(o + 16, h.min_us);
+		poke_u64(o + 24, h.max_us);
+		memcpy(o + 40, comp, (size_t)clen);
+		poke_u32(o + 32, (uint32_t)crc32(0, o + 40, (uInt)clen));
+		poke_u32(o + 36, (uint32_t)crc32(0, o, 36));
+		off += 40 + (size_t)clen;
+	}
+	store_hdr_put(img, &h);
+	struct store_stats st;
+	assert_int_equal(read_image(img, off, orig, PER, &st), PER);
+	assert_int_equal(st.blocks, 1);
+	assert_int_equal(st.blocks_bad, 3);
+}
+
 /* Files of version 1 (every plane stored whole), as an older ipflow wrote
  * them, are still read: a file built here by the version 1 rules reads
  * back record for record. */
@@ -461,7 +530,7 @@ static void test_plane_map(void **state)
 	enum { N = 500 };
 	static struct crec orig[N];
 	snprintf(path, sizeof(path), "%s/same.ipfs", dir);
-	struct store_codec *c = store_codec_new(1, 200);
+	struct store_codec *c = store_codec_new(STORE_CODEC_LZ4, 1, 200);
 	assert_non_null(c);
 	struct store_hdr h = { .interval_s = 300, .start_s = T0 / SEC - (T0 / SEC) % 300 };
 	fx_exporter(0, h.exporter, &h.exporter_af);
@@ -738,12 +807,15 @@ static void test_sink_lock_and_spec(void **state)
 	assert_null(sink_open(spec, err, sizeof(err)));
 	assert_non_null(strstr(err, "in use"));
 	sink_close(a);
-	struct sink *b = open_sink(dir, ",interval=60,block=4,level=3,max_open=2,flush=0");
+	struct sink *b = open_sink(dir, ",interval=60,block=4,codec=zstd,level=3,max_open=2,flush=0");
+	sink_close(b);
+	b = open_sink(dir, ",codec=lz4");
 	sink_close(b);
 	static const char *const bad[] = {
 		"dir:", "dir:,interval=60", "dir:/tmp/x,interval=0", "dir:/tmp/x,interval=86401", "dir:/tmp/x,bogus=1",
 		"dir:/tmp/x,interval=", "dir:/tmp/x,interval=5x", "dir:/tmp/x,block=3", "dir:/tmp/x,level=20",
-		"nosuch:/tmp/x", "dir:/tmp/x,interval",
+		"nosuch:/tmp/x", "dir:/tmp/x,interval", "dir:/tmp/x,codec=lz5", "dir:/tmp/x,codec=", "dir:/tmp/x,codec",
+		"dir:/tmp/x,codec=zstdx",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		err[0] = 0;
@@ -851,12 +923,12 @@ static void test_sink_disk_full(void **state)
 
 static void test_damage(void **state)
 {
-	(void)state;
+	int codec = *(int *)*state;
 	char *dir = mkdir_tmp(), path[PATH_MAX];
 	enum { N = 500, PER = 50 };
 	static struct crec orig[N];
 	snprintf(path, sizeof(path), "%s/d.ipfs", dir);
-	write_file(path, N, PER, orig);
+	write_file(path, N, PER, orig, codec);
 	size_t len;
 	uint8_t *img = slurp(path, &len);
 	uint8_t *cp = malloc(len);
@@ -1019,7 +1091,9 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_header),
 		cmocka_unit_test(test_record),
-		cmocka_unit_test(test_file_roundtrip),
+		cmocka_unit_test_prestate(test_file_roundtrip, &codec_lz4),
+		cmocka_unit_test_prestate(test_file_roundtrip, &codec_zstd),
+		cmocka_unit_test(test_lz4_bad_payload),
 		cmocka_unit_test(test_version1_file),
 		cmocka_unit_test(test_plane_map),
 		cmocka_unit_test(test_sink_rotation),
@@ -1028,7 +1102,8 @@ int main(void)
 		cmocka_unit_test(test_sink_lock_and_spec),
 		cmocka_unit_test(test_sink_evict),
 		cmocka_unit_test(test_sink_disk_full),
-		cmocka_unit_test(test_damage),
+		cmocka_unit_test_prestate(test_damage, &codec_lz4),
+		cmocka_unit_test_prestate(test_damage, &codec_zstd),
 		cmocka_unit_test(test_dir_walk),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
