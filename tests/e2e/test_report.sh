@@ -66,6 +66,16 @@ t_synth() {
 	"$PYTHON" "$CHECK" --ipflow "$IPFLOW" --dir "$T/z" --csv "$T/z.csv" --suite basic || return 1
 	"$PYTHON" "$SREAD" "$T/z" --csv "$T/z.read.csv" >/dev/null || return 1
 	cmp <(sort "$T/z.csv") <(sort "$T/z.read.csv") || { echo "store_read.py disagrees on the zstd store"; return 1; }
+	# A directory that holds both (a restart with another codec): every
+	# file read by its own codec, the totals those of both.
+	mkdir -p "$T/mix" && cp -a "$T/s/." "$T/mix/" && cp -a "$T/z/2023" "$T/mix/z2023" || return 1
+	mv "$T/mix/z2023/11/14" "$T/mix/2023/11/14z" && rmdir -p "$T/mix/z2023/11" 2>/dev/null
+	local f
+	for f in "$T/mix/2023/11/14z"/*.ipfs; do mv "$f" "$T/mix/2023/11/14/$(basename "$f" .ipfs).1.ipfs" || return 1; done
+	rmdir "$T/mix/2023/11/14z" || return 1
+	local both
+	both=$("$IPFLOW" report -w "$T/mix" --format json | json 'd["totals"]["flows"]') || return 1
+	[ "$both" = 12000 ] || { echo "report over lz4 and zstd files: $both flows, want 12000"; return 1; }
 }
 
 t_ipfix() {
