@@ -382,9 +382,17 @@ void export_set_show(const struct export_set *s, FILE *out, bool json)
 		}
 		struct removed_view v = removed_since_clear(s);
 		fprintf(out, "],\"removed\":{\"records\":%llu,\"messages\":%llu,\"flowsFailed\":%llu,"
-		             "\"transportDrops\":%llu,\"transportDropFlows\":%llu,\"draining\":%zu}}\n",
+		             "\"transportDrops\":%llu,\"transportDropFlows\":%llu,\"draining\":%zu}",
 		        (unsigned long long)v.records, (unsigned long long)v.messages, (unsigned long long)v.flows_failed,
 		        (unsigned long long)v.drops, (unsigned long long)v.drop_recs, s->nr);
+		/* The Flexible NetFlow, aggregation and packet-section exporters
+		 * a reload removed (transport_retire): the text show's
+		 * "Exporters removed by reload" line. Since start. */
+		const struct transport_retired *r = transport_retired_stats();
+		fprintf(out, ",\"removedExporters\":{\"draining\":%zu,\"closed\":%llu,\"closedWithData\":%llu,"
+		             "\"lostMessages\":%llu,\"lostFlows\":%llu}}\n",
+		        transport_retiring(), (unsigned long long)r->closed, (unsigned long long)r->timed_out,
+		        (unsigned long long)r->lost_msgs, (unsigned long long)r->lost_recs);
 		return;
 	}
 	if (!s->n) {

@@ -241,6 +241,34 @@ static void test_removed_tcp_losses_counted(void **state)
 	if (!strstr(buf, "\"removed\":{\"records\":0,\"messages\":0,\"flowsFailed\":0,\"transportDrops\":0,"
 	                 "\"transportDropFlows\":0,"))
 		fail_msg("removed counters survived clear (JSON):\n%s", buf);
+	/* The exporters a reload removed elsewhere (transport_retire) are in
+	 * the JSON too: one retired here while it holds data, closed at its
+	 * (short) deadline with what it held lost. */
+	{
+		char spec2[64];
+		int ls2 = fx_tcp_listener(spec2, sizeof(spec2)), cs2;
+		struct transport *t2 = fx_busy_transport(spec2, ls2, &cs2);
+		const struct transport_retired before = *transport_retired_stats();
+		transport_retire(t2, 50);
+		transport_retire_drain();
+		const struct transport_retired *after = transport_retired_stats();
+		assert_int_equal(after->closed, before.closed + 1);
+		assert_int_equal(after->timed_out, before.timed_out + 1);
+		assert_true(after->lost_msgs > before.lost_msgs);
+		assert_int_equal(after->lost_recs - before.lost_recs, 30 * (after->lost_msgs - before.lost_msgs));
+		f = fmemopen(buf, sizeof(buf), "w");
+		export_set_show(s, f, true);
+		fclose(f);
+		snprintf(want, sizeof(want),
+		         "\"removedExporters\":{\"draining\":0,\"closed\":%llu,\"closedWithData\":%llu,"
+		         "\"lostMessages\":%llu,\"lostFlows\":%llu}}",
+		         (unsigned long long)after->closed, (unsigned long long)after->timed_out,
+		         (unsigned long long)after->lost_msgs, (unsigned long long)after->lost_recs);
+		if (!strstr(buf, want))
+			fail_msg("JSON show lacks '%s':\n%s", want, buf);
+		close(cs2);
+		close(ls2);
+	}
 	assert_int_equal(export_set_lost(s), lost);
 	export_set_free(s);
 	close(cs);

@@ -28,35 +28,13 @@ static uint64_t now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-/* Connect, and send until the transport holds a queue of its own of 4
- * MiB (the peer reads nothing). */
-static struct transport *busy_transport(const char *spec, int ls, int *peer)
-{
-	char err[256];
-	struct transport_opts o = { 0 };
-	struct transport *t = transport_open(spec, &o, err, sizeof(err));
-	assert_non_null(t);
-	*peer = accept(ls, NULL, NULL);
-	assert_true(*peer >= 0);
-	static uint8_t msg[1400];
-	memset(msg, 7, sizeof(msg));
-	/* well past what the kernel's buffers take as they grow (autotuning) */
-	for (int i = 0; i < 200000 && t->st.queued < (4u << 20); i++) {
-		transport_send(t, msg, sizeof(msg), TRANSPORT_F_RECS(30));
-		transport_poll(t);
-	}
-	assert_true(t->st.queued >= (4u << 20));
-	assert_true(transport_busy(t));
-	return t;
-}
-
 static void test_busy_times_out_counted(void **state)
 {
 	(void)state;
 	char spec[64];
 	int ls = fx_tcp_listener(spec, sizeof(spec));
 	int peer;
-	struct transport *t = busy_transport(spec, ls, &peer);
+	struct transport *t = fx_busy_transport(spec, ls, &peer);
 	struct transport_retired before = *transport_retired_stats();
 	uint64_t t0 = now_ms();
 	transport_retire(t, 300);
@@ -82,7 +60,7 @@ static void test_busy_drains_then_closes(void **state)
 	char spec[64];
 	int ls = fx_tcp_listener(spec, sizeof(spec));
 	int peer;
-	struct transport *t = busy_transport(spec, ls, &peer);
+	struct transport *t = fx_busy_transport(spec, ls, &peer);
 	struct transport_retired before = *transport_retired_stats();
 	transport_retire(t, 10000);
 	assert_int_equal(transport_retiring(), 1);
@@ -123,7 +101,7 @@ static void test_idle_closes_at_once_and_drain(void **state)
 	char spec[64];
 	int ls = fx_tcp_listener(spec, sizeof(spec));
 	int peer;
-	struct transport *t = busy_transport(spec, ls, &peer);
+	struct transport *t = fx_busy_transport(spec, ls, &peer);
 	transport_retire(t, 200);
 	uint64_t t0 = now_ms();
 	transport_retire_drain();
@@ -142,7 +120,7 @@ static void test_close_final_counts_the_close(void **state)
 	char spec[64];
 	int ls = fx_tcp_listener(spec, sizeof(spec));
 	int peer;
-	struct transport *t = busy_transport(spec, ls, &peer);
+	struct transport *t = fx_busy_transport(spec, ls, &peer);
 	uint64_t before = t->st.dropped;
 	struct transport_stats fin;
 	transport_close_final(t, &fin);
