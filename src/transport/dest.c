@@ -229,17 +229,34 @@ static void restore(struct dest *d, uint64_t now, const char *why)
 		d->m[BACKUP].retire_at = now + RETIRE_MAX_MS;
 }
 
+/* What member m has lost: messages (*recs: their flows), its closed
+ * transports' and its open one's. */
+static uint64_t member_dropped(const struct member *m, uint64_t *recs)
+{
+	*recs = m->dropped_recs_before + (m->t ? m->t->st.dropped_recs : 0);
+	return m->dropped_before + (m->t ? m->t->st.dropped : 0);
+}
+
+/* What d has lost: its own (no member took a message) and its members'. */
+static uint64_t dest_dropped(const struct dest *d, uint64_t *recs)
+{
+	uint64_t dropped = d->lost, r;
+	*recs = d->lost_recs;
+	for (int i = 0; i < 2; i++) {
+		dropped += member_dropped(&d->m[i], &r);
+		*recs += r;
+	}
+	return dropped;
+}
+
 static void sum_stats(struct dest *d)
 {
 	struct transport_stats *s = &d->base.st;
-	uint64_t dropped = d->lost, recs = d->lost_recs, queued = 0, msgs = 0, bytes = 0;
+	uint64_t recs, queued = 0, msgs = 0, bytes = 0;
+	uint64_t dropped = dest_dropped(d, &recs);
 	for (int i = 0; i < 2; i++) {
 		struct member *m = &d->m[i];
-		dropped += m->dropped_before;
-		recs += m->dropped_recs_before;
 		if (m->t) {
-			dropped += m->t->st.dropped;
-			recs += m->t->st.dropped_recs;
 			queued += m->t->st.queued;
 			msgs += m->t->st.msgs;
 			bytes += m->t->st.bytes;
@@ -447,8 +464,7 @@ static void dest_close(struct transport *t)
 		member_close(d, i);
 	if (d->base.final) { /* the members' losses, their closes' included */
 		*d->base.final = d->base.st;
-		d->base.final->dropped = d->lost + d->m[0].dropped_before + d->m[1].dropped_before;
-		d->base.final->dropped_recs = d->lost_recs + d->m[0].dropped_recs_before + d->m[1].dropped_recs_before;
+		d->base.final->dropped = dest_dropped(d, &d->base.final->dropped_recs);
 	}
 	free(d->probe);
 	free(d);
@@ -589,8 +605,7 @@ int dest_info(const struct transport *t, struct dest_info *i)
 		i->m[k].recs = m->recs;
 		i->m[k].ctrl = m->ctrl;
 		i->m[k].refused = m->refused;
-		i->m[k].dropped = m->dropped_before + (m->t ? m->t->st.dropped : 0);
-		i->m[k].dropped_recs = m->dropped_recs_before + (m->t ? m->t->st.dropped_recs : 0);
+		i->m[k].dropped = member_dropped(m, &i->m[k].dropped_recs);
 	}
 	i->failovers = d->failovers;
 	i->restores = d->restores;
