@@ -8,8 +8,8 @@
 #include "lib/log.h"
 #include "transport/sctp.h"
 
-/* At shutdown, how long a queued (TCP/SCTP) destination may take to
- * deliver what it holds. */
+/* At shutdown, or removed by a reload, how long a queued (TCP/SCTP)
+ * destination may take to deliver what it holds (export_set_set_drain). */
 #define EXPORT_DRAIN_MS 10000
 
 struct dest {
@@ -23,12 +23,6 @@ struct dest {
 	struct exporter_stats carried;
 };
 
-/* A removed destination draining its queue (reload). */
-struct retiring {
-	struct transport *t;
-	uint64_t until_us;
-};
-
 struct export_set {
 	struct exporter_cfg cfg;
 	char cache_name[32];
@@ -36,10 +30,11 @@ struct export_set {
 	size_t n;
 	bool started;
 	uint64_t start_us;
-	struct retiring r[EXPORT_SET_MAX];
-	size_t nr;
+	int drain_ms;
 	struct exporter_stats removed; /* counters of removed destinations */
-	uint64_t removed_drops, removed_drop_recs; /* messages (flows) their transports lost at close */
+	/* their transports, retired (transport_retire_to): what they lost
+	 * before removal (held_*) and after (lost_*), and how many drain */
+	struct transport_retired retired;
 	/* the same at the last `clear ip flow export`: the show prints what
 	 * came since (the loss totals stay since start) */
 	struct exporter_stats removed_base;
@@ -61,8 +56,21 @@ struct export_set *export_set_new(const struct exporter_cfg *cfg, const char *ca
 	if (!s)
 		return NULL;
 	s->cfg = *cfg;
+	s->drain_ms = EXPORT_DRAIN_MS;
 	snprintf(s->cache_name, sizeof(s->cache_name), "%s", cache_name);
 	return s;
+}
+
+void export_set_set_drain(struct export_set *s, int ms)
+{
+	s->drain_ms = ms > 0 ? ms : 0;
+}
+
+/* Messages (*recs: flows) the removed destinations' transports lost. */
+static uint64_t removed_drops(const struct export_set *s, uint64_t *recs)
+{
+	*recs = s->retired.held_recs + s->retired.lost_recs;
+	return s->retired.held_msgs + s->retired.lost_msgs;
 }
 
 void export_set_free(struct export_set *s)
@@ -73,8 +81,7 @@ void export_set_free(struct export_set *s)
 		exporter_free(s->d[i].ex);
 		transport_close(s->d[i].t);
 	}
-	for (size_t i = 0; i < s->nr; i++)
-		transport_close(s->r[i].t);
+	transport_retire_forget(&s->retired); /* still draining (no flush before): on their own */
 	free(s);
 }
 
@@ -142,41 +149,10 @@ void export_set_record(struct export_set *s, const struct flowrec *r, uint64_t n
 		exporter_add(s->d[i].ex, r, now_us);
 }
 
-/* Close the removed transports whose queue has gone, or whose time is up
- * (what they still held is in their transport counters, logged). */
-/* Close a removed destination's transport, keeping what it lost. */
-static void close_removed(struct export_set *s, struct transport *t)
-{
-	transport_poll(t);
-	if (transport_busy(t)) {
-		log_warn("export destination removed before the collector confirmed all it was sent (%llu bytes queued)",
-		         (unsigned long long)t->st.queued);
-		transport_discard(t); /* what it still holds is lost: counted now, before close frees it */
-	}
-	struct transport_stats fin; /* its close may still count (abandoned messages noticed at shutdown) */
-	transport_close_final(t, &fin);
-	s->removed_drops += fin.dropped;
-	s->removed_drop_recs += fin.dropped_recs;
-}
-
-static void poll_retiring(struct export_set *s, uint64_t now_us, bool force)
-{
-	for (size_t i = 0; i < s->nr;) {
-		struct retiring *r = &s->r[i];
-		transport_poll(r->t);
-		if (transport_busy(r->t) && !force && now_us < r->until_us) {
-			i++;
-			continue;
-		}
-		close_removed(s, r->t);
-		s->r[i] = s->r[--s->nr];
-	}
-}
-
 void export_set_tick(struct export_set *s, uint64_t now_us)
 {
-	if (s->nr)
-		poll_retiring(s, now_us, false);
+	if (s->retired.waiting)
+		transport_retire_poll();
 	for (size_t i = 0; i < s->n; i++) {
 		transport_poll(s->d[i].t);
 		if (exporter_next_deadline(s->d[i].ex) <= now_us)
@@ -189,16 +165,14 @@ void export_set_flush(struct export_set *s, uint64_t now_us)
 	for (size_t i = 0; i < s->n; i++) {
 		exporter_tick(s->d[i].ex, now_us); /* a session that came up late still gets its templates */
 		exporter_flush(s->d[i].ex, now_us);
-		transport_drain(s->d[i].t, EXPORT_DRAIN_MS);
+		transport_drain(s->d[i].t, s->drain_ms);
 		/* IPFIX over SCTP: withdraw the templates after the last data (RFC
 		 * 7011 §8.1), then let that leave too. Not over TCP: libfixbuf's
 		 * reader, for one, cannot take a withdrawal on a stream. */
 		if (strncmp(s->d[i].spec, "sctp:", 5) == 0 && exporter_withdraw(s->d[i].ex, now_us) == ERR_OK)
-			transport_drain(s->d[i].t, EXPORT_DRAIN_MS / 5);
+			transport_drain(s->d[i].t, s->drain_ms / 5);
 	}
-	for (size_t i = 0; i < s->nr; i++)
-		transport_drain(s->r[i].t, EXPORT_DRAIN_MS);
-	poll_retiring(s, now_us, true);
+	transport_retire_drain_to(&s->retired);
 }
 
 int export_set_add_open(struct export_set *s, const char *spec, struct transport *t, char *err, size_t errlen)
@@ -232,15 +206,9 @@ void export_set_remove(struct export_set *s, size_t i, uint64_t now_us)
 	stats_add(&s->removed, exporter_stats(d->ex), 1);
 	stats_add(&s->removed, &d->carried, 1);
 	exporter_free(d->ex);
-	transport_poll(d->t);
-	if (s->nr < EXPORT_SET_MAX && transport_busy(d->t)) {
-		s->r[s->nr].t = d->t;
-		s->r[s->nr].until_us = now_us + (uint64_t)EXPORT_DRAIN_MS * 1000u;
-		s->nr++;
-	} else {
-		transport_drain(d->t, transport_busy(d->t) ? EXPORT_DRAIN_MS : 0);
-		close_removed(s, d->t);
-	}
+	/* closed once the collector has confirmed what it holds, in the
+	 * background (an SCTP association closed busy would abort it) */
+	transport_retire_to(d->t, s->drain_ms, &s->retired);
 	memmove(&s->d[i], &s->d[i + 1], (s->n - i - 1) * sizeof(s->d[0]));
 	s->n--;
 }
@@ -292,7 +260,7 @@ const char *export_set_spec_of(const struct export_set *s, const struct transpor
 
 size_t export_set_retiring(const struct export_set *s)
 {
-	return s->nr;
+	return s->retired.waiting;
 }
 
 uint64_t export_set_lost(const struct export_set *s)
@@ -303,7 +271,9 @@ uint64_t export_set_lost(const struct export_set *s)
 		n += st->flows_failed + st->not_exportable + s->d[i].carried.flows_failed + s->d[i].carried.not_exportable +
 		     s->d[i].t->st.dropped_recs;
 	}
-	return n + s->removed.flows_failed + s->removed.not_exportable + s->removed_drop_recs;
+	uint64_t recs;
+	removed_drops(s, &recs);
+	return n + s->removed.flows_failed + s->removed.not_exportable + recs;
 }
 
 void export_set_clear(struct export_set *s)
@@ -314,8 +284,7 @@ void export_set_clear(struct export_set *s)
 		s->d[i].tbase = s->d[i].t->st;
 	}
 	s->removed_base = s->removed;
-	s->removed_drops_base = s->removed_drops;
-	s->removed_drop_recs_base = s->removed_drop_recs;
+	s->removed_drops_base = removed_drops(s, &s->removed_drop_recs_base);
 }
 
 /* Counters since the last clear. */
@@ -344,23 +313,24 @@ struct removed_view {
 
 static struct removed_view removed_since_clear(const struct export_set *s)
 {
+	uint64_t recs, msgs = removed_drops(s, &recs);
 	return (struct removed_view){
 		.records = s->removed.records - s->removed_base.records,
 		.messages = s->removed.messages - s->removed_base.messages,
 		.flows_failed = s->removed.flows_failed - s->removed_base.flows_failed,
-		.drops = s->removed_drops - s->removed_drops_base,
-		.drop_recs = s->removed_drop_recs - s->removed_drop_recs_base,
+		.drops = msgs - s->removed_drops_base,
+		.drop_recs = recs - s->removed_drop_recs_base,
 	};
 }
 
 static void show_removed(const struct export_set *s, FILE *out)
 {
 	struct removed_view v = removed_since_clear(s);
-	if (v.messages || v.drops || v.records || v.flows_failed || s->nr)
+	if (v.messages || v.drops || v.records || v.flows_failed || s->retired.waiting)
 		fprintf(out, "  Removed destinations (reload): %llu flows exported in %llu messages, %llu flows failed, "
 		             "%llu messages (%llu flows) lost by their transports, %zu still draining\n",
 		        (unsigned long long)v.records, (unsigned long long)v.messages, (unsigned long long)v.flows_failed,
-		        (unsigned long long)v.drops, (unsigned long long)v.drop_recs, s->nr);
+		        (unsigned long long)v.drops, (unsigned long long)v.drop_recs, s->retired.waiting);
 }
 
 void export_set_show(const struct export_set *s, FILE *out, bool json)
@@ -384,7 +354,7 @@ void export_set_show(const struct export_set *s, FILE *out, bool json)
 		fprintf(out, "],\"removed\":{\"records\":%llu,\"messages\":%llu,\"flowsFailed\":%llu,"
 		             "\"transportDrops\":%llu,\"transportDropFlows\":%llu,\"draining\":%zu}",
 		        (unsigned long long)v.records, (unsigned long long)v.messages, (unsigned long long)v.flows_failed,
-		        (unsigned long long)v.drops, (unsigned long long)v.drop_recs, s->nr);
+		        (unsigned long long)v.drops, (unsigned long long)v.drop_recs, s->retired.waiting);
 		/* The Flexible NetFlow, aggregation and packet-section exporters
 		 * a reload removed (transport_retire): the text show's
 		 * "Exporters removed by reload" line. Since start. */

@@ -71,6 +71,9 @@ const struct exporter_cfg *export_set_config(const struct export_set *s);
 const char *export_set_spec_of(const struct export_set *s, const struct transport *t);
 /* Destinations removed but still draining. */
 size_t export_set_retiring(const struct export_set *s);
+/* How long a removed destination, or at export_set_flush any queued one,
+ * may take to deliver what it holds (default 10 s; wall clock). */
+void export_set_set_drain(struct export_set *s, int ms);
 
 /* "show ip flow export" and "show ip flow export template". */
 void export_set_show(const struct export_set *s, FILE *out, bool json);

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "lib/err.h"
+#include "lib/log.h"
 #include "transport/dest.h"
 
 static const struct transport_ops *const schemes[] = {
@@ -105,11 +106,12 @@ bool transport_busy(struct transport *t)
 
 static struct retiring {
 	struct transport *t;
-	uint64_t until_ms;           /* monotonic */
+	uint64_t until_ms;              /* monotonic */
 	uint64_t dropped, dropped_recs; /* the transport's counts when it retired */
+	struct transport_retired *acct; /* where its losses count */
 } retiring[RETIRE_MAX];
 static size_t nretiring;
-static struct transport_retired retired;
+static struct transport_retired retired; /* the process's account */
 
 static uint64_t mono_ms(void)
 {
@@ -122,24 +124,38 @@ static uint64_t mono_ms(void)
 static void retire_close(struct retiring *r)
 {
 	struct transport *t = r->t;
+	struct transport_retired *a = r->acct;
 	transport_poll(t);
 	if (transport_busy(t)) {
+		log_warn("a removed export destination still held %llu bytes at its deadline: discarded, counted",
+		         (unsigned long long)t->st.queued);
 		transport_discard(t); /* what is left is lost: counted before close frees t */
-		retired.timed_out++;
+		a->timed_out++;
 	}
 	struct transport_stats fin;
 	transport_close_final(t, &fin);
-	retired.lost_msgs += fin.dropped - r->dropped;
-	retired.lost_recs += fin.dropped_recs - r->dropped_recs;
-	retired.closed++;
+	a->lost_msgs += fin.dropped - r->dropped;
+	a->lost_recs += fin.dropped_recs - r->dropped_recs;
+	a->closed++;
 }
 
-void transport_retire(struct transport *t, int ms)
+/* Take entry i off the list (its transport closed or handed on). */
+static void retire_unlink(size_t i)
+{
+	retiring[i].acct->waiting--;
+	retiring[i] = retiring[--nretiring];
+}
+
+void transport_retire_to(struct transport *t, int ms, struct transport_retired *acct)
 {
 	if (!t)
 		return;
+	if (!acct)
+		acct = &retired;
 	transport_poll(t);
-	struct retiring r = { t, mono_ms() + (uint64_t)(ms > 0 ? ms : 0), t->st.dropped, t->st.dropped_recs };
+	struct retiring r = { t, mono_ms() + (uint64_t)(ms > 0 ? ms : 0), t->st.dropped, t->st.dropped_recs, acct };
+	acct->held_msgs += r.dropped;
+	acct->held_recs += r.dropped_recs;
 	if (!transport_busy(t)) {
 		retire_close(&r);
 		return;
@@ -153,8 +169,13 @@ void transport_retire(struct transport *t, int ms)
 	if (!at_exit) /* a program that ends without draining still closes them */
 		at_exit = atexit(transport_retire_drain) == 0;
 	retiring[nretiring++] = r;
-	if (nretiring > retired.high_water)
-		retired.high_water = nretiring;
+	if (++acct->waiting > acct->high_water)
+		acct->high_water = acct->waiting;
+}
+
+void transport_retire(struct transport *t, int ms)
+{
+	transport_retire_to(t, ms, NULL);
 }
 
 void transport_retire_poll(void)
@@ -170,25 +191,51 @@ void transport_retire_poll(void)
 			continue;
 		}
 		retire_close(r);
-		retiring[i] = retiring[--nretiring];
+		retire_unlink(i);
+	}
+}
+
+/* Every retiring transport of acct (NULL: of every account), each up to
+ * its time. */
+static void drain_of(const struct transport_retired *acct)
+{
+	/* downwards: what retire_unlink moves into i was looked at already */
+	for (size_t i = nretiring; i-- > 0;) {
+		struct retiring *r = &retiring[i];
+		if (acct && r->acct != acct)
+			continue;
+		uint64_t now = mono_ms();
+		if (transport_busy(r->t) && now < r->until_ms)
+			transport_drain(r->t, (int)(r->until_ms - now));
+		retire_close(r);
+		retire_unlink(i);
 	}
 }
 
 void transport_retire_drain(void)
 {
-	while (nretiring) {
-		struct retiring *r = &retiring[nretiring - 1];
-		uint64_t now = mono_ms();
-		if (transport_busy(r->t) && now < r->until_ms)
-			transport_drain(r->t, (int)(r->until_ms - now));
-		retire_close(r);
-		nretiring--;
-	}
+	drain_of(NULL);
+}
+
+void transport_retire_drain_to(struct transport_retired *acct)
+{
+	drain_of(acct ? acct : &retired);
+}
+
+void transport_retire_forget(struct transport_retired *acct)
+{
+	for (size_t i = 0; i < nretiring; i++)
+		if (retiring[i].acct == acct && acct != &retired) {
+			retiring[i].acct = &retired;
+			acct->waiting--;
+			if (++retired.waiting > retired.high_water)
+				retired.high_water = retired.waiting;
+		}
 }
 
 size_t transport_retiring(void)
 {
-	return nretiring;
+	return retired.waiting;
 }
 
 const struct transport_retired *transport_retired_stats(void)

@@ -165,21 +165,32 @@ bool transport_busy(struct transport *t);
  * association would abort what the collector has not confirmed. An idle
  * t closes at once; a busy one waits in the background (a reload that
  * removes an exporter does not stop metering), closed by
- * transport_retire_poll when it has gone idle or its time is up, or by
- * transport_retire_drain (exit). What it still holds then is lost and
- * counted in transport_retired_stats, as are its losses since it
- * retired. The caller must not use t again. Not thread-safe. */
-void transport_retire(struct transport *t, int ms);
-void transport_retire_poll(void);  /* now and then: no waiting */
-void transport_retire_drain(void); /* every retiring transport, each up to its time */
-size_t transport_retiring(void);   /* transports waiting now */
+ * transport_retire_poll when it has gone idle or its time is up (the
+ * monotonic clock: draining is about the network, not packet time), or
+ * by transport_retire_drain (exit). What it still holds then is lost.
+ * Its losses count in an account: those it had when it retired in
+ * held_*, those after in lost_*; acct NULL is the process's
+ * (transport_retired_stats). The caller must not use t again. An account
+ * must outlive its waiting transports: drain it or forget it first. Not
+ * thread-safe. */
 struct transport_retired {
 	uint64_t closed;     /* transports retired and closed */
 	uint64_t timed_out;  /* of which closed still holding data */
 	uint64_t lost_msgs;  /* messages they lost after they retired */
 	uint64_t lost_recs;  /* their flow records */
+	uint64_t held_msgs;  /* messages they had lost when they retired */
+	uint64_t held_recs;  /* their flow records */
+	size_t waiting;      /* retired, not yet closed */
 	size_t high_water;   /* most waiting at once */
 };
+void transport_retire_to(struct transport *t, int ms, struct transport_retired *acct);
+void transport_retire(struct transport *t, int ms); /* the process's account */
+void transport_retire_poll(void);  /* now and then, every account's: no waiting */
+void transport_retire_drain(void); /* every retiring transport, each up to its time */
+void transport_retire_drain_to(struct transport_retired *acct); /* those of acct only */
+/* acct is going away: its waiting transports count in the process's account from now on. */
+void transport_retire_forget(struct transport_retired *acct);
+size_t transport_retiring(void);   /* the process's account's waiting now */
 const struct transport_retired *transport_retired_stats(void);
 
 #endif

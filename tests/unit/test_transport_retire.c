@@ -130,6 +130,67 @@ static void test_close_final_counts_the_close(void **state)
 	close(ls);
 }
 
+/* Accounts: a transport retired into an account of its own counts there,
+ * not in the process's; draining that account leaves the others' waiting;
+ * an account that goes away hands its waiting ones to the process's. */
+static void test_accounts(void **state)
+{
+	(void)state;
+	char spec[64];
+	int ls = fx_tcp_listener(spec, sizeof(spec));
+	int pa, pb, pc;
+	struct transport *a = fx_busy_transport(spec, ls, &pa);
+	struct transport *b = fx_busy_transport(spec, ls, &pb);
+	struct transport *c = fx_busy_transport(spec, ls, &pc);
+	uint64_t held_a = a->st.dropped;
+	struct transport_retired mine = { 0 }, gone = { 0 };
+	struct transport_retired before = *transport_retired_stats();
+	transport_retire_to(a, 200, &mine);
+	transport_retire_to(b, 10000, &gone);
+	transport_retire(c, 10000);
+	assert_int_equal(mine.waiting, 1);
+	assert_int_equal(gone.waiting, 1);
+	assert_int_equal(transport_retiring(), before.waiting + 1);
+	assert_int_equal(mine.held_msgs, held_a);
+	/* mine drained: only a, at its time; b and c still wait */
+	uint64_t t0 = now_ms();
+	transport_retire_drain_to(&mine);
+	assert_true(now_ms() - t0 < 2000);
+	assert_int_equal(mine.waiting, 0);
+	assert_int_equal(mine.closed, 1);
+	assert_int_equal(mine.timed_out, 1);
+	assert_true(mine.lost_msgs > 0);
+	assert_int_equal(mine.lost_recs, 30 * mine.lost_msgs);
+	assert_int_equal(gone.waiting, 1);
+	const struct transport_retired *g = transport_retired_stats();
+	assert_int_equal(g->closed, before.closed);
+	assert_int_equal(g->lost_msgs, before.lost_msgs);
+	/* gone goes away: b is the process's now, with c */
+	transport_retire_forget(&gone);
+	assert_int_equal(gone.waiting, 0);
+	assert_int_equal(transport_retiring(), before.waiting + 2);
+	/* their collectors read: both drain and close, nothing lost */
+	static uint8_t buf[65536];
+	t0 = now_ms();
+	while (transport_retiring() > before.waiting && now_ms() - t0 < 8000) {
+		transport_retire_poll();
+		int fds[2] = { pb, pc };
+		for (int k = 0; k < 2; k++) {
+			struct pollfd p = { fds[k], POLLIN, 0 };
+			if (poll(&p, 1, 5) > 0)
+				(void)read(fds[k], buf, sizeof(buf));
+		}
+	}
+	assert_int_equal(transport_retiring(), before.waiting);
+	assert_int_equal(g->closed, before.closed + 2);
+	assert_int_equal(g->lost_msgs, before.lost_msgs);
+	assert_int_equal(gone.closed, 0);
+	close(pa);
+	close(pb);
+	close(pc);
+	close(ls);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -137,6 +198,7 @@ int main(void)
 		cmocka_unit_test(test_busy_drains_then_closes),
 		cmocka_unit_test(test_idle_closes_at_once_and_drain),
 		cmocka_unit_test(test_close_final_counts_the_close),
+		cmocka_unit_test(test_accounts),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
