@@ -40,10 +40,15 @@ show_json "$T/ctl.sock" show ip flow export sctp >"$T/show1.json"
 relay prel cut
 t_cut2=$(ms)
 sleep 3 # long enough to fail over again
+up_max=0 long=0 # the up periods while flapping, as they happened
 for i in 1 2 3; do
+	t_up=$(ms) # before the heal: what follows bounds the up time from above
 	relay prel heal
 	sleep 1
 	relay prel cut
+	t_dn=$(ms)
+	[ $((t_dn - t_up)) -gt "$up_max" ] && up_max=$((t_dn - t_up))
+	[ $((t_dn - t_up)) -ge $((R * 1000 - 500)) ] && long=$((long + 1))
 	sleep 1.5
 done
 show_json "$T/ctl.sock" show ip flow export sctp >"$T/show2.json"
@@ -66,14 +71,23 @@ d = json.load(open(sys.argv[1]))["destinations"][0]
 print(d)
 assert d["failOvers"] == 1 and d["restores"] == 1 and d["active"] == "primary", d
 PYEOF
-check no_flap_while_flapping "$PYTHON" - "$T/show2.json" <<-'PYEOF'
+note "longest up period while flapping: $up_max ms (restore time $((R * 1000)) ms); $long near or past it"
+# Normally every up period is a third of the restore time: no restore,
+# no primary data. On a machine so loaded that a 1 s up period lasted
+# about the restore time, a restore in it is right: each such period may
+# add one restore (and a fail-over), never more.
+check no_flap_while_flapping "$PYTHON" - "$T/show2.json" "$long" <<-'PYEOF'
 import json, sys
 d = json.load(open(sys.argv[1]))["destinations"][0]
-print(d)
-assert d["failOvers"] == 2 and d["restores"] == 1 and d["active"].startswith("backup"), d
+long = int(sys.argv[2])
+print(d, "long up periods:", long)
+assert 2 <= d["failOvers"] <= 2 + long and 1 <= d["restores"] <= 1 + long, d
+assert long > 0 or (d["failOvers"] == 2 and d["restores"] == 1 and d["active"].startswith("backup")), d
 PYEOF
 quiet=$(msg_times prim | awk -v a="$((t_cut2 + 3000))" -v b="$t_heal2" '$1 > a && $1 < b' | wc -l)
-check no_primary_data_while_flapping test "$quiet" = 0
+if [ "$long" = 0 ]; then
+	check no_primary_data_while_flapping test "$quiet" = 0
+fi
 r2=$(first_after "$t_heal2")
 if [ -n "$r2" ]; then
 	note "second revert $((r2 - t_heal2)) ms after the link settled"
