@@ -699,8 +699,10 @@ static void emit(struct coll *c, struct cstream *s, const struct tmpl *t, const 
 		if (dec.no_sysup)
 			dec.init_us = s->init_ms * 1000; /* as learnt so far, this message included */
 		const struct tmpl_plan *pl = ct ? &ct->plan : s->codec->fixed == t ? &s->fplan : NULL;
-		int rc = pl && pl->usable ? tmpl_plan_flowrec(pl, p, len, &dec, &r.f)
-		                          : tmpl_get_flowrec(t, p, len, &dec, &r.f);
+		int rc = !ct && s->codec->fixed_flowrec && s->codec->fixed == t
+		             ? s->codec->fixed_flowrec(p, len, &dec, &r.f)
+		         : pl && pl->usable ? tmpl_plan_flowrec(pl, p, len, &dec, &r.f)
+		                            : tmpl_get_flowrec(t, p, len, &dec, &r.f);
 		if (rc != ERR_OK) {
 			bad(c, s->ex, &s->st, COLL_E_RECORD, "data record");
 			return;

@@ -135,6 +135,9 @@ struct nf_codec {
 	 * flowStart/EndSysUpTime gives the record's times exactly. */
 	uint32_t time_res_us;
 	const struct tmpl *fixed; /* v1/5/7 record layout */
+	/* a fixed record mapped without a plan (v5), or NULL: the same as
+	 * tmpl_plan_flowrec over a plan of fixed */
+	int (*fixed_flowrec)(const uint8_t *p, size_t len, const struct rec_dec *c, struct flowrec *r);
 	int (*put_hdr)(struct wbuf *w, const struct nf_hdr *h);
 	int (*get_hdr)(struct rbuf *r, struct nf_hdr *h, int *ecode);
 	int (*put_tmpl)(struct wbuf *w, const struct tmpl *t);

@@ -81,7 +81,7 @@ static int nf5_iter_init(struct nf_iter *it, const uint8_t *msg, size_t len, con
 
 const struct nf_codec nf5_codec = {
 	.version = 5, .name = "v5", .hdr_len = 24, .time_res_us = 1000, .max_recs = 30,
-	.seq = NF_SEQ_RECORDS, .fixed = &nf5_tmpl,
+	.seq = NF_SEQ_RECORDS, .fixed = &nf5_tmpl, .fixed_flowrec = tmpl_nf5_flowrec,
 	.put_hdr = nf5_put_hdr, .get_hdr = nf5_get_hdr,
 	.iter_init = nf5_iter_init, .iter_next = nfx_iter_next,
 };

@@ -167,6 +167,9 @@ struct tmpl_plan {
 	} op[TMPL_MAX_FIELDS];
 };
 int tmpl_plan_init(struct tmpl_plan *pl, const struct tmpl *t);
+/* NetFlow v5's fixed record (48 bytes at p) mapped as tmpl_plan_flowrec
+ * maps it through nf5_codec.fixed, without a plan. ERR_TRUNC below 48. */
+int tmpl_nf5_flowrec(const uint8_t *p, size_t len, const struct rec_dec *c, struct flowrec *r);
 int tmpl_plan_flowrec(const struct tmpl_plan *pl, const uint8_t *p, size_t len, const struct rec_dec *c,
                       struct flowrec *r);
 
