@@ -4,12 +4,15 @@
  *
  * Input: [nfields:1][scope:1][flags:1] then nfields × [ie:2][len:1][pen:1]
  * (pen byte nonzero: enterprise 9), then the record bytes, then 16 bytes
- * of decoder context (export time, sysUpTime, init time). */
+ * of decoder context (export time, sysUpTime, init time).
+ * The record bytes are also read as a NetFlow v5 record: the straight-line
+ * reader (nf5_codec.fixed_flowrec) must equal the plan of v5's layout. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "export/export.h"
 #include "export/template.h"
 #include "lib/bytes.h"
 
@@ -52,6 +55,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (ra != rb)
 		abort();
 	if (ra == ERR_OK && memcmp(&a, &b, sizeof(a)) != 0)
+		abort();
+	static struct tmpl_plan p5;
+	if (!p5.usable && tmpl_plan_init(&p5, nf5_codec.fixed) != ERR_OK)
+		abort();
+	memset(&a, 0x5a, sizeof(a));
+	memset(&b, 0xa5, sizeof(b));
+	ra = tmpl_plan_flowrec(&p5, rec, len, &c, &a);
+	rb = nf5_codec.fixed_flowrec(rec, len, &c, &b);
+	if (ra != rb || (ra == ERR_OK && memcmp(&a, &b, sizeof(a)) != 0))
 		abort();
 	return 0;
 }
