@@ -4,6 +4,9 @@
 
 #include <arpa/inet.h>
 #include <dirent.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -226,6 +229,38 @@ void store_rec_put(uint8_t *p, const struct crec *r)
 static void shuffle_rows(uint8_t *const *dst, const uint8_t *rows, size_t n, uint32_t groups)
 {
 	size_t i = 0;
+#if defined(__SSE2__)
+	/* 16 rows x 8 bytes at a time in SSE2 registers (x86-64's baseline):
+	 * four rounds of unpacks, 32 for 128 bytes, where the tiles below
+	 * take some 150 operations (perf: block_pack was 13 % of the v5
+	 * store path). Byte c of row i + K ends as byte K of plane j + c. */
+	for (; i + 16 <= n; i += 16) {
+		const uint8_t *r = rows + i * STORE_REC_LEN;
+		for (size_t j = 0; j < STORE_REC_LEN; j += 8) {
+			if (!(groups >> (j / 8) & 1))
+				continue;
+			__m128i a[16], b[8], c[8], d[8];
+			for (int k = 0; k < 16; k++)
+				a[k] = _mm_loadl_epi64((const __m128i *)(const void *)(r + (size_t)k * STORE_REC_LEN + j));
+			for (int k = 0; k < 8; k++) /* rows 2k, 2k+1: bytes 0..7 interleaved */
+				b[k] = _mm_unpacklo_epi8(a[2 * k], a[2 * k + 1]);
+			for (int k = 0; k < 4; k++) { /* rows 4k..4k+3: bytes 0..3, then 4..7 */
+				c[2 * k] = _mm_unpacklo_epi16(b[2 * k], b[2 * k + 1]);
+				c[2 * k + 1] = _mm_unpackhi_epi16(b[2 * k], b[2 * k + 1]);
+			}
+			for (int h = 0; h < 2; h++) /* rows 8h..8h+7: bytes (0,1) (2,3) (4,5) (6,7) */
+				for (int k = 0; k < 2; k++) {
+					d[4 * h + 2 * k] = _mm_unpacklo_epi32(c[4 * h + k], c[4 * h + 2 + k]);
+					d[4 * h + 2 * k + 1] = _mm_unpackhi_epi32(c[4 * h + k], c[4 * h + 2 + k]);
+				}
+			uint8_t *const *o = dst + j;
+			for (int k = 0; k < 4; k++) { /* byte 2k and 2k+1 of rows 0..15 */
+				_mm_storeu_si128((__m128i *)(void *)(o[2 * k] + i), _mm_unpacklo_epi64(d[k], d[4 + k]));
+				_mm_storeu_si128((__m128i *)(void *)(o[2 * k + 1] + i), _mm_unpackhi_epi64(d[k], d[4 + k]));
+			}
+		}
+	}
+#endif
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 	_Static_assert(STORE_REC_LEN % 8 == 0, "rows are whole 8-byte tiles");
 	for (; i + 8 <= n; i += 8) {
