@@ -413,6 +413,7 @@ static int planes_unpack(const uint8_t *raw, size_t len, size_t n, size_t rec_le
 
 struct store_codec {
 	int codec;            /* STORE_CODEC_* */
+	int accel;            /* LZ4 acceleration */
 	ZSTD_CCtx *cctx;      /* zstd */
 	void *lz4;            /* LZ4 state (LZ4_sizeofState bytes) */
 	uint32_t block_recs;
@@ -445,6 +446,7 @@ struct store_codec *store_codec_new(int codec, int level, uint32_t block_recs)
 		return NULL;
 	size_t raw = (size_t)block_recs * STORE_REC_LEN;
 	c->codec = codec;
+	c->accel = level < 1 ? 1 : level > 65537 ? 65537 : level;
 	c->block_recs = block_recs;
 	c->out_cap = STORE_BLK_HDR_LEN + codec_bound(codec, PLANE_PRE + raw);
 	c->out = malloc(c->out_cap);
@@ -594,7 +596,7 @@ static int write_block(struct store_writer *w, char *err, size_t errlen)
 	size_t clen;
 	if (c->codec == STORE_CODEC_LZ4) {
 		int n = LZ4_compress_fast_extState(c->lz4, (const char *)in, (char *)b + STORE_BLK_HDR_LEN, (int)raw,
-		                                   (int)(c->out_cap - STORE_BLK_HDR_LEN), 1);
+		                                   (int)(c->out_cap - STORE_BLK_HDR_LEN), c->accel);
 		if (n <= 0) {
 			snprintf(err, errlen, "%s: lz4: compression failed", w->path);
 			goto fail;

@@ -88,8 +88,9 @@ void store_rec_get(const uint8_t *p, struct crec *r);
 
 /* Compression state shared by the writers of one sink (one thread). */
 struct store_codec;
-/* codec: STORE_CODEC_LZ4 (the fastest; level ignored) or STORE_CODEC_ZSTD
- * (level: 1 is fast, 3 zstd's default; negative = faster).
+/* codec: STORE_CODEC_LZ4 (the fastest; level: its acceleration, 1 ..
+ * 65537, 1 the best ratio, higher faster) or STORE_CODEC_ZSTD (level: 1
+ * is fast, 3 zstd's default; negative = faster).
  * block_recs: records per block, 1 .. STORE_BLOCK_MAX / STORE_REC_LEN.
  * NULL on allocation failure or an unknown codec. */
 struct store_codec *store_codec_new(int codec, int level, uint32_t block_recs);

@@ -809,13 +809,13 @@ static void test_sink_lock_and_spec(void **state)
 	sink_close(a);
 	struct sink *b = open_sink(dir, ",interval=60,block=4,codec=zstd,level=3,max_open=2,flush=0");
 	sink_close(b);
-	b = open_sink(dir, ",codec=lz4");
+	b = open_sink(dir, ",codec=lz4,accel=1");
 	sink_close(b);
 	static const char *const bad[] = {
 		"dir:", "dir:,interval=60", "dir:/tmp/x,interval=0", "dir:/tmp/x,interval=86401", "dir:/tmp/x,bogus=1",
 		"dir:/tmp/x,interval=", "dir:/tmp/x,interval=5x", "dir:/tmp/x,block=3", "dir:/tmp/x,level=20",
 		"nosuch:/tmp/x", "dir:/tmp/x,interval", "dir:/tmp/x,codec=lz5", "dir:/tmp/x,codec=", "dir:/tmp/x,codec",
-		"dir:/tmp/x,codec=zstdx",
+		"dir:/tmp/x,codec=zstdx", "dir:/tmp/x,accel=0", "dir:/tmp/x,accel=65538",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		err[0] = 0;
