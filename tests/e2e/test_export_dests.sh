@@ -50,6 +50,8 @@ two_streams() {
 	dumpcap_start "$d/cap.pcapng" "udp port $pa or udp port $pb" || return 1
 	ipflowd_export "$d/ipflowd.out" "$T/in.pcap" -v "$v" --active 20 --inactive 5 \
 		-e "udp:127.0.0.1:$pa" -e "udp:[::1]:$pb" || return 1
+	wait_udp_drained "$pa"
+	wait_udp_drained "$pb"
 	sleep 0.3
 	stop_pid "$DUMPCAP_PID"
 	stop_pid "$nfa"
@@ -80,6 +82,7 @@ one_refusing() {
 	local nfa=$NFCAPD_PID
 	ipflowd_export "$d/ipflowd.out" "$T/in.pcap" -v "$v" --active 20 --inactive 5 \
 		-e "udp:127.0.0.1:$pa" -e "udp:127.0.0.1:$pc" || return 1
+	wait_udp_drained "$pa" # nfcapd short of CPU is still behind when ipflowd ends
 	stop_pid "$nfa"
 	sed -n '/^Flow export/,/^Records exported/p' "$d/ipflowd.out"
 	local ea ec refused
