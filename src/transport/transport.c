@@ -139,7 +139,7 @@ static void retire_close(struct retiring *r)
 	a->closed++;
 }
 
-/* Take entry i off the list (its transport closed or handed on). */
+/* Take entry i off the list (its transport closed). */
 static void retire_unlink(size_t i)
 {
 	retiring[i].acct->waiting--;
