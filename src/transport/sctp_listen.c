@@ -331,6 +331,8 @@ void sctprx_poll(struct sctprx *l)
 			int r = 1;
 			for (int k = 0; k < 1024 && r > 0; k++)
 				r = read_one(l, i);
+			if (r > 0)
+				sctpio_wake(); /* stopped at the pass's share, not at the end: come back */
 			if (r >= 0)
 				i++; /* else as[i] was replaced by the last one: look at it again */
 		}

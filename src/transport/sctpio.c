@@ -406,8 +406,17 @@ static bool client_listed(const struct sctpio_client *c)
 void sctpio_service(void)
 {
 	uint64_t v;
-	if (S.evfd >= 0 && atomic_exchange(&S.woken, 0))
-		(void)!read(S.evfd, &v, sizeof(v)); /* woken cleared first: a later upcall writes again */
+	/* Drain the eventfd first, then clear woken: an upcall from the
+	 * clear on writes again, and one before it is served by this pass
+	 * (its data is there when the clients below run). The other order
+	 * loses wakeups: an upcall between the clear and the read has its
+	 * write swallowed by the read yet leaves woken set, so no upcall
+	 * writes again and the main loop sleeps on data until a timer (a
+	 * collector with no timer armed: for good). */
+	if (S.evfd >= 0 && atomic_load(&S.woken)) {
+		(void)!read(S.evfd, &v, sizeof(v));
+		atomic_store(&S.woken, 0);
+	}
 	if (S.tfd >= 0)
 		(void)!read(S.tfd, &v, sizeof(v));
 	if (!S.running)
