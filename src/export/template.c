@@ -589,6 +589,13 @@ int tmpl_get_flowrec(const struct tmpl *t, const uint8_t *p, size_t len, const s
 	return ERR_OK;
 }
 
+/* What the per-record readers below start from: a copy of a const zero
+ * record, not memset. Compilers make the fixed-size memset a rep stos,
+ * whose start-up cost was a quarter of tmpl_plan_flowrec's time (perf
+ * annotate, bench/collect.sh v9 -o null:); the copy is nine vector
+ * stores. */
+static const struct flowrec flowrec_zero;
+
 /* Plan op classes: a plain integer field (its value truncated to the
  * flowrec field's width, exactly as apply() casts it) or an IPv4 /
  * IPv6 next-hop address copy is done by a loop over the ops of its class
@@ -715,12 +722,7 @@ int tmpl_plan_flowrec(const struct tmpl_plan *pl, const uint8_t *p, size_t len, 
 		return ERR_ARG;
 	if (len < pl->minlen)
 		return ERR_TRUNC;
-	/* A copy of a const zero record, not memset: compilers make this
-	 * fixed-size memset a rep stos, whose start-up cost was a quarter of
-	 * this function's time (perf annotate, bench/collect.sh v9 null);
-	 * the copy is nine vector stores. */
-	static const struct flowrec zero;
-	*r = zero;
+	*r = flowrec_zero;
 	struct rdstate st = { .init_us = c->init_us };
 	uint8_t *rb = (uint8_t *)r;
 	const struct tmpl_op *op = pl->op;
@@ -761,8 +763,7 @@ int tmpl_nf5_flowrec(const uint8_t *p, size_t len, const struct rec_dec *c, stru
 {
 	if (len < 48)
 		return ERR_TRUNC;
-	static const struct flowrec zero;
-	*r = zero;
+	*r = flowrec_zero;
 	memcpy(r->key.src, p, 4);
 	memcpy(r->key.dst, p + 4, 4);
 	memcpy(r->nexthop, p + 8, 4);

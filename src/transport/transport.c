@@ -139,6 +139,13 @@ static void retire_close(struct retiring *r)
 	a->closed++;
 }
 
+/* One more of acct's transports waits. */
+static void acct_wait(struct transport_retired *acct)
+{
+	if (++acct->waiting > acct->high_water)
+		acct->high_water = acct->waiting;
+}
+
 /* Take entry i off the list (its transport closed). */
 static void retire_unlink(size_t i)
 {
@@ -169,8 +176,7 @@ void transport_retire_to(struct transport *t, int ms, struct transport_retired *
 	if (!at_exit) /* a program that ends without draining still closes them */
 		at_exit = atexit(transport_retire_drain) == 0;
 	retiring[nretiring++] = r;
-	if (++acct->waiting > acct->high_water)
-		acct->high_water = acct->waiting;
+	acct_wait(acct);
 }
 
 void transport_retire(struct transport *t, int ms)
@@ -224,12 +230,13 @@ void transport_retire_drain_to(struct transport_retired *acct)
 
 void transport_retire_forget(struct transport_retired *acct)
 {
+	if (!acct || acct == &retired)
+		return;
 	for (size_t i = 0; i < nretiring; i++)
-		if (retiring[i].acct == acct && acct != &retired) {
+		if (retiring[i].acct == acct) {
 			retiring[i].acct = &retired;
 			acct->waiting--;
-			if (++retired.waiting > retired.high_water)
-				retired.high_water = retired.waiting;
+			acct_wait(&retired);
 		}
 }
 
