@@ -11,7 +11,9 @@
  * fraction 0..1. -w writes every datagram the relay received (before any
  * drop: the wire as the sender saw it) as IPv4/UDP in a pcap (DLT_RAW),
  * both directions, addresses as on the sockets. Commands, one a line, on
- * stdin: "loss UP DOWN", "cut" (drop everything), "heal", "quit". At
+ * stdin: "loss UP DOWN", "cut" (drop everything), "cut up" / "cut down"
+ * (drop one direction only: "cut down" loses every acknowledgement while
+ * the data still arrives), "heal", "quit". At
  * exit (quit, EOF on stdin, SIGTERM) the counters go to -S (JSON). */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -30,6 +32,8 @@
 #include <unistd.h>
 
 #define MAX_CLIENTS 16
+#define CUT_UP 1
+#define CUT_DOWN 2
 
 struct client {
 	struct sockaddr_in addr;
@@ -38,7 +42,7 @@ struct client {
 
 static struct {
 	double loss_up, loss_down;
-	int cut;
+	int cut; /* CUT_UP | CUT_DOWN */
 	uint64_t rng;
 	uint64_t in_up, in_down, drop_up, drop_down, cut_up, cut_down;
 	FILE *pcap;
@@ -130,8 +134,12 @@ static void command(const char *line)
 	if (sscanf(line, "loss %lf %lf", &u, &d) == 2) {
 		R.loss_up = u;
 		R.loss_down = d;
+	} else if (strncmp(line, "cut up", 6) == 0) {
+		R.cut = CUT_UP;
+	} else if (strncmp(line, "cut down", 8) == 0) {
+		R.cut = CUT_DOWN;
 	} else if (strncmp(line, "cut", 3) == 0) {
-		R.cut = 1;
+		R.cut = CUT_UP | CUT_DOWN;
 	} else if (strncmp(line, "heal", 4) == 0) {
 		R.cut = 0;
 	} else if (strncmp(line, "quit", 4) == 0) {
@@ -256,7 +264,7 @@ int main(int argc, char **argv)
 				}
 				R.in_up++;
 				pcap_write(&from, &R.self, buf, (size_t)n);
-				if (R.cut) {
+				if (R.cut & CUT_UP) {
 					R.cut_up++;
 					continue;
 				}
@@ -276,7 +284,7 @@ int main(int argc, char **argv)
 					break;
 				R.in_down++;
 				pcap_write(&R.self, &cl[i].addr, buf, (size_t)n);
-				if (R.cut) {
+				if (R.cut & CUT_DOWN) {
 					R.cut_down++;
 					continue;
 				}
