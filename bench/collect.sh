@@ -15,6 +15,10 @@
 # runs on another:
 #   nfcapd -w DIR                        nfdump's collector, its default: binary files, uncompressed
 #   nfcapd -y -w DIR                     the same, LZ4-compressed files (nfcapd's fast compressor)
+#   recv_floor                           the floor: takes the datagrams off the socket as
+#                                        ipflow-collect does (recvmmsg) and nothing else; its
+#                                        CPU time is the kernel's receive path alone, which no
+#                                        collector's code can remove (bench/recv_floor.c)
 #   ipflow-collect -o null:              decode only (every record mapped and counted)
 #   ipflow-collect -w DIR                decode and store: the default file store (LZ4)
 #   ipflow-collect -w DIR,codec=zstd     the same, zstd level 1 (smaller files)
@@ -42,7 +46,7 @@ set -u
 cd "$(dirname "$0")/.."
 BUILD=${1:-build-gcc}
 BASE=${BASE:-}
-KINDS=${KINDS:-nfcapd nfcapd-lz4 null dir dir-zstd${BASE:+ base-null base-dir}}
+KINDS=${KINDS:-floor nfcapd nfcapd-lz4 null dir dir-zstd${BASE:+ base-null base-dir}}
 N=${2:-2000000}
 RUNS=${3:-3}
 BENCH=${BENCH_DIR:-/tmp/ipflow-bench-collect}
@@ -58,6 +62,7 @@ RCORE=$((CORES > 1 ? 1 : 0))
 SCORE=0
 
 cc -O2 -o "$W/send" bench/collect_send.c || exit 1
+cc -O2 -o "$W/floor" bench/recv_floor.c || exit 1
 
 PCAP=$BENCH/in-$N.pcap
 if [ ! -s "$PCAP" ]; then
@@ -88,6 +93,9 @@ run_one() {
 	p=$(port)
 	rm -rf "$W/nfd" "$W/store"
 	case $kind in
+	floor)
+		$TIMER taskset -c $RCORE "$W/floor" "$p" 67108864 >"$W/rx.out" 2>&1 &
+		;;
 	nfcapd | nfcapd-lz4)
 		local z=
 		[ "$kind" = nfcapd-lz4 ] && z=-y
@@ -119,7 +127,11 @@ run_one() {
 	local cpu
 	cpu=$(awk -F, '$3 == "task-clock" || $3 ~ /^task-clock/ {print $1 / 1000}' "$W/perf")
 	local disk=0
-	if [ "${kind%-lz4}" = nfcapd ]; then
+	if [ "$kind" = floor ]; then
+		# every datagram taken: the records in them all were
+		recs=0
+		[ "$(awk '{print $2}' "$W/rx.out")" = "$(echo "$line" | awk '{print $2}')" ] && recs=$want
+	elif [ "${kind%-lz4}" = nfcapd ]; then
 		recs=$(nfdump -R "$W/nfd" -I 2>/dev/null | sed -n 's/^Flows: *//p')
 		disk=$(du -sb "$W/nfd" | cut -f1)
 	elif [ "${kind#base-}" = dir ] || [ "$kind" = dir-zstd ]; then
@@ -165,6 +177,7 @@ for v in 5 9 10; do
 		ok=yes
 		[ "$recs" = "$want" ] || ok="NO: got $recs of $want"
 		case $kind in
+		floor) name="kernel receive" ;;
 		nfcapd) name="nfcapd" ;;
 		nfcapd-lz4) name="nfcapd -y (LZ4)" ;;
 		null) name="ipflow -o null:" ;;
@@ -180,5 +193,9 @@ for v in 5 9 10; do
 		printf '%-8s %-18s %10s %12.0f %12.0f %7d KB %7.1f %8s %8s %s\n' \
 			"$([ $v = 10 ] && echo IPFIX || echo v$v)" "$name" "$want" "$wall" "$cpu" "$rss" "$bpr" "$rz" "$rp" "$ok"
 	done
+	awk -v f="${CPU[floor]:-0}" -v y="${CPU[nfcapd-lz4]:-0}" -v d="${CPU[nfcapd]:-0}" 'BEGIN {
+		if (f > 0 && y > 0 && d > 0)
+			printf "%-8s the kernel'"'"'s receive alone allows at most %.2fx nfcapd -y, %.2fx nfcapd (3x needs %.0f and %.0f rec/s CPU)\n", "", f / y, f / d, 3 * y, 3 * d
+	}'
 	unset CPU
 done
