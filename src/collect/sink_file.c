@@ -84,6 +84,7 @@ struct dslot {
 	uint8_t af;
 	uint8_t addr[16];
 	uint64_t start_s;          /* interval of the file (or of the failure) */
+	uint64_t from_us, to_us;   /* that interval, [from_us, to_us) */
 	struct store_writer *w;    /* NULL: none open */
 	struct store_hdr h;        /* the file's identity, for its final name */
 	uint64_t tmp_seq;          /* the file is DIR/.tmp-<pid>-<tmp_seq>.ipfs */
@@ -473,6 +474,8 @@ static int open_file(struct dir_sink *d, struct dslot *s, uint64_t start_s)
 {
 	char err[512];
 	s->start_s = start_s;
+	s->from_us = start_s * 1000000u;
+	s->to_us = (start_s + (uint64_t)d->cfg.interval) * 1000000u;
 	s->failed = 0;
 	memset(&s->h, 0, sizeof(s->h));
 	s->h.interval_s = (uint32_t)d->cfg.interval;
@@ -497,14 +500,14 @@ static int dir_write(struct sink *sk, const struct crec *r)
 	char err[512];
 	d->base.st.records++;
 	uint64_t t = r->recv_us ? r->recv_us : d->now_us ? d->now_us : wall_us();
-	uint64_t start = t / 1000000u;
 	uint8_t af = r->exporter_af == 6 ? 6 : 4;
 	struct dslot *s = find_slot(d, af, r->exporter);
 	/* Most records fall in their file's interval: no division then. */
-	if (s->w && start >= s->start_s && start - s->start_s < (uint64_t)d->cfg.interval)
-		start = s->start_s;
-	else
+	uint64_t start = s->start_s;
+	if (!s->w || t < s->from_us || t >= s->to_us) {
+		start = t / 1000000u;
 		start -= start % (uint64_t)d->cfg.interval;
+	}
 	s->use = ++d->use;
 	if ((s->w || s->failed) && start > s->start_s) {
 		finish_slot(d, s); /* rotation: a record of the next interval */

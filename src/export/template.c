@@ -597,10 +597,11 @@ int tmpl_get_flowrec(const struct tmpl *t, const uint8_t *p, size_t len, const s
 static const struct flowrec flowrec_zero;
 
 /* Plan op classes: a plain integer field (its value truncated to the
- * flowrec field's width, exactly as apply() casts it) or an IPv4 /
- * IPv6 next-hop address copy is done by a loop over the ops of its class
- * (no dispatch per field: a record costs a few predictable loops); the
- * rest (times, ICMP, IPv6 addresses that set the family, saturating
+ * flowrec field's width, exactly as apply() casts it), an IPv4 / IPv6
+ * next-hop address copy, and the common encodings of the times, the end
+ * reason and the ICMP type/code are each done by a loop over the ops of
+ * their class (no dispatch per field: a record costs a few predictable
+ * loops); the rest (IPv6 addresses that set the family, saturating
  * lengths, odd widths) goes through apply(), last, in template order.
  * A template that maps two fields onto one flowrec field (where the last
  * one wins) keeps every op in apply(), in template order. */
@@ -608,8 +609,14 @@ enum {
 	PC_INT = 0,   /* 4 * source width code + destination width code (codes: 1, 2, 4, 8 bytes) */
 	PC_COPY4 = 16,
 	PC_COPY16 = 17,
-	PC_APPLY = 18,
-	PC_N = 19,
+	PC_MS = 18,     /* 8-byte milliseconds into the u64 at dst (first_us, last_us) */
+	PC_SEC = 19,    /* 4-byte seconds, the same */
+	PC_NTP = 20,    /* 8-byte NTP timestamp (micro- or nanoseconds IEs), the same */
+	PC_UP = 21,     /* 4-byte sysUpTime; dst 0: flow start, 1: flow end */
+	PC_REASON = 22, /* 1-byte flowEndReason */
+	PC_ICMP = 23,   /* 2-byte ICMP type/code */
+	PC_APPLY = 24,
+	PC_N = 25,
 };
 _Static_assert(PC_N + 1 <= sizeof(((struct tmpl_plan *)0)->grp) / sizeof(uint16_t), "plan groups");
 _Static_assert(sizeof(struct flowrec) <= 255, "plan ops hold flowrec offsets in a byte");
@@ -637,6 +644,35 @@ static void plan_class(struct tmpl_op *op, enum fkind k, unsigned len)
 	case FK_DST4: op->dst = (uint8_t)offsetof(struct flowrec, key.dst); op->cls = len == 4 ? PC_COPY4 : PC_APPLY; return;
 	case FK_NH4: op->dst = (uint8_t)offsetof(struct flowrec, nexthop); op->cls = len == 4 ? PC_COPY4 : PC_APPLY; return;
 	case FK_NH6: op->dst = (uint8_t)offsetof(struct flowrec, nexthop); op->cls = len == 16 ? PC_COPY16 : PC_APPLY; return;
+	case FK_MS_START: case FK_MS_END: case FK_NTP_START: case FK_NTP_END:
+		if (len == 8) {
+			op->cls = k == FK_MS_START || k == FK_MS_END ? PC_MS : PC_NTP;
+			op->dst = (uint8_t)(k == FK_MS_START || k == FK_NTP_START ? offsetof(struct flowrec, first_us)
+			                                                          : offsetof(struct flowrec, last_us));
+		}
+		return;
+	case FK_S_START: case FK_S_END:
+		if (len == 4) {
+			op->cls = PC_SEC;
+			op->dst = (uint8_t)(k == FK_S_START ? offsetof(struct flowrec, first_us) : offsetof(struct flowrec, last_us));
+		}
+		return;
+	case FK_UP_START: case FK_UP_END:
+		if (len == 4) {
+			op->cls = PC_UP;
+			op->dst = k == FK_UP_END;
+		}
+		return;
+	case FK_REASON: op->cls = len == 1 ? PC_REASON : PC_APPLY; return;
+	case FK_ICMP: op->cls = len == 2 ? PC_ICMP : PC_APPLY; return;
+	case FK_MINLEN: /* no saturation to do from 1 or 2 bytes */
+		if (len > 2)
+			return;
+		{ uint8_t o[] = { FR(min_len) }; dst = o[0]; dw = o[1]; break; }
+	case FK_MAXLEN:
+		if (len > 2)
+			return;
+		{ uint8_t o[] = { FR(max_len) }; dst = o[0]; dw = o[1]; break; }
 	case FK_SPORT: { uint8_t o[] = { FR(key.sport) }; dst = o[0]; dw = o[1]; break; }
 	case FK_DPORT: { uint8_t o[] = { FR(key.dport) }; dst = o[0]; dw = o[1]; break; }
 	case FK_PROTO: { uint8_t o[] = { FR(key.proto) }; dst = o[0]; dw = o[1]; break; }
@@ -749,6 +785,37 @@ int tmpl_plan_flowrec(const struct tmpl_plan *pl, const uint8_t *p, size_t len, 
 		memcpy(rb + op[i].dst, p + op[i].off, 4);
 	for (unsigned i = pl->grp[PC_COPY16], e = pl->grp[PC_COPY16 + 1]; i < e; i++)
 		memcpy(rb + op[i].dst, p + op[i].off, 16);
+	for (unsigned i = pl->grp[PC_MS], e = pl->grp[PC_MS + 1]; i < e; i++) {
+		uint64_t v = peek_u64(p + op[i].off) * 1000;
+		memcpy(rb + op[i].dst, &v, 8);
+	}
+	for (unsigned i = pl->grp[PC_SEC], e = pl->grp[PC_SEC + 1]; i < e; i++) {
+		uint64_t v = (uint64_t)peek_u32(p + op[i].off) * 1000000;
+		memcpy(rb + op[i].dst, &v, 8);
+	}
+	for (unsigned i = pl->grp[PC_NTP], e = pl->grp[PC_NTP + 1]; i < e; i++) {
+		uint64_t v = ie_ntp_to_us(peek_u64(p + op[i].off));
+		memcpy(rb + op[i].dst, &v, 8);
+	}
+	for (unsigned i = pl->grp[PC_UP], e = pl->grp[PC_UP + 1]; i < e; i++) {
+		uint32_t v = peek_u32(p + op[i].off);
+		if (op[i].dst) {
+			st.up_end = v;
+			st.up |= 2;
+		} else {
+			st.up_start = v;
+			st.up |= 1;
+		}
+	}
+	for (unsigned i = pl->grp[PC_REASON], e = pl->grp[PC_REASON + 1]; i < e; i++)
+		r->end = (uint8_t)end_from_ipfix(p[op[i].off]);
+	for (unsigned i = pl->grp[PC_ICMP], e = pl->grp[PC_ICMP + 1]; i < e; i++) {
+		uint16_t v = peek_u16(p + op[i].off);
+		if (v) {
+			st.icmp = v;
+			st.have_icmp = 1;
+		}
+	}
 	for (unsigned i = pl->grp[PC_APPLY], e = pl->grp[PC_APPLY + 1]; i < e; i++)
 		apply(r, &st, (enum fkind)op[i].kind, p + op[i].off, op[i].len);
 	finish(r, &st, c);

@@ -157,7 +157,7 @@ struct tmpl_plan {
 	uint16_t n;       /* ops */
 	uint16_t minlen;  /* record length */
 	uint8_t usable;
-	uint16_t grp[20]; /* private: op[grp[c] .. grp[c + 1]) are the ops of class c */
+	uint16_t grp[26]; /* private: op[grp[c] .. grp[c + 1]) are the ops of class c */
 	struct tmpl_op {
 		uint16_t off;
 		uint16_t len;
