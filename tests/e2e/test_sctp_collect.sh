@@ -78,6 +78,19 @@ partial_run() {
 	PYEOF
 }
 
+# partial_case NAME CUT: partial_run, its output shown, its figures in
+# AB ABF HOLES LOST RECS FLOWS.
+partial_case() {
+	local out
+	out=$(partial_run "$1" "$2") || { echo "$out"; return 1; }
+	echo "$out" | sed '$d'
+	read -r AB ABF HOLES LOST RECS FLOWS <<<"$(echo "$out" | tail -n 1)"
+	echo "ipflowd exported $FLOWS flows, abandoned $AB messages ($ABF flows);" \
+		"collector: $RECS records, seq_lost $LOST records, stream holes $HOLES messages"
+	[ -n "$FLOWS" ] || return 1
+	[ "$AB" -gt 0 ] || { echo "nothing abandoned: the cut did not bite"; return 1; }
+}
+
 # Both directions cut: what was sent in the cut never arrives, so the
 # collector sees holes and counts their records as sequence loss. Exact at
 # the collector: records stored + records lost = flows ipflowd exported.
@@ -85,30 +98,20 @@ partial_run() {
 # message that arrived just before the cut, whose acknowledgement the cut
 # took, is abandoned too, though the collector has it.
 partial_cut() {
-	local ab abf holes lost recs flows
-	read -r ab abf holes lost recs flows < <(partial_run part cut) || return 1
-	echo "ipflowd exported $flows flows, abandoned $ab messages ($abf flows);" \
-		"collector: $recs records, seq_lost $lost records, stream holes $holes messages"
-	[ -n "$flows" ] || return 1
-	[ "$ab" -gt 0 ] || { echo "nothing abandoned: the cut did not bite"; return 1; }
-	[ "$holes" -gt 0 ] || { echo "no stream hole counted"; return 1; }
-	[ "$holes" -le "$ab" ] && [ "$lost" -le "$abf" ] || { echo "collector lost more than ipflowd abandoned"; return 1; }
-	[ $((recs + lost)) = "$flows" ] || { echo "records + seq_lost != flows exported"; return 1; }
-	[ "$lost" -gt 0 ] || { echo "holes without sequence loss"; return 1; }
+	partial_case part cut || return 1
+	[ "$HOLES" -gt 0 ] || { echo "no stream hole counted"; return 1; }
+	[ "$HOLES" -le "$AB" ] && [ "$LOST" -le "$ABF" ] || { echo "collector lost more than ipflowd abandoned"; return 1; }
+	[ $((RECS + LOST)) = "$FLOWS" ] || { echo "records + seq_lost != flows exported"; return 1; }
+	[ "$LOST" -gt 0 ] || { echo "holes without sequence loss"; return 1; }
 }
 
 # Only the acknowledgements cut: every message arrives, none is
 # acknowledged, so ipflowd abandons messages (and says so) that the
 # collector has: no hole, no loss, every flow stored.
 partial_acks_cut() {
-	local ab abf holes lost recs flows
-	read -r ab abf holes lost recs flows < <(partial_run acks "cut down") || return 1
-	echo "ipflowd exported $flows flows, abandoned $ab messages ($abf flows);" \
-		"collector: $recs records, seq_lost $lost records, stream holes $holes messages"
-	[ -n "$flows" ] || return 1
-	[ "$ab" -gt 0 ] || { echo "nothing abandoned: the cut did not bite"; return 1; }
-	[ "$holes" = 0 ] && [ "$lost" = 0 ] || { echo "the collector counted loss where nothing was lost"; return 1; }
-	[ "$recs" = "$flows" ] || { echo "records != flows exported"; return 1; }
+	partial_case acks "cut down" || return 1
+	[ "$HOLES" = 0 ] && [ "$LOST" = 0 ] || { echo "the collector counted loss where nothing was lost"; return 1; }
+	[ "$RECS" = "$FLOWS" ] || { echo "records != flows exported"; return 1; }
 }
 
 check full_reliability_under_loss full_loss
