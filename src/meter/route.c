@@ -10,6 +10,7 @@
 #include <net/if.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "lib/buf.h"
 #include "lib/bytes.h"
@@ -714,8 +715,8 @@ static void add(struct route_loader *l, const struct route *r, unsigned line)
 }
 
 /* Family, prefix, length, line: integer compares of the prefix's
- * big-endian halves (their order is memcmp's). A memcmp call a compare
- * was 30 % of a 1 M-route load, this is 5 %. */
+ * big-endian halves (their order is memcmp's). The order for qsort when
+ * the radix sort below has no memory. */
 static int lroute_cmp(const void *x, const void *y)
 {
 	const struct lroute *a = x, *b = y;
@@ -733,20 +734,122 @@ static int lroute_cmp(const void *x, const void *y)
 	return a->seq < b->seq ? -1 : a->seq > b->seq; /* the later line replaces the earlier */
 }
 
+/* The same order by LSD radix sort of compact keys, 16 bits a pass: each
+ * pass is stable, and the keys start in line order, so equal prefixes
+ * keep their lines' order without a key for it. Passes whose digit is the
+ * same in every key are skipped (an IPv4 key needs three: the length and
+ * the address's two halves). qsort with lroute_cmp was 40 % of a 1.2
+ * M-route load (24 M compares through a pointer, 72-byte moves). */
+struct rkey {
+	uint64_t hi, lo; /* the prefix, big-endian halves */
+	uint32_t idx;    /* into the loader's buffer */
+	uint8_t plen;
+};
+
+static unsigned rkey_digit(const struct rkey *k, unsigned pass)
+{
+	/* pass 0: the length; 1-4: lo, low digit first; 5-8: hi */
+	if (pass == 0)
+		return k->plen;
+	uint64_t v = pass <= 4 ? k->lo : k->hi;
+	return (unsigned)(v >> (16 * ((pass - 1) % 4)) & 0xffff);
+}
+
+/* Sort k[0..n) (tmp: room for n more); returns where the result is. */
+static struct rkey *rkey_sort(struct rkey *k, struct rkey *tmp, size_t n, size_t *cnt)
+{
+	for (unsigned pass = 0; pass < 9; pass++) {
+		memset(cnt, 0, 65536 * sizeof(*cnt));
+		for (size_t i = 0; i < n; i++)
+			cnt[rkey_digit(&k[i], pass)]++;
+		if (n == 0 || cnt[rkey_digit(&k[0], pass)] == n)
+			continue; /* one digit value: the order stands */
+		size_t sum = 0;
+		for (size_t d = 0; d < 65536; d++) {
+			size_t c = cnt[d];
+			cnt[d] = sum;
+			sum += c;
+		}
+		for (size_t i = 0; i < n; i++)
+			tmp[cnt[rkey_digit(&k[i], pass)]++] = k[i];
+		struct rkey *t = k;
+		k = tmp;
+		tmp = t;
+	}
+	return k;
+}
+
+static void add_one(struct route_loader *l, const struct lroute *b)
+{
+	bool rep = false;
+	if (route_table_add(l->t, &b->r, &rep) != 0) {
+		l->st.over_limit++;
+		diag(l, b->line, false, "route not added: table full (%u routes) or out of memory", ROUTE_MAX);
+		return;
+	}
+	l->st.routes++;
+	if (rep)
+		l->st.replaced++;
+}
+
+/* The sort's scratch arrays (tens of MB for a full table) are mapped and
+ * unmapped directly: freed through malloc, a block under 32 MiB raises
+ * glibc's mmap threshold, and the trie's growing arrays then come from
+ * the heap and fragment it (+44 MB peak on a 1.2 M-route load). */
+static void *scratch_new(size_t bytes)
+{
+	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static void scratch_free(void *p, size_t bytes)
+{
+	if (p)
+		munmap(p, bytes);
+}
+
 static void add_all(struct route_loader *l)
 {
-	if (l->nbuf)
-		qsort(l->buf, l->nbuf, sizeof(*l->buf), lroute_cmp);
-	for (size_t i = 0; i < l->nbuf; i++) {
-		bool rep = false;
-		if (route_table_add(l->t, &l->buf[i].r, &rep) != 0) {
-			l->st.over_limit++;
-			diag(l, l->buf[i].line, false, "route not added: table full (%u routes) or out of memory", ROUTE_MAX);
-			continue;
+	size_t n = l->nbuf;
+	size_t kb = n * sizeof(struct rkey), cb = 65536 * sizeof(size_t), ob = n * sizeof(uint32_t);
+	struct rkey *k = n ? scratch_new(kb) : NULL, *tmp = k ? scratch_new(kb) : NULL;
+	size_t *cnt = tmp ? scratch_new(cb) : NULL;
+	uint32_t *ord = cnt ? scratch_new(ob) : NULL;
+	if (ord) {
+		/* IPv4 first, then IPv6, each in line order */
+		size_t n4 = 0;
+		for (size_t i = 0; i < n; i++)
+			n4 += l->buf[i].r.af == 4;
+		size_t at[2] = { 0, n4 };
+		for (size_t i = 0; i < n; i++) {
+			const struct route *r = &l->buf[i].r;
+			k[at[r->af != 4]++] = (struct rkey){ .hi = peek_u64(r->prefix), .lo = peek_u64(r->prefix + 8),
+			                                      .idx = (uint32_t)i, .plen = r->plen };
 		}
-		l->st.routes++;
-		if (rep)
-			l->st.replaced++;
+		const struct rkey *s4 = rkey_sort(k, tmp, n4, cnt);
+		const struct rkey *s6 = rkey_sort(k + n4, tmp + n4, n - n4, cnt);
+		for (size_t i = 0; i < n4; i++)
+			ord[i] = s4[i].idx;
+		for (size_t i = n4; i < n; i++)
+			ord[i] = s6[i - n4].idx;
+		/* only the order is needed now: the keys go before the trie grows */
+		scratch_free(k, kb);
+		scratch_free(tmp, kb);
+		scratch_free(cnt, cb);
+		for (size_t i = 0; i < n; i++) {
+			if (i + 8 < n)
+				__builtin_prefetch(&l->buf[ord[i + 8]]);
+			add_one(l, &l->buf[ord[i]]);
+		}
+		scratch_free(ord, ob);
+	} else { /* no memory for the keys */
+		scratch_free(k, kb);
+		scratch_free(tmp, kb);
+		scratch_free(cnt, cb);
+		if (n)
+			qsort(l->buf, n, sizeof(*l->buf), lroute_cmp);
+		for (size_t i = 0; i < n; i++)
+			add_one(l, &l->buf[i]);
 	}
 	free(l->buf);
 	l->buf = NULL;

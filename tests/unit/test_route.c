@@ -356,6 +356,74 @@ static void test_last_line_wins(void **state)
 	route_table_free(t);
 }
 
+/* The loader (which sorts the lines before adding them) gives the table
+ * that adding the same routes in line order gives: 30000 lines of random
+ * prefixes, every length, both families, nested and repeated, looked up
+ * at random addresses and at addresses inside the routes. */
+static void test_load_equals_line_order(void **state)
+{
+	(void)state;
+	enum { LINES = 30000 };
+	static struct route rs[LINES];
+	static char text[LINES * 80];
+	size_t len = 0;
+	struct route_table *direct = route_table_new();
+	assert_non_null(direct);
+	for (size_t i = 0; i < LINES; i++) {
+		struct route *r = &rs[i];
+		memset(r, 0, sizeof(*r));
+		if (i > 0 && rnd() % 8 == 0) { /* a repeat, or a prefix inside an earlier one */
+			*r = rs[rnd() % i];
+			if (rnd() % 2 && r->plen < (r->af == 4 ? 32 : 128))
+				r->plen = (uint8_t)(r->plen + 1 + rnd() % ((r->af == 4 ? 32u : 128u) - r->plen));
+		} else {
+			r->af = rnd() % 3 ? 4 : 6;
+			for (unsigned b = 0; b < 16; b++)
+				r->prefix[b] = (uint8_t)rnd();
+			if (r->af == 6 && rnd() % 2)
+				r->prefix[0] = 0x20, r->prefix[1] = 0x01;
+			r->plen = (uint8_t)(rnd() % ((r->af == 4 ? 32u : 128u) + 1));
+		}
+		clear_past(r->prefix, r->plen, r->af == 4 ? 4 : 16);
+		r->origin_as = (uint32_t)i + 1;
+		char a[64];
+		inet_ntop(r->af == 4 ? AF_INET : AF_INET6, r->prefix, a, sizeof(a));
+		len += (size_t)snprintf(text + len, sizeof(text) - len, "%s/%u - %u - -\n", a, r->plen, r->origin_as);
+		assert_int_equal(route_table_add(direct, r, NULL), 0);
+	}
+	struct route_load_stats st;
+	struct diags d;
+	struct route_table *t = load(text, &st, &d);
+	assert_int_equal(st.malformed, 0);
+	assert_int_equal(st.routes, LINES);
+	assert_int_equal(route_table_count(t, 4), route_table_count(direct, 4));
+	assert_int_equal(route_table_count(t, 6), route_table_count(direct, 6));
+	for (unsigned j = 0; j < 40000; j++) {
+		int af = j % 3 ? 4 : 6;
+		uint8_t a[16];
+		for (unsigned b = 0; b < 16; b++)
+			a[b] = (uint8_t)rnd();
+		if (j % 2) { /* inside a route of this family, past its prefix random */
+			const struct route *r = &rs[rnd() % LINES];
+			af = r->af;
+			for (unsigned b = 0; b < 16; b++) {
+				unsigned lo = b * 8;
+				uint8_t m = lo + 8 <= r->plen ? 0xff : lo < r->plen ? (uint8_t)(0xff << (8 - (r->plen - lo))) : 0;
+				a[b] = (uint8_t)((r->prefix[b] & m) | (a[b] & ~m));
+			}
+		}
+		const struct route *x = route_lookup(t, af, a), *y = route_lookup(direct, af, a);
+		assert_int_equal(x != NULL, y != NULL);
+		if (!x)
+			continue;
+		assert_int_equal(x->plen, y->plen);
+		assert_memory_equal(x->prefix, y->prefix, 16);
+		assert_int_equal(x->origin_as, y->origin_as);
+	}
+	route_table_free(t);
+	route_table_free(direct);
+}
+
 static void test_fmt_iproute(void **state)
 {
 	(void)state;
@@ -801,6 +869,7 @@ int main(void)
 		cmocka_unit_test(test_lpm_edges),
 		cmocka_unit_test(test_fmt_ipflow),
 		cmocka_unit_test(test_last_line_wins),
+		cmocka_unit_test(test_load_equals_line_order),
 		cmocka_unit_test(test_fmt_iproute),
 		cmocka_unit_test(test_fmt_bird),
 		cmocka_unit_test(test_malformed),
