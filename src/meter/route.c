@@ -758,11 +758,13 @@ static unsigned rkey_digit(const struct rkey *k, unsigned pass)
 /* Sort k[0..n) (tmp: room for n more); returns where the result is. */
 static struct rkey *rkey_sort(struct rkey *k, struct rkey *tmp, size_t n, size_t *cnt)
 {
+	if (n < 2)
+		return k;
 	for (unsigned pass = 0; pass < 9; pass++) {
 		memset(cnt, 0, 65536 * sizeof(*cnt));
 		for (size_t i = 0; i < n; i++)
 			cnt[rkey_digit(&k[i], pass)]++;
-		if (n == 0 || cnt[rkey_digit(&k[0], pass)] == n)
+		if (cnt[rkey_digit(&k[0], pass)] == n)
 			continue; /* one digit value: the order stands */
 		size_t sum = 0;
 		for (size_t d = 0; d < 65536; d++) {
@@ -832,10 +834,12 @@ static void add_all(struct route_loader *l)
 			ord[i] = s4[i].idx;
 		for (size_t i = n4; i < n; i++)
 			ord[i] = s6[i - n4].idx;
-		/* only the order is needed now: the keys go before the trie grows */
-		scratch_free(k, kb);
-		scratch_free(tmp, kb);
-		scratch_free(cnt, cb);
+	}
+	/* only the order is needed now: the keys go before the trie grows */
+	scratch_free(k, kb);
+	scratch_free(tmp, kb);
+	scratch_free(cnt, cb);
+	if (ord) {
 		for (size_t i = 0; i < n; i++) {
 			if (i + 8 < n)
 				__builtin_prefetch(&l->buf[ord[i + 8]]);
@@ -843,9 +847,6 @@ static void add_all(struct route_loader *l)
 		}
 		scratch_free(ord, ob);
 	} else { /* no memory for the keys */
-		scratch_free(k, kb);
-		scratch_free(tmp, kb);
-		scratch_free(cnt, cb);
 		if (n)
 			qsort(l->buf, n, sizeof(*l->buf), lroute_cmp);
 		for (size_t i = 0; i < n; i++)
