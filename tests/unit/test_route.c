@@ -53,6 +53,20 @@ static void clear_past(uint8_t *a, unsigned plen, unsigned alen)
 }
 
 /* The last route given for the longest matching prefix. */
+/* a's first r->plen bits become r's prefix; the rest stay as they are */
+static void put_inside(const struct route *r, uint8_t *a)
+{
+	for (unsigned b = 0; b < 16; b++) {
+		unsigned lo = b * 8;
+		if (lo + 8 <= r->plen)
+			a[b] = r->prefix[b];
+		else if (lo < r->plen) {
+			uint8_t m = (uint8_t)(0xff << (8 - (r->plen - lo)));
+			a[b] = (uint8_t)((r->prefix[b] & m) | (a[b] & ~m));
+		}
+	}
+}
+
 static const struct route *brute(const struct route *rs, size_t n, int af, const uint8_t *addr)
 {
 	const struct route *best = NULL;
@@ -106,18 +120,8 @@ static void lpm_vs_brute_c(int af, size_t nroutes, size_t nlook, bool compiled, 
 		uint8_t a[16] = { 0 };
 		for (unsigned b = 0; b < alen; b++)
 			a[b] = (uint8_t)rnd();
-		if (j % 2) { /* half the addresses inside a route, past its prefix bits random */
-			const struct route *r = &rs[rnd() % nroutes];
-			for (unsigned b = 0; b < alen; b++) {
-				unsigned lo = b * 8;
-				if (lo + 8 <= r->plen)
-					a[b] = r->prefix[b];
-				else if (lo < r->plen) {
-					uint8_t m = (uint8_t)(0xff << (8 - (r->plen - lo)));
-					a[b] = (uint8_t)((r->prefix[b] & m) | (a[b] & ~m));
-				}
-			}
-		}
+		if (j % 2) /* half the addresses inside a route, past its prefix bits random */
+			put_inside(&rs[rnd() % nroutes], a);
 		const struct route *want = brute(rs, nroutes, af, a);
 		const struct route *got = route_lookup(t, af, a);
 		if (!want) {
@@ -403,14 +407,10 @@ static void test_load_equals_line_order(void **state)
 		uint8_t a[16];
 		for (unsigned b = 0; b < 16; b++)
 			a[b] = (uint8_t)rnd();
-		if (j % 2) { /* inside a route of this family, past its prefix random */
+		if (j % 2) { /* inside a route, past its prefix random */
 			const struct route *r = &rs[rnd() % LINES];
 			af = r->af;
-			for (unsigned b = 0; b < 16; b++) {
-				unsigned lo = b * 8;
-				uint8_t m = lo + 8 <= r->plen ? 0xff : lo < r->plen ? (uint8_t)(0xff << (8 - (r->plen - lo))) : 0;
-				a[b] = (uint8_t)((r->prefix[b] & m) | (a[b] & ~m));
-			}
+			put_inside(r, a);
 		}
 		const struct route *x = route_lookup(t, af, a), *y = route_lookup(direct, af, a);
 		assert_int_equal(x != NULL, y != NULL);
